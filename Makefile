@@ -57,7 +57,20 @@ tool_objs = $(patsubst %.c,$(BUILD)/tool/%.o,$(1))
 include $(sort $(wildcard */module.mk */*/module.mk))
 
 .PHONY: all deps test unit-tests run esp bench fuzz clean
-all: $(ALL_TARGETS) $(HOST_TOOLS) $(UNIT_TESTS) $(FUZZ_TARGETS)
+all: $(ALL_TARGETS) $(HOST_TOOLS) $(UNIT_TESTS) $(FUZZ_TARGETS) $(BUILD)/esp.img
+
+# The default ESP: loader, config/default.cfg, the monitor and the images it names.
+DEFAULT_CFG := config/default.cfg
+DEFAULT_IMAGES := $(addprefix $(BUILD)/guests/,$(shell sed -n 's/^[[:space:]]*image[[:space:]]*=[[:space:]]*//p' $(DEFAULT_CFG)))
+$(BUILD)/esp.img: $(DEFAULT_CFG) $(BUILD)/monitor.elf $(DEFAULT_IMAGES) $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI scripts/mkesp.sh
+	@scripts/mkesp.sh $@ $(DEFAULT_CFG) $(BUILD)/monitor.elf $(DEFAULT_IMAGES)
+
+esp: $(BUILD)/esp.img
+
+run: deps
+	@$(MAKE) --no-print-directory $(BUILD)/esp.img
+	@echo "Booting Taskvisor in QEMU (serial console here; Ctrl-A X quits)"
+	@scripts/run-qemu.sh $(BUILD)/esp.img
 
 deps:
 	@scripts/deps.sh

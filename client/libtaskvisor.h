@@ -1,0 +1,104 @@
+/* libtaskvisor: the control partition's C API for Taskvisor tasks.
+ *
+ * Mirrors Windows Virtual PC's IVMTask one to one (Cancel, WaitForCompletion,
+ * Description, Error, ErrorDescription, ID, IsCancelable, IsComplete,
+ * PercentCompleted, Result) and adds pause, resume, dismiss, a full
+ * snapshot, listing and events.  Freestanding: no libc; the transport that
+ * actually issues hypercalls is supplied by the caller (struct tv_transport),
+ * so the same library serves the freestanding control guest and a hosted
+ * control VM or the in-process loopback used by tests.
+ *
+ * A struct tv_client is used by one thread at a time (it owns one shared
+ * scratch buffer); give each thread its own client.
+ * Every function returns a tv_status_t; outputs are written only on TV_OK
+ * (and on TV_E_BUFFER_TOO_SMALL for the string getters). */
+#ifndef LIBTASKVISOR_H
+#define LIBTASKVISOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "taskvisor/hypercall.h"
+#include "taskvisor/status.h"
+#include "taskvisor/task.h"
+
+struct tv_transport {
+    void *ctx;
+    /* Issues hypercall `code` with five arguments and returns its status
+     * (RAX); *out receives RDX.  A continued call (TV_E_CONTINUE) is
+     * re-issued by the transport itself (VMCALL does so naturally because
+     * RIP is not advanced), so callers never see TV_E_CONTINUE. */
+    tv_status_t (*call)(void *ctx, uint32_t code, const uint64_t args[5], uint64_t *out);
+    /* Memory the monitor may access: returns a pointer to `size` zeroed bytes
+     * aligned to `align` (in guest-physical terms too) and its
+     * guest-physical address, or NULL. */
+    void *(*shared_alloc)(void *ctx, size_t size, size_t align, uint64_t *gpa_out);
+    void (*shared_free)(void *ctx, void *ptr, size_t size);
+};
+
+#define TV_CLIENT_SCRATCH_SIZE 4096u
+
+struct tv_client {
+    const struct tv_transport *transport;
+    void *scratch;            /* TV_CLIENT_SCRATCH_SIZE bytes shared with the monitor */
+    uint64_t scratch_gpa;
+    struct tv_task_ring *ring; /* registered event ring, NULL if none */
+    uint64_t ring_gpa;
+};
+
+tv_status_t tv_client_init(struct tv_client *client, const struct tv_transport *transport);
+void tv_client_fini(struct tv_client *client); /* unregisters events too */
+
+/* A task handle: what IVMTask is.  Cheap to copy; holds no resources. */
+struct tv_task {
+    struct tv_client *client;
+    uint64_t id;
+};
+struct tv_task tv_task_handle(struct tv_client *client, uint64_t id);
+
+/* ---- IVMTask ------------------------------------------------------------ */
+/* TV_OK accepted; TV_E_NOT_CANCELABLE (IVMTask's E_FAIL: the task goes on);
+ * TV_E_INVALID_STATE (finished or already cancelling); TV_E_NOT_FOUND. */
+tv_status_t tv_task_cancel(struct tv_task task);
+/* timeout_ms: -1 forever, 0..4,000,000.  TV_OK finished, TV_E_TIMEOUT,
+ * TV_E_INVALID_ARGUMENT for any other timeout. */
+tv_status_t tv_task_wait_for_completion(struct tv_task task, int32_t timeout_ms);
+/* Copies the text (NUL-terminated) into buf; *len_out = its full length.
+ * TV_E_BUFFER_TOO_SMALL when size <= length (buf then holds a truncated,
+ * terminated prefix if size > 0). */
+tv_status_t tv_task_description(struct tv_task task, char *buf, size_t size, size_t *len_out);
+tv_status_t tv_task_error(struct tv_task task, int32_t *error_out);
+tv_status_t tv_task_error_description(struct tv_task task, char *buf, size_t size,
+                                      size_t *len_out);
+uint64_t tv_task_id(struct tv_task task);
+tv_status_t tv_task_is_cancelable(struct tv_task task, bool *out);
+tv_status_t tv_task_is_complete(struct tv_task task, bool *out);
+tv_status_t tv_task_percent_completed(struct tv_task task, int32_t *out);
+tv_status_t tv_task_result(struct tv_task task, enum tv_task_result *out);
+
+/* ---- Beyond IVMTask ----------------------------------------------------- */
+tv_status_t tv_task_pause(struct tv_task task);
+tv_status_t tv_task_resume(struct tv_task task);
+tv_status_t tv_task_dismiss(struct tv_task task);
+/* Every property in one consistent snapshot. */
+tv_status_t tv_task_query(struct tv_task task, struct tv_task_info *out);
+/* Briefs of tasks with id > cursor, ascending; *count_out < cap means the
+ * end was reached, else pass out[cap-1].id as the next cursor. */
+tv_status_t tv_task_list(struct tv_client *client, uint64_t cursor, uint32_t flags,
+                         struct tv_task_event *out, size_t cap, size_t *count_out);
+
+/* ---- Events ------------------------------------------------------------- */
+/* Allocates and registers the ring; vector 0 = no interrupt (poll). */
+tv_status_t tv_events_register(struct tv_client *client, uint32_t vector);
+tv_status_t tv_events_unregister(struct tv_client *client);
+/* Takes up to cap events.  *overflowed is set when events were lost since
+ * the last call: re-query every task (tv_task_list) to resynchronise. */
+tv_status_t tv_events_read(struct tv_client *client, struct tv_task_event *out, size_t cap,
+                           size_t *count_out, bool *overflowed);
+
+/* ---- Test builds ---------------------------------------------------------- */
+tv_status_t tv_test_task_start(struct tv_client *client, const struct tv_task_test_spec *spec,
+                               struct tv_task *task_out);
+
+#endif

@@ -1,0 +1,159 @@
+/* Loopback transport: see loopback.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "loopback.h"
+#include "task_hcall.h"
+
+struct tv_loopback {
+    struct tv_transport transport;
+    struct task_hcall_ctx hc;
+    unsigned char *arena;
+    size_t arena_size;
+    size_t arena_used;   /* bump allocator */
+    _Atomic uint64_t calls, continuations, notifications;
+    _Atomic uint32_t last_vector;
+};
+
+/* [gpa, gpa+len) inside the arena?  Written to survive wrap-around. */
+static unsigned char *arena_ptr(struct tv_loopback *lb, uint64_t gpa, size_t len)
+{
+    if (gpa < TV_LOOPBACK_GPA_BASE)
+        return NULL;
+    uint64_t off = gpa - TV_LOOPBACK_GPA_BASE;
+    if (off > lb->arena_size || len > lb->arena_size - off)
+        return NULL;
+    return lb->arena + off;
+}
+
+static tv_status_t mem_read(void *ctx, uint64_t gpa, void *dst, size_t len)
+{
+    unsigned char *p = arena_ptr(ctx, gpa, len);
+    if (!p)
+        return TV_E_FAULT;
+    memcpy(dst, p, len);
+    return TV_OK;
+}
+
+static tv_status_t mem_write(void *ctx, uint64_t gpa, const void *src, size_t len)
+{
+    unsigned char *p = arena_ptr(ctx, gpa, len);
+    if (!p)
+        return TV_E_FAULT;
+    memcpy(p, src, len);
+    return TV_OK;
+}
+
+static void *mem_map(void *ctx, uint64_t gpa, size_t len)
+{
+    return arena_ptr(ctx, gpa, len);
+}
+
+static void mem_unmap(void *ctx, void *host, size_t len)
+{
+    (void)ctx;
+    (void)host;
+    (void)len;
+}
+
+static void notify(void *ctx, uint32_t vector)
+{
+    struct tv_loopback *lb = ctx;
+    lb->notifications++;
+    lb->last_vector = vector;
+}
+
+static tv_status_t lb_call(void *ctx, uint32_t code, const uint64_t args[5], uint64_t *out)
+{
+    struct tv_loopback *lb = ctx;
+    struct task_hcall_result res;
+    uint64_t a[5];
+    memcpy(a, args, sizeof a);
+    lb->calls++;
+    for (;;) {
+        task_hcall(&lb->hc, code, a, &res);
+        if (res.status != TV_E_CONTINUE)
+            break;
+        /* What the CPU does: RIP not advanced, registers rewritten. */
+        memcpy(a, res.args, sizeof a);
+        lb->continuations++;
+    }
+    *out = res.out;
+    return res.status;
+}
+
+static void *lb_shared_alloc(void *ctx, size_t size, size_t align, uint64_t *gpa_out)
+{
+    struct tv_loopback *lb = ctx;
+    if (align == 0 || (align & (align - 1)))
+        return NULL;
+    size_t start = (lb->arena_used + align - 1) & ~(align - 1);
+    if (start > lb->arena_size || size > lb->arena_size - start)
+        return NULL;
+    lb->arena_used = start + size;
+    memset(lb->arena + start, 0, size);
+    *gpa_out = TV_LOOPBACK_GPA_BASE + start;
+    return lb->arena + start;
+}
+
+static void lb_shared_free(void *ctx, void *ptr, size_t size)
+{
+    /* Bump allocator: only the most recent block is really returned. */
+    struct tv_loopback *lb = ctx;
+    if ((unsigned char *)ptr + size == lb->arena + lb->arena_used)
+        lb->arena_used -= size;
+}
+
+tv_status_t tv_loopback_create(struct task_mgr *mgr, size_t arena_size, uint64_t wait_slice_ns,
+                               struct tv_loopback **out)
+{
+    if (!mgr || arena_size == 0 || arena_size % 4096)
+        return TV_E_INVALID_ARGUMENT;
+    struct tv_loopback *lb = calloc(1, sizeof *lb);
+    if (!lb)
+        return TV_E_NO_MEMORY;
+    lb->arena = aligned_alloc(4096, arena_size);
+    if (!lb->arena) {
+        free(lb);
+        return TV_E_NO_MEMORY;
+    }
+    memset(lb->arena, 0, arena_size);
+    lb->arena_size = arena_size;
+    lb->hc.mgr = mgr;
+    lb->hc.mem.ctx = lb;
+    lb->hc.mem.read = mem_read;
+    lb->hc.mem.write = mem_write;
+    lb->hc.mem.map = mem_map;
+    lb->hc.mem.unmap = mem_unmap;
+    lb->hc.mem.notify = notify;
+    lb->hc.wait_slice_ns = wait_slice_ns;
+    lb->hc.test_calls = true;
+    lb->transport.ctx = lb;
+    lb->transport.call = lb_call;
+    lb->transport.shared_alloc = lb_shared_alloc;
+    lb->transport.shared_free = lb_shared_free;
+    *out = lb;
+    return TV_OK;
+}
+
+void tv_loopback_destroy(struct tv_loopback *lb)
+{
+    if (!lb)
+        return;
+    task_hcall_release(&lb->hc);
+    free(lb->arena);
+    free(lb);
+}
+
+const struct tv_transport *tv_loopback_transport(struct tv_loopback *lb)
+{
+    return &lb->transport;
+}
+
+void tv_loopback_stats(struct tv_loopback *lb, struct tv_loopback_stats *out)
+{
+    out->calls = lb->calls;
+    out->continuations = lb->continuations;
+    out->notifications = lb->notifications;
+    out->last_vector = lb->last_vector;
+}

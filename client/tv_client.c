@@ -1,0 +1,262 @@
+/* libtaskvisor: IVMTask mirrored over the task hypercalls.  Freestanding. */
+#include "libtaskvisor.h"
+#include "tv_string.h"
+
+static tv_status_t call(struct tv_client *c, uint32_t code, uint64_t a0, uint64_t a1,
+                        uint64_t a2, uint64_t a3, uint64_t *out)
+{
+    uint64_t args[5] = { a0, a1, a2, a3, 0 };
+    uint64_t dummy = 0;
+    return c->transport->call(c->transport->ctx, code, args, out ? out : &dummy);
+}
+
+tv_status_t tv_client_init(struct tv_client *client, const struct tv_transport *transport)
+{
+    if (!client || !transport || !transport->call || !transport->shared_alloc)
+        return TV_E_INVALID_ARGUMENT;
+    tv_memset(client, 0, sizeof *client);
+    client->transport = transport;
+    client->scratch = transport->shared_alloc(transport->ctx, TV_CLIENT_SCRATCH_SIZE, 4096,
+                                              &client->scratch_gpa);
+    return client->scratch ? TV_OK : TV_E_NO_MEMORY;
+}
+
+void tv_client_fini(struct tv_client *client)
+{
+    if (!client || !client->transport)
+        return;
+    tv_events_unregister(client);
+    if (client->scratch && client->transport->shared_free)
+        client->transport->shared_free(client->transport->ctx, client->scratch,
+                                       TV_CLIENT_SCRATCH_SIZE);
+    client->scratch = NULL;
+    client->transport = NULL;
+}
+
+struct tv_task tv_task_handle(struct tv_client *client, uint64_t id)
+{
+    struct tv_task t = { client, id };
+    return t;
+}
+
+uint64_t tv_task_id(struct tv_task task)
+{
+    return task.id;
+}
+
+tv_status_t tv_task_query(struct tv_task task, struct tv_task_info *out)
+{
+    struct tv_client *c = task.client;
+    tv_status_t st = call(c, TV_HC_TASK_QUERY, task.id, c->scratch_gpa,
+                          sizeof(struct tv_task_info), 0, NULL);
+    if (st != TV_OK)
+        return st;
+    tv_memcpy(out, c->scratch, sizeof *out);
+    /* The monitor terminates the strings; do not rely on it. */
+    out->description[TV_TASK_DESC_MAX - 1] = '\0';
+    out->error_description[TV_TASK_ERROR_MAX - 1] = '\0';
+    if (out->description_len >= TV_TASK_DESC_MAX)
+        out->description_len = (uint32_t)tv_strlen(out->description);
+    if (out->error_description_len >= TV_TASK_ERROR_MAX)
+        out->error_description_len = (uint32_t)tv_strlen(out->error_description);
+    return TV_OK;
+}
+
+tv_status_t tv_task_cancel(struct tv_task task)
+{
+    return call(task.client, TV_HC_TASK_CANCEL, task.id, 0, 0, 0, NULL);
+}
+
+tv_status_t tv_task_pause(struct tv_task task)
+{
+    return call(task.client, TV_HC_TASK_PAUSE, task.id, 0, 0, 0, NULL);
+}
+
+tv_status_t tv_task_resume(struct tv_task task)
+{
+    return call(task.client, TV_HC_TASK_RESUME, task.id, 0, 0, 0, NULL);
+}
+
+tv_status_t tv_task_dismiss(struct tv_task task)
+{
+    return call(task.client, TV_HC_TASK_DISMISS, task.id, 0, 0, 0, NULL);
+}
+
+tv_status_t tv_task_wait_for_completion(struct tv_task task, int32_t timeout_ms)
+{
+    /* Sign-extended: -1 stays -1 in 64 bits; the monitor checks the range. */
+    return call(task.client, TV_HC_TASK_WAIT, task.id, (uint64_t)(int64_t)timeout_ms, 0, 0,
+                NULL);
+}
+
+static tv_status_t copy_text(const char *text, size_t len, char *buf, size_t size,
+                             size_t *len_out)
+{
+    if (len_out)
+        *len_out = len;
+    if (size == 0)
+        return TV_E_BUFFER_TOO_SMALL;
+    size_t n = len < size - 1 ? len : size - 1;
+    tv_memcpy(buf, text, n);
+    buf[n] = '\0';
+    return len < size ? TV_OK : TV_E_BUFFER_TOO_SMALL;
+}
+
+tv_status_t tv_task_description(struct tv_task task, char *buf, size_t size, size_t *len_out)
+{
+    struct tv_task_info info;
+    tv_status_t st = tv_task_query(task, &info);
+    if (st != TV_OK)
+        return st;
+    return copy_text(info.description, info.description_len, buf, size, len_out);
+}
+
+tv_status_t tv_task_error_description(struct tv_task task, char *buf, size_t size,
+                                      size_t *len_out)
+{
+    struct tv_task_info info;
+    tv_status_t st = tv_task_query(task, &info);
+    if (st != TV_OK)
+        return st;
+    return copy_text(info.error_description, info.error_description_len, buf, size, len_out);
+}
+
+tv_status_t tv_task_error(struct tv_task task, int32_t *error_out)
+{
+    struct tv_task_info info;
+    tv_status_t st = tv_task_query(task, &info);
+    if (st == TV_OK)
+        *error_out = info.error;
+    return st;
+}
+
+tv_status_t tv_task_is_cancelable(struct tv_task task, bool *out)
+{
+    struct tv_task_info info;
+    tv_status_t st = tv_task_query(task, &info);
+    if (st == TV_OK)
+        *out = (info.flags & TV_TASK_FLAG_CANCELABLE) != 0;
+    return st;
+}
+
+tv_status_t tv_task_is_complete(struct tv_task task, bool *out)
+{
+    struct tv_task_info info;
+    tv_status_t st = tv_task_query(task, &info);
+    if (st == TV_OK)
+        *out = (info.flags & TV_TASK_FLAG_COMPLETE) != 0;
+    return st;
+}
+
+tv_status_t tv_task_percent_completed(struct tv_task task, int32_t *out)
+{
+    struct tv_task_info info;
+    tv_status_t st = tv_task_query(task, &info);
+    if (st == TV_OK)
+        *out = (int32_t)(info.percent > 100 ? 100 : info.percent);
+    return st;
+}
+
+tv_status_t tv_task_result(struct tv_task task, enum tv_task_result *out)
+{
+    struct tv_task_info info;
+    tv_status_t st = tv_task_query(task, &info);
+    if (st == TV_OK)
+        *out = (enum tv_task_result)info.result;
+    return st;
+}
+
+tv_status_t tv_task_list(struct tv_client *client, uint64_t cursor, uint32_t flags,
+                         struct tv_task_event *out, size_t cap, size_t *count_out)
+{
+    const size_t chunk_cap = TV_CLIENT_SCRATCH_SIZE / sizeof(struct tv_task_event);
+    size_t total = 0;
+    while (total < cap) {
+        size_t want = cap - total < chunk_cap ? cap - total : chunk_cap;
+        uint64_t got = 0;
+        tv_status_t st = call(client, TV_HC_TASK_LIST, cursor, client->scratch_gpa, want,
+                              flags, &got);
+        if (st != TV_OK)
+            return st;
+        if (got > want)
+            return TV_E_CORRUPT; /* the monitor broke its contract */
+        tv_memcpy(out + total, client->scratch, (size_t)got * sizeof *out);
+        total += (size_t)got;
+        if (got < want)
+            break;
+        cursor = out[total - 1].id;
+    }
+    *count_out = total;
+    return TV_OK;
+}
+
+tv_status_t tv_events_register(struct tv_client *client, uint32_t vector)
+{
+    if (!client->ring) {
+        client->ring = client->transport->shared_alloc(client->transport->ctx,
+                                                       TV_TASK_RING_SIZE, TV_TASK_RING_SIZE,
+                                                       &client->ring_gpa);
+        if (!client->ring)
+            return TV_E_NO_MEMORY;
+    }
+    tv_status_t st = call(client, TV_HC_TASK_EVENTS_REGISTER, client->ring_gpa, vector, 0, 0,
+                          NULL);
+    if (st != TV_OK) {
+        if (client->transport->shared_free)
+            client->transport->shared_free(client->transport->ctx, client->ring,
+                                           TV_TASK_RING_SIZE);
+        client->ring = NULL;
+    }
+    return st;
+}
+
+tv_status_t tv_events_unregister(struct tv_client *client)
+{
+    if (!client->ring)
+        return TV_E_INVALID_STATE;
+    tv_status_t st = call(client, TV_HC_TASK_EVENTS_REGISTER, 0, 0, 0, 0, NULL);
+    if (st == TV_OK) {
+        if (client->transport->shared_free)
+            client->transport->shared_free(client->transport->ctx, client->ring,
+                                           TV_TASK_RING_SIZE);
+        client->ring = NULL;
+    }
+    return st;
+}
+
+tv_status_t tv_events_read(struct tv_client *client, struct tv_task_event *out, size_t cap,
+                           size_t *count_out, bool *overflowed)
+{
+    struct tv_task_ring *ring = client->ring;
+    if (!ring)
+        return TV_E_INVALID_STATE;
+    uint32_t capacity = ring->hdr.capacity;
+    if (ring->hdr.magic != TV_TASK_RING_MAGIC || capacity == 0 ||
+        capacity > TV_TASK_RING_CAPACITY)
+        return TV_E_CORRUPT;
+    uint32_t head = __atomic_load_n(&ring->hdr.head, __ATOMIC_ACQUIRE);
+    uint32_t tail = ring->hdr.tail;
+    size_t n = 0;
+    if (head - tail > capacity)
+        tail = head - capacity; /* cannot happen with a sane monitor */
+    while (tail != head && n < cap) {
+        out[n++] = ring->entries[tail % capacity];
+        tail++;
+    }
+    __atomic_store_n(&ring->hdr.tail, tail, __ATOMIC_RELEASE);
+    *overflowed = __atomic_exchange_n(&ring->hdr.overflow, 0, __ATOMIC_ACQ_REL) != 0;
+    *count_out = n;
+    return TV_OK;
+}
+
+tv_status_t tv_test_task_start(struct tv_client *client, const struct tv_task_test_spec *spec,
+                               struct tv_task *task_out)
+{
+    tv_memcpy(client->scratch, spec, sizeof *spec);
+    uint64_t id = 0;
+    tv_status_t st = call(client, TV_HC_TEST_TASK_START, client->scratch_gpa, sizeof *spec, 0,
+                          0, &id);
+    if (st == TV_OK)
+        *task_out = tv_task_handle(client, id);
+    return st;
+}

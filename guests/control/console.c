@@ -1,0 +1,97 @@
+/* Line editing and command dispatch. */
+#include "console.h"
+#include "guest.h"
+#include "tv_string.h"
+
+#define CH_BS   0x08
+#define CH_DEL  0x7f
+#define CH_CTRL_C 0x03
+#define CH_CTRL_U 0x15
+
+static void erase_chars(size_t n)
+{
+    while (n--)
+        guest_puts("\b \b");
+}
+
+size_t console_read_line(char *buf, size_t size)
+{
+    size_t len = 0;
+    for (;;) {
+        char c = serial_getc();
+        if (c == '\r' || c == '\n') {
+            guest_puts("\n");
+            break;
+        }
+        if (c == CH_BS || c == CH_DEL) {
+            if (len > 0) {
+                len--;
+                erase_chars(1);
+            }
+        } else if (c == CH_CTRL_U) {
+            erase_chars(len);
+            len = 0;
+        } else if (c == CH_CTRL_C) {
+            guest_puts("^C\n");
+            len = 0;
+            break;
+        } else if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f) {
+            if (len + 1 < size) {
+                buf[len++] = c;
+                serial_putc(c);
+            } else {
+                serial_putc('\a');   /* line full */
+            }
+        }
+        /* Other control characters (escape sequences...) are ignored. */
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+static int split_words(char *line, char **argv, int max)
+{
+    int argc = 0;
+    char *p = line;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            *p++ = '\0';
+        if (*p == '\0')
+            return argc;
+        if (argc == max)
+            return -1;
+        argv[argc++] = p;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+    }
+}
+
+int console_execute(char *line)
+{
+    char *argv[CONSOLE_ARGS_MAX + 1];
+    int argc = split_words(line, argv, CONSOLE_ARGS_MAX);
+    if (argc < 0) {
+        guest_printf("error: too many arguments (at most %d)\n", CONSOLE_ARGS_MAX - 1);
+        return CONSOLE_TOO_MANY_ARGS;
+    }
+    if (argc == 0)
+        return CONSOLE_EMPTY;
+    argv[argc] = NULL;
+    for (size_t i = 0; i < console_command_count; i++) {
+        if (tv_strcmp(argv[0], console_commands[i].name) == 0)
+            return console_commands[i].run(argc, argv) == 0 ? CONSOLE_OK : CONSOLE_FAILED;
+    }
+    guest_printf("error: unknown command '%s' (type 'help' for the list)\n", argv[0]);
+    return CONSOLE_UNKNOWN;
+}
+
+void console_run(void)
+{
+    char line[CONSOLE_LINE_MAX];
+    guest_puts("Taskvisor control partition. Type 'help' for commands.\n");
+    for (;;) {
+        guest_puts(CONSOLE_PROMPT);
+        console_read_line(line, sizeof(line));
+        console_execute(line);
+    }
+}

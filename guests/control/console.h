@@ -1,0 +1,48 @@
+/* The control partition's console: a line editor on the serial port and a
+ * command table.  Adding a command = one entry in commands.c's table plus its
+ * handler (int handler(int argc, char **argv), 0 on success). */
+#ifndef TV_CONTROL_CONSOLE_H
+#define TV_CONTROL_CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONSOLE_LINE_MAX 160
+#define CONSOLE_ARGS_MAX 16
+#define CONSOLE_PROMPT "tv> "
+
+struct console_command {
+    const char *name;
+    const char *args;       /* argument synopsis for help, "" when none */
+    const char *help;       /* one line */
+    int (*run)(int argc, char **argv);
+};
+
+extern const struct console_command console_commands[];
+extern const size_t console_command_count;
+
+/* Result codes of console_execute(). */
+#define CONSOLE_OK            0
+#define CONSOLE_EMPTY         1   /* blank line */
+#define CONSOLE_UNKNOWN       2   /* no such command */
+#define CONSOLE_TOO_MANY_ARGS 3
+#define CONSOLE_FAILED        4   /* the command reported an error */
+
+/* Splits line (modified in place) into words and runs the command. */
+int console_execute(char *line);
+/* Reads one line with echo and editing (backspace/DEL, Ctrl-U, Ctrl-C).
+ * Returns the length; the line is NUL-terminated. */
+size_t console_read_line(char *buf, size_t size);
+/* The interactive loop: prompt, read, execute, forever (until exit). */
+__attribute__((noreturn)) void console_run(void);
+
+/* Commands (cmd_*.c). */
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_partitions(int argc, char **argv);
+int cmd_exit(int argc, char **argv);
+
+/* Self-test mode (command line "selftest"): TAP checks of the commands. */
+__attribute__((noreturn)) void control_selftest(void);
+
+#endif

@@ -1,0 +1,7 @@
+# guests/: partition images shipped with Taskvisor (not tests).
+#   build/guests/control.elf   the default control partition (console)
+include tests/guest/lib/guestlib.mk
+
+CONTROL_SRCS := $(wildcard guests/control/*.c)
+$(eval $(call guest_image,control,$(CONTROL_SRCS)))
+ALL_TARGETS += $(BUILD)/guests/control.elf

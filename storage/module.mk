@@ -1,0 +1,42 @@
+# storage/: the VHD engine (portable), its hosted file seam, the tvdisk tool,
+# unit/crash tests, interop tests, the parser fuzz target and benchmarks.
+STORAGE_SRCS := storage/vhd_format.c storage/vhd_path.c storage/vhd_image.c storage/vhd_locator.c \
+                storage/vhd_create.c storage/vhd_op.c storage/vhd_copy.c storage/vhd_merge.c \
+                storage/vhd_check.c
+STORAGE_HOST_SRCS := storage/host/storage_file.c
+PORTABLE_SRCS += $(STORAGE_SRCS)
+
+STORAGE_TEST_SUPPORT := tests/unit/storage/mem_storage.c tests/unit/storage/vhd_test_util.c
+STORAGE_INC := -Istorage -Itests/unit/storage
+
+# Every object built from these sources also sees storage/ headers.
+$(call host_objs,$(STORAGE_SRCS) $(STORAGE_HOST_SRCS) $(wildcard tests/unit/storage/*.c) $(wildcard tools/tvdisk/*.c)): HOST_CFLAGS += $(STORAGE_INC)
+$(call tool_objs,$(STORAGE_SRCS) $(STORAGE_HOST_SRCS) $(wildcard tools/tvdisk/*.c)): TOOL_CFLAGS += $(STORAGE_INC)
+
+# Unit tests (sanitized).
+STORAGE_UNIT := test_vhd test_vhd_ops test_vhd_crash
+UNIT_TESTS += $(addprefix $(BUILD)/tests/unit/,$(STORAGE_UNIT))
+define storage_unit_rule
+$(BUILD)/tests/unit/$(1): $(call host_objs,tests/unit/storage/$(1).c $(STORAGE_TEST_SUPPORT) $(STORAGE_SRCS) $(STORAGE_HOST_SRCS) $(LIB_SRCS))
+	@mkdir -p $$(dir $$@)
+	$$(HOST_CC) $$^ -o $$@ $$(HOST_LDFLAGS) -lcmocka
+endef
+$(foreach t,$(STORAGE_UNIT),$(eval $(call storage_unit_rule,$(t))))
+
+# Host tool (optimised).
+TVDISK_SRCS := $(wildcard tools/tvdisk/*.c)
+HOST_TOOLS += $(BUILD)/bin/tvdisk
+$(BUILD)/bin/tvdisk: $(call tool_objs,$(TVDISK_SRCS) $(STORAGE_SRCS) $(STORAGE_HOST_SRCS) $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(TOOL_LDFLAGS)
+
+# Interop tests against qemu-img, libvhdi and vhd-lib (print TAP).
+TEST_SCRIPTS += tests/interop/vhd_interop.sh
+
+# Parser fuzz target.
+FUZZ_TARGETS += $(BUILD)/fuzz/vhd_parse
+$(BUILD)/fuzz/vhd_parse: tests/unit/storage/fuzz_vhd_parse.c tests/unit/storage/mem_storage.c $(STORAGE_SRCS) $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(STORAGE_INC) $^ -o $@
+
+BENCH_SCRIPTS += bench/vhd/bench_vhd.sh

@@ -1,0 +1,37 @@
+# task/: the portable task subsystem (see docs/tasks.md).
+TASK_CORE_SRCS := task/task_state.c task/task_mgr.c task/task_run.c task/task_job.c \
+                  task/task_events.c task/task_text.c task/task_test_job.c task/task_hcall.c
+TASK_HOSTED_SRCS := task/platform_hosted.c
+PORTABLE_SRCS += $(TASK_CORE_SRCS)
+
+# Proof that the core builds freestanding: no libc headers on the include
+# path, no SSE, no builtins (what the monitor will use).
+TASK_FREESTANDING_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -ffreestanding -fno-builtin \
+    -nostdinc -isystem $(shell $(HOST_CC) -print-file-name=include) \
+    -mgeneral-regs-only -mno-red-zone -fno-stack-protector -fno-pic -mcmodel=kernel \
+    -Iinclude -Ilib
+ALL_TARGETS += $(BUILD)/task/freestanding.stamp
+$(BUILD)/task/freestanding.stamp: $(TASK_CORE_SRCS) $(wildcard task/*.h include/taskvisor/*.h)
+	@mkdir -p $(BUILD)/task/freestanding
+	@for f in $(TASK_CORE_SRCS); do \
+	    $(HOST_CC) $(TASK_FREESTANDING_CFLAGS) -c $$f -o $(BUILD)/task/freestanding/$$(basename $$f .c).o || exit 1; \
+	done
+	@touch $@
+
+# Hosted unit tests (ASan+UBSan).
+TASK_TEST_UTIL := tests/unit/task/task_test_util.c
+TASK_HOSTED_ALL := $(TASK_CORE_SRCS) $(TASK_HOSTED_SRCS) $(LIB_SRCS)
+
+UNIT_TESTS += $(BUILD)/tests/unit/test_task_core
+$(BUILD)/tests/unit/test_task_core: \
+        $(call host_objs,tests/unit/task/test_task_core.c $(TASK_TEST_UTIL) $(TASK_HOSTED_ALL))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+$(call host_objs,tests/unit/task/%.c): HOST_CFLAGS += -Itask -Iclient
+
+UNIT_TESTS += $(BUILD)/tests/unit/test_task_hcall
+$(BUILD)/tests/unit/test_task_hcall: \
+        $(call host_objs,tests/unit/task/test_task_hcall.c $(TASK_HOSTED_ALL))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka

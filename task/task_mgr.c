@@ -1,0 +1,516 @@
+/* Task manager: records, ids, verbs, queries, waiting, retention. */
+#include "task_internal.h"
+#include "tv_string.h"
+
+/* ---- Records ------------------------------------------------------------ */
+
+void task_ref(struct task_job *t)
+{
+    t->refs++;
+}
+
+void task_unref(struct task_job *t)
+{
+    if (--t->refs == 0)
+        tp_free(t);
+}
+
+struct task_job *task_find(struct task_mgr *mgr, uint64_t id)
+{
+    /* Newest tasks are looked up most: search from the tail. */
+    for (struct task_job *t = mgr->tail; t; t = t->prev) {
+        if (t->id == id)
+            return t;
+        if (t->id < id)
+            break;
+    }
+    return NULL;
+}
+
+static void unlist(struct task_job *t)
+{
+    struct task_mgr *mgr = t->mgr;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        mgr->head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        mgr->tail = t->prev;
+    t->prev = t->next = NULL;
+    t->listed = false;
+    mgr->count--;
+    task_unref(t);
+}
+
+void task_touch(struct task_job *t)
+{
+    t->seq++;
+    t->updated_ns = tp_now_ns();
+}
+
+bool task_set_state(struct task_job *t, uint32_t to)
+{
+    struct task_mgr *mgr = t->mgr;
+    if (!task_transition_allowed(t->state, to)) {
+        mgr->bad_transitions++;
+        return false;
+    }
+    t->state = to;
+    if (to != TV_TASK_PAUSED)
+        t->held = false; /* the worker leaves its pause point now */
+    task_touch(t);
+    if (task_state_is_final(to)) {
+        t->finished_ns = t->updated_ns;
+        t->cancelable = false;
+        t->pausable = false;
+    }
+    task_events_emit(t, false);
+    tp_waitq_wake_all(mgr->done_wq);
+    tp_waitq_wake_all(mgr->work_wq);
+    return true;
+}
+
+void task_release_slot(struct task_job *t)
+{
+    if (t->has_slot) {
+        t->has_slot = false;
+        t->mgr->holding_slot--;
+        tp_waitq_wake_all(t->mgr->work_wq);
+    }
+}
+
+void task_reap_locked(struct task_mgr *mgr, uint64_t now)
+{
+    struct task_job *t = mgr->head;
+    while (t) {
+        struct task_job *next = t->next;
+        if (task_state_is_final(t->state) && now - t->finished_ns >= mgr->retention_ns)
+            unlist(t);
+        t = next;
+    }
+}
+
+/* ---- Manager ------------------------------------------------------------ */
+
+tv_status_t task_mgr_create(const struct task_mgr_config *config, struct task_mgr **out)
+{
+    struct task_mgr_config cfg = { 0 };
+    if (config)
+        cfg = *config;
+    if (cfg.workers > TASK_MAX_WORKERS)
+        return TV_E_INVALID_ARGUMENT;
+    struct task_mgr *mgr = tp_alloc(sizeof *mgr);
+    if (!mgr)
+        return TV_E_NO_MEMORY;
+    mgr->workers = cfg.workers;
+    mgr->max_running = cfg.max_running ? cfg.max_running : (cfg.workers ? cfg.workers : 1);
+    mgr->max_tasks = cfg.max_tasks ? cfg.max_tasks : TASK_DEFAULT_MAX_TASKS;
+    mgr->retention_ns = cfg.retention_ns ? cfg.retention_ns : TASK_DEFAULT_RETENTION_NS;
+    mgr->next_id = 1;
+
+    tv_status_t st = tp_lock_create(&mgr->lock);
+    if (st == TV_OK)
+        st = tp_waitq_create(&mgr->work_wq);
+    if (st == TV_OK)
+        st = tp_waitq_create(&mgr->done_wq);
+    if (st != TV_OK) {
+        tp_waitq_destroy(mgr->done_wq);
+        tp_waitq_destroy(mgr->work_wq);
+        tp_lock_destroy(mgr->lock);
+        tp_free(mgr);
+        return st;
+    }
+    for (uint32_t i = 0; i < cfg.workers; i++) {
+        st = tp_thread_start(&mgr->threads[i], task_worker_main, mgr, "task-worker");
+        if (st != TV_OK) {
+            mgr->workers = i;
+            task_mgr_destroy(mgr);
+            return st;
+        }
+    }
+    *out = mgr;
+    return TV_OK;
+}
+
+void task_mgr_destroy(struct task_mgr *mgr)
+{
+    if (!mgr)
+        return;
+    tp_lock_acquire(mgr->lock);
+    mgr->shutting_down = true;
+    /* Cancel what may be cancelled; let the rest run to its end. */
+    for (struct task_job *t = mgr->head; t;) {
+        struct task_job *next = t->next;
+        task_ref(t);
+        if (!task_state_is_final(t->state)) {
+            uint32_t facts = (t->cancelable ? TASK_FACT_CANCELABLE : 0) |
+                             (t->started ? TASK_FACT_STARTED : 0);
+            uint32_t to;
+            if (!t->finishing &&
+                task_verb_check(TV_TASK_VERB_CANCEL, t->state, facts, &to) == TV_OK) {
+                if (t->queued) {
+                    t->queued = false;
+                    mgr->queued--;
+                }
+                task_set_state(t, to);
+                if (!t->started)
+                    task_finish_unstarted(t);
+            } else if (t->state == TV_TASK_PAUSED) {
+                if (!t->started) {
+                    t->queued = true;
+                    mgr->queued++;
+                }
+                task_set_state(t, t->started ? TV_TASK_RUNNING : TV_TASK_QUEUED);
+            }
+        }
+        next = t->next;
+        task_unref(t);
+        t = next;
+    }
+    tp_waitq_wake_all(mgr->work_wq);
+    tp_lock_release(mgr->lock);
+
+    for (uint32_t i = 0; i < mgr->workers; i++)
+        tp_thread_join(mgr->threads[i]);
+
+    tp_lock_acquire(mgr->lock);
+    /* Without workers, queued non-cancelable tasks still need to run. */
+    while (mgr->workers == 0) {
+        struct task_job *t = task_pick_next(mgr);
+        if (!t)
+            break;
+        task_execute(t);
+    }
+    while (mgr->head)
+        unlist(mgr->head);
+    tp_lock_release(mgr->lock);
+
+    tp_waitq_destroy(mgr->done_wq);
+    tp_waitq_destroy(mgr->work_wq);
+    tp_lock_destroy(mgr->lock);
+    tp_free(mgr);
+}
+
+void task_mgr_reap(struct task_mgr *mgr)
+{
+    tp_lock_acquire(mgr->lock);
+    task_reap_locked(mgr, tp_now_ns());
+    tp_lock_release(mgr->lock);
+}
+
+void task_mgr_stats(struct task_mgr *mgr, struct task_mgr_stats *out)
+{
+    tp_lock_acquire(mgr->lock);
+    out->tasks = mgr->count;
+    out->queued = mgr->queued;
+    out->holding_slot = mgr->holding_slot;
+    out->next_id = mgr->next_id;
+    out->events_emitted = mgr->events.emitted;
+    out->events_coalesced = mgr->events.coalesced;
+    out->bad_transitions = mgr->bad_transitions;
+    tp_lock_release(mgr->lock);
+}
+
+/* ---- Creating ----------------------------------------------------------- */
+
+tv_status_t task_create(struct task_mgr *mgr, const struct task_spec *spec, uint64_t *id_out)
+{
+    if (!spec || !spec->driver || !spec->driver->run || spec->type >= TV_TASK_TYPE_COUNT ||
+        spec->target.kind > TV_TASK_TARGET_DISK)
+        return TV_E_INVALID_ARGUMENT;
+    struct task_job *t = tp_alloc(sizeof *t);
+    if (!t)
+        return TV_E_NO_MEMORY;
+    t->mgr = mgr;
+    t->refs = 1; /* the list's */
+    t->type = spec->type;
+    t->target = spec->target;
+    t->target.reserved = 0;
+    t->priority = spec->priority;
+    t->driver = spec->driver;
+    t->ctx = spec->driver_ctx;
+    t->state = TV_TASK_QUEUED;
+    t->cancelable = !spec->not_cancelable;
+    t->pausable = !spec->not_pausable;
+    t->result = TV_TASK_RESULT_PENDING;
+    t->outcome = TV_TASK_OUTCOME_PENDING;
+    t->description_len = task_text_copy(t->description, sizeof t->description,
+                                        spec->description ? spec->description : "");
+
+    tp_lock_acquire(mgr->lock);
+    uint64_t now = tp_now_ns();
+    task_reap_locked(mgr, now);
+    if (mgr->shutting_down || mgr->count >= mgr->max_tasks) {
+        tv_status_t st = mgr->shutting_down ? TV_E_INVALID_STATE : TV_E_LIMIT;
+        tp_lock_release(mgr->lock);
+        tp_free(t);
+        return st;
+    }
+    t->id = mgr->next_id++;
+    t->created_ns = t->updated_ns = now;
+    t->seq = 1;
+    t->listed = true;
+    t->prev = mgr->tail;
+    if (mgr->tail)
+        mgr->tail->next = t;
+    else
+        mgr->head = t;
+    mgr->tail = t;
+    mgr->count++;
+    t->queued = true;
+    mgr->queued++;
+    if (id_out)
+        *id_out = t->id;
+    task_events_emit(t, false);
+    tp_waitq_wake_all(mgr->work_wq);
+    tp_lock_release(mgr->lock);
+    return TV_OK;
+}
+
+/* ---- Verbs -------------------------------------------------------------- */
+
+static uint32_t facts_of(const struct task_job *t)
+{
+    return (t->cancelable && !t->finishing ? TASK_FACT_CANCELABLE : 0) |
+           (t->pausable && !t->finishing ? TASK_FACT_PAUSABLE : 0) |
+           (t->started ? TASK_FACT_STARTED : 0);
+}
+
+/* Looks the task up and checks the verb; on TV_OK *t_out is set and the
+ * lock is still held; on refusal the lock is released. */
+static tv_status_t verb_begin(struct task_mgr *mgr, uint64_t id, uint32_t verb,
+                              struct task_job **t_out, uint32_t *next_out)
+{
+    tp_lock_acquire(mgr->lock);
+    task_reap_locked(mgr, tp_now_ns());
+    struct task_job *t = task_find(mgr, id);
+    if (!t) {
+        tp_lock_release(mgr->lock);
+        return TV_E_NOT_FOUND;
+    }
+    tv_status_t st = task_verb_check(verb, t->state, facts_of(t), next_out);
+    if (st != TV_OK) {
+        tp_lock_release(mgr->lock);
+        return st;
+    }
+    *t_out = t;
+    return TV_OK;
+}
+
+tv_status_t task_cancel(struct task_mgr *mgr, uint64_t id)
+{
+    struct task_job *t;
+    uint32_t to;
+    tv_status_t st = verb_begin(mgr, id, TV_TASK_VERB_CANCEL, &t, &to);
+    if (st != TV_OK)
+        return st;
+    if (t->queued) {
+        t->queued = false;
+        mgr->queued--;
+    }
+    task_set_state(t, to);
+    if (!t->started) {
+        /* Nobody else will ever run it: finish it here. */
+        task_ref(t);
+        task_finish_unstarted(t);
+        task_unref(t);
+    }
+    tp_lock_release(mgr->lock);
+    return TV_OK;
+}
+
+tv_status_t task_pause(struct task_mgr *mgr, uint64_t id)
+{
+    struct task_job *t;
+    uint32_t to;
+    tv_status_t st = verb_begin(mgr, id, TV_TASK_VERB_PAUSE, &t, &to);
+    if (st != TV_OK)
+        return st;
+    if (t->queued) {
+        t->queued = false; /* not runnable until resumed */
+        mgr->queued--;
+    }
+    task_set_state(t, to);
+    tp_lock_release(mgr->lock);
+    return TV_OK;
+}
+
+tv_status_t task_resume(struct task_mgr *mgr, uint64_t id)
+{
+    struct task_job *t;
+    uint32_t to;
+    tv_status_t st = verb_begin(mgr, id, TV_TASK_VERB_RESUME, &t, &to);
+    if (st != TV_OK)
+        return st;
+    if (to == TV_TASK_QUEUED) {
+        t->queued = true;
+        mgr->queued++;
+    }
+    task_set_state(t, to);
+    tp_lock_release(mgr->lock);
+    return TV_OK;
+}
+
+tv_status_t task_dismiss(struct task_mgr *mgr, uint64_t id)
+{
+    struct task_job *t;
+    uint32_t to;
+    tv_status_t st = verb_begin(mgr, id, TV_TASK_VERB_DISMISS, &t, &to);
+    if (st != TV_OK)
+        return st;
+    unlist(t);
+    tp_lock_release(mgr->lock);
+    return TV_OK;
+}
+
+/* ---- Queries ------------------------------------------------------------ */
+
+/* Time left, from the elapsed running time and done/total.  Integer only
+ * and without 128-bit division (the monitor has no libgcc). */
+static uint64_t estimate_eta(const struct task_job *t, uint64_t now)
+{
+    if (task_state_is_final(t->state))
+        return 0;
+    if (!t->started || t->done == 0 || t->total == 0 || t->done >= t->total ||
+        now <= t->started_ns)
+        return TV_TASK_ETA_UNKNOWN;
+    uint64_t elapsed = now - t->started_ns;
+    uint64_t done = t->done, left = t->total - t->done;
+    while (left > (1ull << 20) || done > (1ull << 20)) { /* keep products small */
+        left >>= 1;
+        done >>= 1;
+    }
+    if (done == 0)
+        return TV_TASK_ETA_UNKNOWN;
+    if (elapsed < (1ull << 43))
+        return elapsed * left / done;
+    return elapsed / done * left;
+}
+
+static void snapshot(const struct task_job *t, uint64_t now, struct tv_task_info *out)
+{
+    tv_memset(out, 0, sizeof *out);
+    out->id = t->id;
+    out->seq = t->seq;
+    out->type = t->type;
+    out->state = t->state;
+    out->result = t->result;
+    out->outcome = t->outcome;
+    out->flags = (facts_of(t) & TASK_FACT_CANCELABLE ? TV_TASK_FLAG_CANCELABLE : 0) |
+                 (facts_of(t) & TASK_FACT_PAUSABLE ? TV_TASK_FLAG_PAUSABLE : 0) |
+                 (task_state_is_final(t->state) ? TV_TASK_FLAG_COMPLETE : 0) |
+                 (t->started ? TV_TASK_FLAG_STARTED : 0) |
+                 (t->held ? TV_TASK_FLAG_HELD : 0);
+    out->percent = t->percent;
+    out->error = t->error;
+    out->priority = t->priority;
+    out->target = t->target;
+    out->done = t->done;
+    out->total = t->total;
+    out->created_ns = t->created_ns;
+    out->started_ns = t->started_ns;
+    out->updated_ns = t->updated_ns;
+    out->finished_ns = t->finished_ns;
+    out->eta_ns = estimate_eta(t, now);
+    out->snapshot_ns = now;
+    out->description_len = t->description_len;
+    out->error_description_len = t->error_description_len;
+    tv_memcpy(out->description, t->description, sizeof out->description);
+    tv_memcpy(out->error_description, t->error_description, sizeof out->error_description);
+}
+
+tv_status_t task_query(struct task_mgr *mgr, uint64_t id, struct tv_task_info *out)
+{
+    tp_lock_acquire(mgr->lock);
+    uint64_t now = tp_now_ns();
+    task_reap_locked(mgr, now);
+    struct task_job *t = task_find(mgr, id);
+    if (t)
+        snapshot(t, now, out);
+    tp_lock_release(mgr->lock);
+    return t ? TV_OK : TV_E_NOT_FOUND;
+}
+
+tv_status_t task_list(struct task_mgr *mgr, uint64_t cursor, uint32_t flags,
+                      struct tv_task_event *out, size_t cap, size_t *count_out)
+{
+    if (flags & ~(uint32_t)TV_TASK_LIST_UNFINISHED)
+        return TV_E_INVALID_ARGUMENT;
+    size_t n = 0;
+    tp_lock_acquire(mgr->lock);
+    task_reap_locked(mgr, tp_now_ns());
+    for (struct task_job *t = mgr->head; t && n < cap; t = t->next) {
+        if (t->id <= cursor)
+            continue;
+        if ((flags & TV_TASK_LIST_UNFINISHED) && task_state_is_final(t->state))
+            continue;
+        out[n].id = t->id;
+        out[n].seq = t->seq;
+        out[n].state = t->state;
+        out[n].percent = t->percent;
+        n++;
+    }
+    tp_lock_release(mgr->lock);
+    *count_out = n;
+    return TV_OK;
+}
+
+/* ---- Waiting ------------------------------------------------------------ */
+
+tv_status_t task_wait_deadline(int64_t timeout_ms, uint64_t now_ns, uint64_t *deadline_out)
+{
+    if (timeout_ms == TV_TASK_WAIT_FOREVER) {
+        *deadline_out = UINT64_MAX;
+        return TV_OK;
+    }
+    if (timeout_ms < 0 || timeout_ms > TV_TASK_WAIT_MAX_MS)
+        return TV_E_INVALID_ARGUMENT;
+    uint64_t span = (uint64_t)timeout_ms * 1000000u;
+    *deadline_out = now_ns > UINT64_MAX - 1 - span ? UINT64_MAX - 1 : now_ns + span;
+    return TV_OK;
+}
+
+tv_status_t task_wait_poll(struct task_mgr *mgr, uint64_t id, uint64_t deadline_ns,
+                           uint64_t slice_end_ns)
+{
+    tp_lock_acquire(mgr->lock);
+    task_reap_locked(mgr, tp_now_ns());
+    struct task_job *t = task_find(mgr, id);
+    if (!t) {
+        tp_lock_release(mgr->lock);
+        return TV_E_NOT_FOUND;
+    }
+    task_ref(t);
+    tv_status_t st;
+    for (;;) {
+        uint64_t now = tp_now_ns();
+        if (task_state_is_final(t->state)) {
+            st = TV_OK;
+            break;
+        }
+        if (now >= deadline_ns) {
+            st = TV_E_TIMEOUT;
+            break;
+        }
+        if (now >= slice_end_ns) {
+            st = TV_E_CONTINUE;
+            break;
+        }
+        tp_waitq_wait(mgr->done_wq, mgr->lock,
+                      slice_end_ns < deadline_ns ? slice_end_ns : deadline_ns);
+    }
+    task_unref(t);
+    tp_lock_release(mgr->lock);
+    return st;
+}
+
+tv_status_t task_wait(struct task_mgr *mgr, uint64_t id, int64_t timeout_ms)
+{
+    uint64_t deadline;
+    tv_status_t st = task_wait_deadline(timeout_ms, tp_now_ns(), &deadline);
+    if (st != TV_OK)
+        return st;
+    return task_wait_poll(mgr, id, deadline, UINT64_MAX);
+}

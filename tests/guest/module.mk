@@ -1,0 +1,21 @@
+# tests/guest/: the test guests (one image per integration scenario) and the
+# bare-QEMU test of the guest library.
+include tests/guest/lib/guestlib.mk
+
+TEST_GUESTS := libselftest hello control_calls cpl3_ud mgmt_denied triple_fault oob_access \
+               svm_insns canary_scan apic_timer spinner bench
+$(foreach g,$(TEST_GUESTS),$(eval $(call guest_image,$(g),tests/guest/$(g).c)))
+
+# mb1_longmode does not use the library: its own Multiboot1 entry and layout.
+GUEST_IMAGES += $(BUILD)/guests/mb1_longmode.elf
+$(BUILD)/guests/mb1_longmode.elf: $(BUILD)/guestobj/tests/guest/mb1_longmode.o tests/guest/mb1_longmode.ld
+	@mkdir -p $(dir $@)
+	ld -m elf_x86_64 -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack \
+	    --no-warn-rwx-segments -T tests/guest/mb1_longmode.ld $< -o $@
+
+ALL_TARGETS += $(patsubst %,$(BUILD)/guests/%.elf,$(TEST_GUESTS) mb1_longmode)
+TEST_SCRIPTS += tests/guest/bare_qemu_test.sh
+
+# `make guests`: every guest image (test guests and the control partition).
+.PHONY: guests
+guests: $(GUEST_IMAGES)

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Boots each integration scenario under the monitor in QEMU (SVM, UEFI) and
+# prints TAP.  A scenario is tests/integration/scenarios/NAME.cfg: a boot
+# config whose image names are files in build/ or build/guests/, with
+# directives in comments:
+#   # expect-log: REGEX     the serial log must match (grep -E); repeatable
+#   # reject-log: REGEX     the serial log must not match; repeatable
+#   # icount: yes           deterministic guest time (-icount shift=3,...)
+#   # timeout: SECONDS      run bound (default 90)
+# PASS needs the monitor's own closing line "TASKVISOR SUMMARY: N passed, 0 failed"
+# (the monitor ends the run), plus every expect-log and no reject-log.
+# Usage: run-scenarios.sh [NAME...]   (default: all); JOBS=n runs n at once.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=build/integration
+mkdir -p "$out"
+jobs=${JOBS:-2}
+
+scenarios=("$@")
+if [ ${#scenarios[@]} -eq 0 ]; then
+    for f in tests/integration/scenarios/*.cfg; do
+        scenarios+=("$(basename "$f" .cfg)")
+    done
+fi
+
+run_one() {
+    local name=$1
+    local cfg=tests/integration/scenarios/$name.cfg
+    local dir=$out/$name
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    local files=(build/monitor.elf)
+    local img
+    for img in $(sed -n 's/^[[:space:]]*image[[:space:]]*=[[:space:]]*//p' "$cfg"); do
+        if [ -f "build/guests/$img" ]; then files+=("build/guests/$img")
+        elif [ -f "build/$img" ]; then files+=("build/$img")
+        fi
+    done
+    local timeout_s
+    timeout_s=$(sed -n 's/^# timeout:[[:space:]]*//p' "$cfg" | head -1)
+    local qopts=(--log "$dir/serial.log" --timeout "${timeout_s:-90}")
+    grep -q '^# icount: yes' "$cfg" && qopts+=(--icount)
+    if ! scripts/mkesp.sh "$dir/esp.img" "$cfg" "${files[@]}" >"$dir/mkesp.log" 2>&1; then
+        echo "not ok - $name: cannot build the ESP (see $dir/mkesp.log)" >"$dir/result"
+        return
+    fi
+    local start=$SECONDS
+    scripts/run-qemu.sh "${qopts[@]}" "$dir/esp.img" >"$dir/qemu.out" 2>&1
+    local rc=$? took=$((SECONDS - start))
+    local log=$dir/serial.log why=""
+    local summary
+    summary=$(grep -aoE 'TASKVISOR SUMMARY: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    if [ -z "$summary" ]; then
+        why="no monitor summary (qemu status $rc)"
+    elif ! [[ $summary =~ ,\ 0\ failed ]]; then
+        why="monitor: ${summary#TASKVISOR SUMMARY: }"
+    fi
+    local re
+    while IFS= read -r re; do
+        [ -n "$re" ] || continue
+        grep -aqE -- "$re" "$log" || why="${why:+$why; }missing log line /$re/"
+    done < <(sed -n 's/^# expect-log:[[:space:]]*//p' "$cfg")
+    while IFS= read -r re; do
+        [ -n "$re" ] || continue
+        grep -aqE -- "$re" "$log" && why="${why:+$why; }unexpected log line /$re/"
+    done < <(sed -n 's/^# reject-log:[[:space:]]*//p' "$cfg")
+    if [ -z "$why" ]; then
+        echo "ok - scenario $name (${took}s)" >"$dir/result"
+    else
+        {
+            echo "not ok - scenario $name: $why (${took}s, log $log)"
+            grep -aE 'WRN|ERR|PANIC|not ok|SUMMARY|EXCEPTION' "$log" | tail -n 25 | sed 's/^/#   /'
+        } >"$dir/result"
+    fi
+}
+export -f run_one
+export out
+
+if [ ! -f build/monitor.elf ]; then
+    echo "not ok - integration: build/monitor.elf missing (run make)"
+    exit 1
+fi
+printf '%s\n' "${scenarios[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
+status=0
+for name in "${scenarios[@]}"; do
+    if [ -f "$out/$name/result" ]; then
+        cat "$out/$name/result"
+        grep -q '^not ok' "$out/$name/result" && status=1
+    else
+        echo "not ok - scenario $name: no result"
+        status=1
+    fi
+done
+exit $status

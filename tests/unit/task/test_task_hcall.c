@@ -1,0 +1,438 @@
+/* Unit tests of task/task_hcall.c: argument decoding and validation of the
+ * task hypercalls against a fake caller memory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform_hosted.h"
+#include "task_hcall.h"
+#include "task_platform.h"
+#include "task_test_job.h"
+#include "taskvisor/hypercall.h"
+
+#define BASE 0x40000ull
+#define SIZE (64 * 1024)
+#define MS 1000000ull
+
+struct fake {
+    unsigned char *mem;
+    int maps, unmaps, notes;
+    uint32_t last_vector;
+    void *last_unmapped;
+};
+
+static unsigned char *at(struct fake *f, uint64_t gpa, size_t len)
+{
+    if (gpa < BASE || gpa - BASE > SIZE || len > SIZE - (gpa - BASE))
+        return NULL;
+    return f->mem + (gpa - BASE);
+}
+
+static tv_status_t f_read(void *ctx, uint64_t gpa, void *dst, size_t len)
+{
+    unsigned char *p = at(ctx, gpa, len);
+    if (!p)
+        return TV_E_FAULT;
+    memcpy(dst, p, len);
+    return TV_OK;
+}
+
+static tv_status_t f_write(void *ctx, uint64_t gpa, const void *src, size_t len)
+{
+    unsigned char *p = at(ctx, gpa, len);
+    if (!p)
+        return TV_E_FAULT;
+    memcpy(p, src, len);
+    return TV_OK;
+}
+
+static void *f_map(void *ctx, uint64_t gpa, size_t len)
+{
+    struct fake *f = ctx;
+    void *p = at(f, gpa, len);
+    if (p)
+        f->maps++;
+    return p;
+}
+
+static void f_unmap(void *ctx, void *host, size_t len)
+{
+    struct fake *f = ctx;
+    (void)len;
+    f->unmaps++;
+    f->last_unmapped = host;
+}
+
+static void f_notify(void *ctx, uint32_t vector)
+{
+    struct fake *f = ctx;
+    f->notes++;
+    f->last_vector = vector;
+}
+
+struct env {
+    struct fake f;
+    struct task_mgr *mgr;
+    struct task_hcall_ctx hc;
+};
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof *e);
+    e->f.mem = aligned_alloc(4096, SIZE);
+    memset(e->f.mem, 0, SIZE);
+    tp_hosted_clock_manual(1000 * MS);
+    struct task_mgr_config cfg = { 0 };
+    assert_int_equal(task_mgr_create(&cfg, &e->mgr), TV_OK);
+    e->hc.mgr = e->mgr;
+    e->hc.mem = (struct task_guest_mem){ &e->f, f_read, f_write, f_map, f_unmap, f_notify };
+    e->hc.test_calls = true;
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    task_hcall_release(&e->hc);
+    task_mgr_destroy(e->mgr);
+    free(e->f.mem);
+    free(e);
+    tp_hosted_clock_real();
+    return 0;
+}
+
+static tv_status_t hc(struct env *e, uint32_t code, uint64_t a0, uint64_t a1, uint64_t a2,
+                      uint64_t a3, uint64_t a4, struct task_hcall_result *res)
+{
+    uint64_t args[5] = { a0, a1, a2, a3, a4 };
+    struct task_hcall_result local;
+    if (!res)
+        res = &local;
+    task_hcall(&e->hc, code, args, res);
+    return res->status;
+}
+
+static uint64_t start_test_task(struct env *e, uint32_t flags)
+{
+    struct tv_task_test_spec spec = { .total_units = 4, .flags = flags };
+    strcpy(spec.description, "test task");
+    memcpy(e->f.mem + 0x8000, &spec, sizeof spec);
+    struct task_hcall_result res;
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, BASE + 0x8000, sizeof spec, 0, 0, 0, &res),
+                     TV_OK);
+    return res.out;
+}
+
+static void codes(void **state)
+{
+    struct env *e = *state;
+    for (uint32_t c = TV_HC_TASK_QUERY; c <= TV_HC_TASK_EVENTS_REGISTER; c++)
+        assert_true(task_hcall_handles(c));
+    assert_true(task_hcall_handles(TV_HC_TEST_TASK_START));
+    assert_false(task_hcall_handles(TV_HC_NOP));
+    assert_false(task_hcall_handles(0x108));
+    assert_int_equal(hc(e, 0x108, 0, 0, 0, 0, 0, NULL), TV_E_UNKNOWN_CALL);
+    assert_int_equal(hc(e, TV_HC_NOP, 0, 0, 0, 0, 0, NULL), TV_E_UNKNOWN_CALL);
+    e->hc.test_calls = false;
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, BASE, sizeof(struct tv_task_test_spec), 0, 0,
+                        0, NULL), TV_E_UNKNOWN_CALL);
+}
+
+static void query(void **state)
+{
+    struct env *e = *state;
+    uint64_t id = start_test_task(e, 0);
+    assert_int_equal(id, 1);
+    struct task_hcall_result res;
+    const uint64_t sz = sizeof(struct tv_task_info);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE + 0x100, sz, 0, 0, &res), TV_OK);
+    assert_int_equal(res.out, sz);
+    struct tv_task_info info;
+    memcpy(&info, e->f.mem + 0x100, sizeof info);
+    assert_int_equal(info.id, id);
+    assert_int_equal(info.state, TV_TASK_QUEUED);
+    assert_string_equal(info.description, "test task");
+    /* bigger buffers are fine; only sizeof is written */
+    memset(e->f.mem + 0x1000, 0x77, 1024);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE + 0x1000, 1024, 0, 0, &res), TV_OK);
+    assert_int_equal(e->f.mem[0x1000 + sz], 0x77);
+    /* refusals */
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, 0, BASE, sz, 0, 0, &res), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, 99, BASE, sz, 0, 0, &res), TV_E_NOT_FOUND);
+    assert_int_equal(res.out, 0);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE + 4, sz, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, 0, sz, 0, 0, &res), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE, sz - 1, 0, 0, &res),
+                     TV_E_BUFFER_TOO_SMALL);
+    assert_int_equal(res.out, sz);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE, 0, 0, 0, &res), TV_E_BUFFER_TOO_SMALL);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE - 8, sz, 0, 0, &res), TV_E_FAULT);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE + SIZE - 8, sz, 0, 0, &res), TV_E_FAULT);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, UINT64_MAX - 7, sz, 0, 0, &res), TV_E_FAULT);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE, sz, 1, 0, &res), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE, sz, 0, 1, &res), TV_E_INVALID_ARGUMENT);
+}
+
+static void list(void **state)
+{
+    struct env *e = *state;
+    for (int i = 0; i < 40; i++)
+        start_test_task(e, 0);
+    struct task_hcall_result res;
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 100, 0, 0, &res), TV_OK);
+    assert_int_equal(res.out, 40);
+    struct tv_task_event *ev = (struct tv_task_event *)e->f.mem;
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(ev[i].id, (uint64_t)i + 1);
+        assert_int_equal(ev[i].state, TV_TASK_QUEUED);
+    }
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 35, BASE, 100, 0, 0, &res), TV_OK);
+    assert_int_equal(res.out, 5);
+    assert_int_equal(ev[0].id, 36);
+    /* exactly one chunk and a bit */
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 17, 0, 0, &res), TV_OK);
+    assert_int_equal(res.out, 17);
+    assert_int_equal(ev[16].id, 17);
+    assert_int_equal(hc(e, TV_HC_TASK_CANCEL, 2, 0, 0, 0, 0, NULL), TV_OK);
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 3, TV_TASK_LIST_UNFINISHED, 0, &res),
+                     TV_OK);
+    assert_int_equal(res.out, 3);
+    assert_int_equal(ev[1].id, 3);
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 0, 0, 0, &res), TV_OK);
+    assert_int_equal(res.out, 0);
+    /* refusals */
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + 4, 10, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, 0, 10, 0, 0, &res), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, TASK_HCALL_LIST_MAX + 1, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 10, 2, 0, &res), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 10, 0, 5, &res), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 48, 10, 0, 0, &res), TV_E_FAULT);
+    assert_int_equal(res.out, 0);
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 48, 2, 0, 0, &res), TV_OK);
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, 0xfffffffffffffff8ull, 10, 0, 0, &res),
+                     TV_E_FAULT);
+    /* a capacity far beyond the caller's memory faults, it does not overrun */
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 8, TASK_HCALL_LIST_MAX, 0, 0, &res),
+                     TV_E_FAULT);
+}
+
+static void verbs(void **state)
+{
+    struct env *e = *state;
+    uint64_t id = start_test_task(e, 0);
+    uint64_t stubborn = start_test_task(e, TV_TASK_TEST_NOT_CANCELABLE | TV_TASK_TEST_NOT_PAUSABLE);
+    for (uint32_t c = TV_HC_TASK_CANCEL; c <= TV_HC_TASK_DISMISS; c++) {
+        assert_int_equal(hc(e, c, 0, 0, 0, 0, 0, NULL), TV_E_INVALID_ARGUMENT);
+        assert_int_equal(hc(e, c, 77, 0, 0, 0, 0, NULL), TV_E_NOT_FOUND);
+        assert_int_equal(hc(e, c, id, 1, 0, 0, 0, NULL), TV_E_INVALID_ARGUMENT);
+        assert_int_equal(hc(e, c, id, 0, 0, 0, 1, NULL), TV_E_INVALID_ARGUMENT);
+    }
+    assert_int_equal(hc(e, TV_HC_TASK_RESUME, id, 0, 0, 0, 0, NULL), TV_E_INVALID_STATE);
+    assert_int_equal(hc(e, TV_HC_TASK_PAUSE, id, 0, 0, 0, 0, NULL), TV_OK);
+    assert_int_equal(hc(e, TV_HC_TASK_PAUSE, id, 0, 0, 0, 0, NULL), TV_E_INVALID_STATE);
+    assert_int_equal(hc(e, TV_HC_TASK_RESUME, id, 0, 0, 0, 0, NULL), TV_OK);
+    assert_int_equal(hc(e, TV_HC_TASK_DISMISS, id, 0, 0, 0, 0, NULL), TV_E_INVALID_STATE);
+    assert_int_equal(hc(e, TV_HC_TASK_CANCEL, id, 0, 0, 0, 0, NULL), TV_OK);
+    assert_int_equal(hc(e, TV_HC_TASK_CANCEL, id, 0, 0, 0, 0, NULL), TV_E_INVALID_STATE);
+    assert_int_equal(hc(e, TV_HC_TASK_DISMISS, id, 0, 0, 0, 0, NULL), TV_OK);
+    assert_int_equal(hc(e, TV_HC_TASK_DISMISS, id, 0, 0, 0, 0, NULL), TV_E_NOT_FOUND);
+    assert_int_equal(hc(e, TV_HC_TASK_CANCEL, stubborn, 0, 0, 0, 0, NULL), TV_E_NOT_CANCELABLE);
+    assert_int_equal(hc(e, TV_HC_TASK_PAUSE, stubborn, 0, 0, 0, 0, NULL), TV_E_UNSUPPORTED);
+}
+
+static void wait_and_continue(void **state)
+{
+    struct env *e = *state;
+    uint64_t id = start_test_task(e, 0);
+    struct task_hcall_result res;
+    /* timeouts outside IVMTask's range */
+    const uint64_t bad[] = { (uint64_t)-2, 4000001, 1ull << 40, (uint64_t)INT64_MIN,
+                             0x80000000ull, 0xfffffffeull };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, bad[i], 0, 0, 0, &res),
+                         TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, 0, 10, 0, 0, 0, &res), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, 55, 10, 0, 0, 0, &res), TV_E_NOT_FOUND);
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, 10, 0, 1, 0, &res), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, 0, 0, 0, 0, &res), TV_E_TIMEOUT);
+
+    /* 2500 ms, one slice per entry (slice 0: never blocks) */
+    uint64_t start = tp_now_ns();
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, 2500, 0, 0, 0, &res), TV_E_CONTINUE);
+    assert_int_equal(res.args[0], id);
+    assert_int_equal(res.args[1], 2500);
+    assert_int_equal(res.args[2], start + 2500 * MS);
+    tp_hosted_clock_advance(1000 * MS + 1);
+    uint64_t a1 = res.args[1], a2 = res.args[2];
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, a1, a2, 0, 0, &res), TV_E_CONTINUE);
+    assert_int_equal(res.args[1], 1500); /* 1499.999999 ms rounded up */
+    assert_int_equal(res.args[2], start + 2500 * MS);
+    /* a token cannot lengthen the wait */
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, 1500, UINT64_MAX - 5, 0, 0, &res),
+                     TV_E_CONTINUE);
+    assert_int_equal(res.args[2], tp_now_ns() + 1500 * MS);
+    tp_hosted_clock_advance(1500 * MS);
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, 1500, start + 2500 * MS, 0, 0, &res),
+                     TV_E_TIMEOUT);
+    /* forever: continues with the arguments unchanged */
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, (uint64_t)-1, 0, 0, 0, &res), TV_E_CONTINUE);
+    assert_int_equal(res.args[1], (uint64_t)-1);
+    assert_int_equal(res.args[2], 0);
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, 0xffffffffull, 0, 0, 0, &res), TV_E_CONTINUE);
+    /* a finished task answers OK at once */
+    assert_int_equal(task_mgr_run_next(e->mgr), TV_OK);
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, (uint64_t)-1, 0, 0, 0, &res), TV_OK);
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, 0, 0, 0, 0, &res), TV_OK);
+    /* with a slice, one entry blocks up to the slice (driven clock) */
+    e->hc.wait_slice_ns = 5 * MS;
+    uint64_t id2 = start_test_task(e, 0);
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id2, 100, 0, 0, 0, &res), TV_E_CONTINUE);
+}
+
+static void events_register(void **state)
+{
+    struct env *e = *state;
+    struct task_hcall_result res;
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x800, 40, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 31, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 256, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 40, 1, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + SIZE, 40, 0, 0, 0, &res),
+                     TV_E_FAULT);
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, 0x1000, 40, 0, 0, 0, &res), TV_E_FAULT);
+    assert_int_equal(e->f.maps, 0);
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 40, 0, 0, 0, &res), TV_OK);
+    struct tv_task_ring *ring = (struct tv_task_ring *)(e->f.mem + 0x1000);
+    assert_int_equal(ring->hdr.magic, TV_TASK_RING_MAGIC);
+    uint64_t id = start_test_task(e, 0);
+    assert_int_equal(ring->hdr.head, 1);
+    assert_int_equal(ring->entries[0].id, id);
+    assert_int_equal(e->f.notes, 1);
+    assert_int_equal(e->f.last_vector, 40);
+    /* moving the ring unmaps the old page */
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x2000, 0, 0, 0, 0, &res), TV_OK);
+    assert_int_equal(e->f.unmaps, 1);
+    assert_ptr_equal(e->f.last_unmapped, ring);
+    assert_int_equal(hc(e, TV_HC_TASK_CANCEL, id, 0, 0, 0, 0, NULL), TV_OK);
+    assert_int_equal(ring->hdr.head, 1); /* old ring untouched */
+    struct tv_task_ring *ring2 = (struct tv_task_ring *)(e->f.mem + 0x2000);
+    assert_int_equal(ring2->hdr.head, 2);
+    assert_int_equal(e->f.notes, 1); /* vector 0: no interrupt */
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, 0, 0, 0, 0, 0, &res), TV_OK);
+    assert_int_equal(e->f.unmaps, 2);
+    e->hc.mem.map = NULL;
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 40, 0, 0, 0, &res),
+                     TV_E_UNSUPPORTED);
+}
+
+static void test_start(void **state)
+{
+    struct env *e = *state;
+    struct task_hcall_result res;
+    struct tv_task_test_spec spec = { .total_units = 3 };
+    strcpy(spec.description, "ok");
+    const uint64_t sz = sizeof spec;
+    uint64_t gpa = BASE + 0x3000;
+#define PUT() memcpy(e->f.mem + 0x3000, &spec, sizeof spec)
+    PUT();
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa, sz - 1, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa, sz + 8, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa + 4, sz, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, BASE + SIZE - 8, sz, 0, 0, 0, &res),
+                     TV_E_FAULT);
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa, sz, 0, 0, 0, &res), TV_OK);
+    assert_int_equal(res.out, 1);
+    spec.total_units = TASK_TEST_MAX_UNITS + 1;
+    PUT();
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa, sz, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    spec.total_units = 3;
+    spec.reserved = 1;
+    PUT();
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa, sz, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    spec.reserved = 0;
+    spec.flags = 1u << 9;
+    PUT();
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa, sz, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    spec.flags = 0;
+    spec.fail_status = -1;
+    PUT();
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa, sz, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    spec.fail_status = 0;
+    memset(spec.description, 'x', sizeof spec.description); /* no terminator */
+    PUT();
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa, sz, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    spec.description[sizeof spec.description - 1] = '\0';
+    spec.unit_ns = 2000000000ull;
+    PUT();
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa, sz, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    spec.unit_ns = 0;
+    PUT();
+    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa, sz, 0, 0, 0, &res), TV_OK);
+    assert_int_equal(res.out, 2);
+#undef PUT
+}
+
+/* The synthetic job itself: fail, point of no return, commit failure. */
+static void synthetic_job(void **state)
+{
+    struct env *e = *state;
+    struct tv_task_test_spec spec = { .total_units = 10, .fail_at_unit = 4,
+                                      .fail_status = TV_E_NO_SPACE };
+    uint64_t id;
+    assert_int_equal(task_test_job_start(e->mgr, &spec, &id), TV_OK);
+    assert_int_equal(task_mgr_run_next(e->mgr), TV_OK);
+    struct tv_task_info info;
+    assert_int_equal(task_query(e->mgr, id, &info), TV_OK);
+    assert_int_equal(info.state, TV_TASK_FAILED);
+    assert_int_equal(info.result, TV_TASK_RESULT_DISK);
+    assert_int_equal(info.error, TV_E_NO_SPACE);
+    assert_int_equal(info.outcome, TV_TASK_OUTCOME_ROLLED_BACK);
+    assert_int_equal(info.done, 3);
+    spec = (struct tv_task_test_spec){ .total_units = 5, .flags = TV_TASK_TEST_FAIL_COMMIT };
+    assert_int_equal(task_test_job_start(e->mgr, &spec, &id), TV_OK);
+    assert_int_equal(task_mgr_run_next(e->mgr), TV_OK);
+    assert_int_equal(task_query(e->mgr, id, &info), TV_OK);
+    assert_int_equal(info.state, TV_TASK_FAILED);
+    spec = (struct tv_task_test_spec){ .total_units = 5, .no_return_unit = 2 };
+    assert_int_equal(task_test_job_start(e->mgr, &spec, &id), TV_OK);
+    assert_int_equal(task_mgr_run_next(e->mgr), TV_OK);
+    assert_int_equal(task_query(e->mgr, id, &info), TV_OK);
+    assert_int_equal(info.state, TV_TASK_COMPLETED);
+    assert_int_equal(info.percent, 100);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(codes, setup, teardown),
+        cmocka_unit_test_setup_teardown(query, setup, teardown),
+        cmocka_unit_test_setup_teardown(list, setup, teardown),
+        cmocka_unit_test_setup_teardown(verbs, setup, teardown),
+        cmocka_unit_test_setup_teardown(wait_and_continue, setup, teardown),
+        cmocka_unit_test_setup_teardown(events_register, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(synthetic_job, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,88 @@
+#include "arch/x86/lapic.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/trap.h"
+#include "core/log.h"
+#include "core/time.h"
+
+#define APIC_ID      0x020
+#define APIC_VERSION 0x030
+#define APIC_TPR     0x080
+#define APIC_EOI     0x0b0
+#define APIC_SVR     0x0f0
+#define APIC_ICR_LO  0x300
+#define APIC_ICR_HI  0x310
+#define APIC_LVT_TIMER 0x320
+#define APIC_LVT_LINT0 0x350
+#define APIC_LVT_LINT1 0x360
+#define APIC_LVT_ERROR 0x370
+#define APIC_TIMER_INIT 0x380
+#define APIC_TIMER_CUR  0x390
+#define APIC_TIMER_DIV  0x3e0
+#define LVT_MASKED (1u << 16)
+
+static uint64_t apic_base;
+static uint64_t timer_khz;
+
+static inline uint32_t rd(uint32_t reg) { return mmio_read32(apic_base + reg); }
+static inline void wr(uint32_t reg, uint32_t v) { mmio_write32(apic_base + reg, v); }
+
+void lapic_init(void)
+{
+    uint64_t msr = rdmsr(MSR_APIC_BASE);
+    apic_base = msr & 0xfffff000ull;
+    wrmsr(MSR_APIC_BASE, msr | (1ull << 11)); /* globally enabled, xAPIC mode */
+    wr(APIC_TPR, 0);
+    wr(APIC_SVR, 0x100 | VEC_SPURIOUS);       /* software enable */
+    wr(APIC_LVT_LINT0, LVT_MASKED);
+    wr(APIC_LVT_LINT1, LVT_MASKED);
+    wr(APIC_LVT_ERROR, LVT_MASKED);
+    wr(APIC_TIMER_DIV, 0x3);                  /* divide by 16 */
+    wr(APIC_LVT_TIMER, LVT_MASKED | VEC_TIMER);
+
+    /* Calibrate against the TSC (itself calibrated against the PIT). */
+    uint64_t best = 0;
+    for (int i = 0; i < 3; i++) {
+        wr(APIC_TIMER_INIT, 0xffffffffu);
+        uint64_t start = rdtsc();
+        uint64_t span = time_ns_to_tsc(5000000ull); /* 5 ms */
+        while (rdtsc() - start < span)
+            cpu_pause();
+        uint32_t elapsed = 0xffffffffu - rd(APIC_TIMER_CUR);
+        uint64_t khz = (uint64_t)elapsed / 5u;
+        if (khz > best)
+            best = khz;
+    }
+    wr(APIC_TIMER_INIT, 0);
+    timer_khz = best ? best : 1000; /* never divide by zero later */
+    log_info("local APIC at %#llx id %u version %#x, timer %llu kHz (xAPIC, divide 16)",
+             (unsigned long long)apic_base, lapic_id(), rd(APIC_VERSION) & 0xff,
+             (unsigned long long)timer_khz);
+}
+
+uint32_t lapic_id(void) { return rd(APIC_ID) >> 24; }
+void lapic_eoi(void) { wr(APIC_EOI, 0); }
+uint64_t lapic_timer_khz(void) { return timer_khz; }
+
+void lapic_timer_oneshot_ns(uint64_t ns)
+{
+    uint64_t count = ns * timer_khz / 1000000ull;
+    if (ns > 1000000000000ull)
+        count = 0xffffffffu;
+    if (count == 0)
+        count = 1;
+    if (count > 0xffffffffu)
+        count = 0xffffffffu;
+    wr(APIC_LVT_TIMER, VEC_TIMER);            /* one-shot, unmasked */
+    wr(APIC_TIMER_INIT, (uint32_t)count);
+}
+
+void lapic_timer_stop(void)
+{
+    wr(APIC_TIMER_INIT, 0);
+}
+
+void lapic_self_ipi(uint8_t vector)
+{
+    wr(APIC_ICR_HI, 0);
+    wr(APIC_ICR_LO, (1u << 18) | vector); /* destination shorthand: self, fixed */
+}

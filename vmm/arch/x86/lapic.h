@@ -1,0 +1,18 @@
+/* The physical local APIC, in xAPIC (MMIO) mode: QEMU TCG offers the monitor
+ * neither x2APIC nor TSC-deadline.  SDM vol. 3 ch. 10. */
+#ifndef VMM_LAPIC_H
+#define VMM_LAPIC_H
+
+#include <stdint.h>
+
+void lapic_init(void);
+uint32_t lapic_id(void);
+void lapic_eoi(void);
+/* Timer frequency after calibration, in kHz (input clock / divider). */
+uint64_t lapic_timer_khz(void);
+/* Arms the one-shot timer to fire `ns` from now (0 = as soon as possible). */
+void lapic_timer_oneshot_ns(uint64_t ns);
+void lapic_timer_stop(void);
+void lapic_self_ipi(uint8_t vector);
+
+#endif

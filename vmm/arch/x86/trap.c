@@ -1,0 +1,112 @@
+/* IDT set-up and the common trap dispatcher (SDM vol. 3 6.10-6.14). */
+#include "arch/x86/trap.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/gdt.h"
+#include "core/ksyms.h"
+#include "core/log.h"
+#include "core/panic.h"
+#include "core/percpu.h"
+#include "core/sched.h"
+
+struct idt_entry {
+    uint16_t offset_lo;
+    uint16_t selector;
+    uint8_t ist;
+    uint8_t type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_hi;
+    uint32_t zero;
+} __attribute__((packed));
+
+static struct idt_entry idt[256] __attribute__((aligned(16)));
+static irq_handler_t irq_handlers[256];
+extern const uint64_t trap_stub_table[256];
+
+static const char *const exception_names[32] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+    "#BR bound range", "#UD invalid opcode", "#NM device not available",
+    "#DF double fault", "coprocessor overrun", "#TS invalid TSS",
+    "#NP segment not present", "#SS stack fault", "#GP general protection",
+    "#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check",
+    "#MC machine check", "#XM SIMD error", "#VE virtualization", "#CP control protection",
+    "reserved 22", "reserved 23", "reserved 24", "reserved 25", "reserved 26",
+    "reserved 27", "#HV hypervisor injection", "#VC VMM communication", "#SX security",
+    "reserved 31",
+};
+
+static void set_gate(int vec, uint64_t handler, uint8_t ist)
+{
+    idt[vec].offset_lo = (uint16_t)handler;
+    idt[vec].selector = GDT_CODE;
+    idt[vec].ist = ist;
+    idt[vec].type_attr = 0x8e; /* present, DPL0, 64-bit interrupt gate */
+    idt[vec].offset_mid = (uint16_t)(handler >> 16);
+    idt[vec].offset_hi = (uint32_t)(handler >> 32);
+    idt[vec].zero = 0;
+}
+
+void idt_init(void)
+{
+    for (int v = 0; v < 256; v++) {
+        uint8_t ist = v == 2 ? IST_NMI : v == 8 ? IST_DF : v == 18 ? IST_MC : 0;
+        set_gate(v, trap_stub_table[v], ist);
+    }
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) idtr = { sizeof idt - 1, (uint64_t)(uintptr_t)idt };
+    __asm__ volatile("lidt %0" :: "m"(idtr));
+}
+
+void irq_register(uint8_t vector, irq_handler_t handler)
+{
+    irq_handlers[vector] = handler;
+}
+
+static void dump_frame(const struct trap_frame *tf)
+{
+    char sym[96];
+    ksyms_describe(tf->rip, sym, sizeof sym);
+    log_raw("\n*** MONITOR EXCEPTION %llu (%s) error=%#llx at %s\n",
+            (unsigned long long)tf->vector,
+            tf->vector < 32 ? exception_names[tf->vector] : "?",
+            (unsigned long long)tf->error_code, sym);
+    log_raw("RIP=%016llx CS=%04llx RFLAGS=%016llx RSP=%016llx SS=%04llx\n",
+            (unsigned long long)tf->rip, (unsigned long long)tf->cs,
+            (unsigned long long)tf->rflags, (unsigned long long)tf->rsp,
+            (unsigned long long)tf->ss);
+    log_raw("RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n",
+            (unsigned long long)tf->rax, (unsigned long long)tf->rbx,
+            (unsigned long long)tf->rcx, (unsigned long long)tf->rdx);
+    log_raw("RSI=%016llx RDI=%016llx RBP=%016llx R8 =%016llx\n",
+            (unsigned long long)tf->rsi, (unsigned long long)tf->rdi,
+            (unsigned long long)tf->rbp, (unsigned long long)tf->r8);
+    log_raw("R9 =%016llx R10=%016llx R11=%016llx R12=%016llx\n",
+            (unsigned long long)tf->r9, (unsigned long long)tf->r10,
+            (unsigned long long)tf->r11, (unsigned long long)tf->r12);
+    log_raw("R13=%016llx R14=%016llx R15=%016llx\n",
+            (unsigned long long)tf->r13, (unsigned long long)tf->r14,
+            (unsigned long long)tf->r15);
+    log_raw("CR0=%016llx CR2=%016llx CR3=%016llx CR4=%016llx\n",
+            (unsigned long long)read_cr0(), (unsigned long long)read_cr2(),
+            (unsigned long long)read_cr3(), (unsigned long long)read_cr4());
+    ksyms_backtrace(tf->rbp);
+}
+
+void trap_dispatch(struct trap_frame *tf);
+void trap_dispatch(struct trap_frame *tf)
+{
+    uint64_t vec = tf->vector;
+    if (vec < 32) {
+        dump_frame(tf);
+        panic_stop("unhandled exception %llu in the monitor", (unsigned long long)vec);
+    }
+    irq_handler_t h = irq_handlers[vec];
+    if (h)
+        h(tf);
+    else if (vec != VEC_SPURIOUS)
+        log_warn("unexpected interrupt vector %llu", (unsigned long long)vec);
+    /* Preempt on the way out of an interrupt that asked for it.  The frame
+     * stays on this thread's stack and is resumed when it runs again. */
+    sched_preempt_point();
+}

@@ -1,0 +1,95 @@
+#include "dev/vuart.h"
+#include "core/log.h"
+#include "tv_string.h"
+
+#define LSR_DR   0x01
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+
+void vuart_init(struct vuart *u, const char *owner, bool has_input)
+{
+    tv_memset(u, 0, sizeof *u);
+    u->owner = owner;
+    u->has_input = has_input;
+    u->lcr = 0x03;
+}
+
+bool vuart_handles_port(uint16_t port)
+{
+    return port >= VUART_BASE && port < VUART_BASE + 8;
+}
+
+void vuart_flush(struct vuart *u)
+{
+    if (u->line_len) {
+        log_line(u->owner, u->line, u->line_len);
+        u->line_len = 0;
+    }
+}
+
+static void put(struct vuart *u, char c)
+{
+    if (c == '\r')
+        return;
+    if (c == '\n') {
+        log_line(u->owner, u->line, u->line_len);
+        u->line_len = 0;
+        return;
+    }
+    if (u->line_len == (int)sizeof u->line)
+        vuart_flush(u); /* an over-long line is split, never lost */
+    u->line[u->line_len++] = c;
+}
+
+void vuart_push_input(struct vuart *u, uint8_t c)
+{
+    uint32_t next = (u->rx_head + 1) % VUART_RX_SIZE;
+    if (next == u->rx_tail)
+        return; /* full: drop, as a real FIFO overruns */
+    u->rx[u->rx_head] = c;
+    __atomic_store_n(&u->rx_head, next, __ATOMIC_RELEASE);
+}
+
+uint32_t vuart_read(struct vuart *u, uint16_t port)
+{
+    bool dlab = u->lcr & 0x80;
+    bool data = __atomic_load_n(&u->rx_head, __ATOMIC_ACQUIRE) != u->rx_tail;
+    switch (port - VUART_BASE) {
+    case 0:
+        if (dlab)
+            return u->dll;
+        if (data) {
+            uint8_t c = u->rx[u->rx_tail];
+            u->rx_tail = (u->rx_tail + 1) % VUART_RX_SIZE;
+            return c;
+        }
+        return 0;
+    case 1: return dlab ? u->dlm : u->ier;
+    case 2: return 0xc1;                 /* FIFOs enabled, no interrupt pending */
+    case 3: return u->lcr;
+    case 4: return u->mcr;
+    case 5: return LSR_THRE | LSR_TEMT | (data ? LSR_DR : 0);
+    case 6: return 0xb0;                 /* DCD, DSR, CTS */
+    default: return u->scr;
+    }
+}
+
+void vuart_write(struct vuart *u, uint16_t port, uint32_t value)
+{
+    bool dlab = u->lcr & 0x80;
+    uint8_t v = (uint8_t)value;
+    switch (port - VUART_BASE) {
+    case 0:
+        if (dlab) u->dll = v;
+        else put(u, (char)v);
+        break;
+    case 1:
+        if (dlab) u->dlm = v;
+        else u->ier = v & 0x0f;
+        break;
+    case 3: u->lcr = v; break;
+    case 4: u->mcr = v & 0x1f; break;
+    case 7: u->scr = v; break;
+    default: break;
+    }
+}

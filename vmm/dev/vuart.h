@@ -1,0 +1,31 @@
+/* The 16550 UART each guest sees at 0x3F8.  Output goes to the monitor log,
+ * a line at a time, prefixed with the partition name; the control
+ * partition's UART also receives the console's input. */
+#ifndef VMM_VUART_H
+#define VMM_VUART_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+#define VUART_BASE 0x3f8
+#define VUART_RX_SIZE 256
+
+struct vuart {
+    const char *owner;
+    char line[200];
+    int line_len;
+    uint8_t ier, lcr, mcr, scr, dll, dlm;
+    uint8_t rx[VUART_RX_SIZE];
+    volatile uint32_t rx_head, rx_tail;   /* written by the console poller */
+    bool has_input;
+};
+
+void vuart_init(struct vuart *u, const char *owner, bool has_input);
+bool vuart_handles_port(uint16_t port);
+uint32_t vuart_read(struct vuart *u, uint16_t port);
+void vuart_write(struct vuart *u, uint16_t port, uint32_t value);
+/* Feeds console input (from the monitor's console poller). */
+void vuart_push_input(struct vuart *u, uint8_t c);
+void vuart_flush(struct vuart *u);
+
+#endif

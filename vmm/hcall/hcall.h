@@ -1,0 +1,134 @@
+/* Hypercall decoding and dispatch (portable: no arch code, no libc).
+ *
+ * The vendor exit handler copies the caller's general-purpose registers into
+ * a struct hcall_regs, describes the caller (CPL, code width, privilege,
+ * memory), calls hcall_dispatch() and acts on the returned action:
+ *   HCALL_ADVANCE   write the registers back and advance RIP past the call;
+ *   HCALL_CONTINUE  write the registers back, do NOT advance RIP (the guest
+ *                   re-executes the call later: a continuation);
+ *   HCALL_INJECT_UD inject #UD, registers untouched.
+ * All permission checks live in hcall_dispatch(), in this order:
+ *   CPL > 0 -> #UD; unknown (or test-only in a normal build) -> UNKNOWN_CALL;
+ *   management call from a non-control partition -> ACCESS_DENIED (logged);
+ *   then the handler. */
+#ifndef VMM_HCALL_H
+#define VMM_HCALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "taskvisor/hypercall.h"
+#include "taskvisor/partition.h"
+#include "taskvisor/status.h"
+#include "hcall_guest_mem.h"
+
+/* The registers a hypercall reads or writes.  Others are never touched. */
+struct hcall_regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, r8, r10;
+};
+
+#define HCALL_NARGS 5   /* a0..a4: RDI RSI RDX R10 R8 / EBX ECX EDX ESI EDI */
+#define HCALL_NOUTS 3   /* o0..o2: RDX RSI RDI     / EDX ESI EDI           */
+
+enum hcall_action {
+    HCALL_ADVANCE = 0,
+    HCALL_CONTINUE = 1,
+    HCALL_INJECT_UD = 2,
+};
+
+/* Services the monitor provides to the platform handlers.  Any callback may be
+ * NULL: the call that needs it then answers TV_E_UNSUPPORTED. */
+struct hcall_services {
+    void *ctx;
+    /* Feature bits (TV_FEAT_*) for GET_VERSION; TV_FEAT_TEST_CALLS is
+     * set or cleared by the dispatcher according to the build. */
+    uint32_t (*features)(void *ctx);
+    /* Number of partitions, and record `index` (0-based, < count) of the
+     * partition list.  The handler clears the record before calling. */
+    uint32_t (*partition_count)(void *ctx);
+    tv_status_t (*partition_get)(void *ctx, uint32_t index,
+                                 struct tv_partition_record *rec);
+    /* One log line (no trailing newline). */
+    void (*log)(void *ctx, const char *line);
+};
+
+/* Who is calling. */
+struct hcall_caller {
+    uint32_t partition_id;
+    bool is_control;           /* the configured control partition */
+    uint8_t cpl;               /* current privilege level (0..3) */
+    bool wide;                 /* 64-bit code (EFER.LMA && CS.L): 64-bit convention */
+    const struct guest_mem_view *mem;   /* the caller's RAM */
+};
+
+/* What a handler sees and returns. */
+struct hcall_ctx {
+    const struct hcall_caller *caller;
+    const struct hcall_services *svc;
+    void *host;                /* opaque pointer for handlers added by the monitor */
+    uint64_t arg[HCALL_NARGS]; /* already zero-extended for 32-bit callers */
+    /* Outputs: a handler sets out[i] and bit i of out_mask. */
+    uint64_t out[HCALL_NOUTS];
+    uint32_t out_mask;
+    /* Continuation: a handler returning TV_E_CONTINUE may rewrite arguments
+     * (e.g. remaining wait time): set arg[i] and bit i of arg_update_mask. */
+    uint32_t arg_update_mask;
+};
+
+typedef tv_status_t (*hcall_handler_fn)(struct hcall_ctx *ctx);
+
+#define HCALL_F_MGMT      (1u << 0)  /* control partition only */
+#define HCALL_F_TEST_ONLY (1u << 1)  /* exists only in builds with TV_TEST_BUILD */
+
+struct hcall_desc {
+    uint32_t code;             /* enum tv_hypercall */
+    const char *name;
+    uint32_t flags;            /* HCALL_F_* */
+    hcall_handler_fn handler;
+};
+
+/* A table is a list of sections, so other files can contribute calls
+ * (platform calls here, task calls from the monitor) without editing this
+ * directory.  Codes must be unique across all sections: hcall_table_check(). */
+struct hcall_section {
+    const struct hcall_desc *calls;
+    size_t count;
+};
+
+struct hcall_table {
+    const struct hcall_section *sections;
+    size_t nsections;
+};
+
+/* The platform calls implemented in hcall_platform.c. */
+extern const struct hcall_section hcall_platform_section;
+
+/* True when this build answers test-only calls (compiled with TV_TEST_BUILD). */
+extern const bool hcall_test_build;
+
+/* Checks a table once at start-up: unique codes, names and handlers present,
+ * known flags.  On failure *bad (if not NULL) names the offending entry. */
+tv_status_t hcall_table_check(const struct hcall_table *table,
+                              const struct hcall_desc **bad);
+
+/* Finds `code`; test-only entries are found only when allow_test_only. */
+const struct hcall_desc *hcall_lookup(const struct hcall_table *table,
+                                      uint64_t code, bool allow_test_only);
+
+struct hcall_env {
+    const struct hcall_table *table;
+    const struct hcall_services *svc;
+    void *host;
+};
+
+/* Decodes the call in *regs for *caller, checks permissions, runs the
+ * handler and writes the results into *regs (see the action comments).
+ * Result registers: RAX = status (zero-extended 32-bit value); outputs in
+ * RDX, RSI, RDI (for 32-bit callers zero-extended 32-bit values, only the
+ * ones the call defines).  Registers a call does not define are preserved. */
+enum hcall_action hcall_dispatch(const struct hcall_env *env,
+                                 const struct hcall_caller *caller,
+                                 struct hcall_regs *regs);
+
+#endif

@@ -1,0 +1,28 @@
+/* The monitor's memory: physical pages, its own identity page tables, a heap. */
+#ifndef VMM_MM_H
+#define VMM_MM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "boot/boot_info.h"
+#include "mm/pmm.h"
+#include "taskvisor/status.h"
+
+tv_status_t mm_init(const struct tv_boot_info *bi);
+/* Zeroed pages; n contiguous, aligned to align_pages. */
+tv_status_t page_alloc(uint64_t n, uint64_t align_pages, uint64_t *pa);
+void page_free(uint64_t pa, uint64_t n);
+static inline void *phys_to_virt(uint64_t pa) { return (void *)(uintptr_t)pa; }
+static inline uint64_t virt_to_phys(const void *p) { return (uint64_t)(uintptr_t)p; }
+struct pmm *mm_pmm(void);
+
+void *kmalloc(size_t size);
+void *kzalloc(size_t size);
+void kfree(void *p);
+size_t kheap_in_use(void);
+
+/* Canary values planted in monitor memory; guests must never find them. */
+#define MON_CANARY_A 0x54565f43414e4152ull
+#define MON_CANARY_B 0x8badf00dcafe1234ull
+
+#endif
