@@ -21,10 +21,10 @@ SHELL     := /bin/bash
 HOST_CC   := gcc
 HOST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-               -Iinclude -Ilib -D_GNU_SOURCE -MMD -MP
+               -Iinclude -Ilib -I. -Ivmm -D_GNU_SOURCE -MMD -MP
 HOST_LDFLAGS := -fsanitize=address,undefined -pthread
 # Optimised hosted build without sanitizers (tools, benchmarks).
-TOOL_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -Iinclude -Ilib -D_GNU_SOURCE -MMD -MP
+TOOL_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -Iinclude -Ilib -I. -Ivmm -D_GNU_SOURCE -MMD -MP
 TOOL_LDFLAGS := -pthread
 
 FUZZ_CC     := clang
@@ -54,7 +54,7 @@ $(BUILD)/tool/%.o: %.c
 host_objs = $(patsubst %.c,$(BUILD)/host/%.o,$(1))
 tool_objs = $(patsubst %.c,$(BUILD)/tool/%.o,$(1))
 
-include $(sort $(wildcard */module.mk */*/module.mk))
+include $(sort $(wildcard */module.mk */*/module.mk */*/*/module.mk))
 
 .PHONY: all deps test unit-tests run esp bench fuzz clean
 all: $(ALL_TARGETS) $(HOST_TOOLS) $(UNIT_TESTS) $(FUZZ_TARGETS) $(BUILD)/esp.img

@@ -32,20 +32,62 @@ static tv_status_t put(char *out, size_t size, size_t *pos, const char *s, size_
     return TV_OK;
 }
 
+/* Collapses "." and "dir/.." components and repeated slashes in place, so
+ * seams that match names literally (the monitor's image store, the tests)
+ * find the same file a POSIX file system would. */
+static void normalize(char *p)
+{
+    bool abs = p[0] == '/';
+    size_t out = abs ? 1 : 0, keep = out; /* keep: length that ".." cannot remove */
+    const char *in = p + out;
+    while (*in) {
+        const char *comp = in;
+        size_t n = 0;
+        while (comp[n] && comp[n] != '/')
+            n++;
+        in = comp[n] ? comp + n + 1 : comp + n;
+        if (n == 0 || (n == 1 && comp[0] == '.'))
+            continue;
+        if (n == 2 && comp[0] == '.' && comp[1] == '.') {
+            if (out > keep) {
+                /* drop the previous component */
+                size_t k = out - 1;
+                while (k > keep && p[k - 1] != '/')
+                    k--;
+                out = k;
+                continue;
+            }
+            if (abs)
+                continue; /* "/.." is "/" */
+            tv_memmove(p + out, "../", 3);
+            out += 3;
+            keep = out;
+            continue;
+        }
+        tv_memmove(p + out, comp, n);
+        out += n;
+        p[out++] = '/';
+    }
+    if (out > (abs ? 1u : 0u) && p[out - 1] == '/')
+        out--;
+    p[out] = 0;
+}
+
 tv_status_t vhd_path_join(const char *dir, const char *rel, char *out, size_t size)
 {
     size_t pos = 0;
+    tv_status_t s = TV_OK;
     if (size)
         out[0] = 0;
-    if (vhd_path_is_absolute(rel))
-        return put(out, size, &pos, rel, tv_strlen(rel));
-    while (rel[0] == '.' && rel[1] == '/')
-        rel += 2;
-    tv_status_t s = put(out, size, &pos, dir, tv_strlen(dir));
-    if (s == TV_OK && pos && out[pos - 1] != '/')
-        s = put(out, size, &pos, "/", 1);
+    if (!vhd_path_is_absolute(rel)) {
+        s = put(out, size, &pos, dir, tv_strlen(dir));
+        if (s == TV_OK && pos && out[pos - 1] != '/')
+            s = put(out, size, &pos, "/", 1);
+    }
     if (s == TV_OK)
         s = put(out, size, &pos, rel, tv_strlen(rel));
+    if (s == TV_OK)
+        normalize(out);
     return s;
 }
 

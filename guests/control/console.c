@@ -8,6 +8,48 @@
 #define CH_CTRL_C 0x03
 #define CH_CTRL_U 0x15
 
+/* Waiting for input: each LSR poll is an exit to the monitor, so instead of
+ * spinning the console sleeps in HLT and polls on a 10 ms x2APIC periodic
+ * tick (the virtual UART raises no interrupt yet).  Without Taskvisor's
+ * timing leaf it falls back to busy polling. */
+#define CONSOLE_TICK_VECTOR 0x30
+#define CONSOLE_TICK_MS 10
+static bool idle_tick_on;
+
+static void idle_tick(struct trap_frame *f, void *ctx)
+{
+    (void)f;
+    (void)ctx;
+}
+
+static void idle_tick_start(void)
+{
+    if (idle_tick_on || !guest_on_taskvisor())
+        return;
+    uint32_t apic_khz = cpuid(TV_CPUID_LEAF_TIMING, 0).ebx;
+    uint64_t count = (uint64_t)apic_khz * CONSOLE_TICK_MS;
+    if (count == 0 || count > UINT32_MAX || apic_enable(false) != APIC_X2APIC)
+        return;
+    guest_irq_register(CONSOLE_TICK_VECTOR, idle_tick, NULL, true);
+    apic_timer_periodic(CONSOLE_TICK_VECTOR, (uint32_t)count);
+    idle_tick_on = true;
+}
+
+static char wait_char(void)
+{
+    for (;;) {
+        int c = serial_getc_nonblock();
+        if (c >= 0)
+            return (char)c;
+        if (idle_tick_on) {
+            cpu_sti_hlt();
+            cpu_cli();
+        } else {
+            cpu_pause();
+        }
+    }
+}
+
 static void erase_chars(size_t n)
 {
     while (n--)
@@ -18,7 +60,7 @@ size_t console_read_line(char *buf, size_t size)
 {
     size_t len = 0;
     for (;;) {
-        char c = serial_getc();
+        char c = wait_char();
         if (c == '\r' || c == '\n') {
             guest_puts("\n");
             break;
@@ -88,6 +130,7 @@ int console_execute(char *line)
 void console_run(void)
 {
     char line[CONSOLE_LINE_MAX];
+    idle_tick_start();
     guest_puts("Taskvisor control partition. Type 'help' for commands.\n");
     for (;;) {
         guest_puts(CONSOLE_PROMPT);

@@ -64,6 +64,35 @@ static void drain(void)
     irq_seen = 0;
 }
 
+/* Programs divide and LVT first and reads the TSC just before the write of
+ * the initial count that starts the timer, so t0 is a tight lower bound. */
+static uint64_t arm_count_timer(uint32_t lvt_mode, uint32_t count)
+{
+    apic_write(X2APIC_TIMER_DIV, APIC_DIV_1);
+    apic_write(X2APIC_LVT_TIMER, lvt_mode | TIMER_VEC);
+    uint64_t t0 = rdtsc();
+    apic_write(X2APIC_TIMER_INIT, count);
+    return t0;
+}
+
+static void test_current_count(void)
+{
+    /* 50 ms: long enough that no plausible delay lets it expire here. */
+    uint32_t count = (uint32_t)(apic_khz * 50);
+    irq_seen = 0;
+    arm_count_timer(APIC_LVT_TIMER_ONESHOT, count);
+    uint32_t cur1 = apic_read(X2APIC_TIMER_CUR);
+    uint32_t cur2 = apic_read(X2APIC_TIMER_CUR);
+    uint32_t init = apic_read(X2APIC_TIMER_INIT);
+    reportf(init == count && cur1 < count && cur2 < cur1 && cur2 > count / 2,
+            "one-shot current count counts down from the initial count (%u, %u of %u)", cur1,
+            cur2, init);
+    sleep_until_irqs(1);
+    uint32_t after = apic_read(X2APIC_TIMER_CUR);
+    reportf(after == 0, "current count is 0 after a one-shot expiry (%u)", after);
+    irq_seen = 0;
+}
+
 static void test_oneshot(unsigned rounds)
 {
     report_info("one-shot: %u rounds", rounds);
@@ -73,19 +102,9 @@ static void test_oneshot(unsigned rounds)
         /* Expiry in TSC cycles from the APIC count actually programmed. */
         uint64_t cycles = (uint64_t)count * tsc_khz / apic_khz;
         irq_seen = 0;
-        uint64_t t0 = rdtsc();
-        apic_timer_oneshot(TIMER_VEC, count);
-        uint32_t cur1 = apic_read(X2APIC_TIMER_CUR);
-        uint32_t cur2 = apic_read(X2APIC_TIMER_CUR);
+        uint64_t t0 = arm_count_timer(APIC_LVT_TIMER_ONESHOT, count);
         sleep_until_irqs(1);
-        if (i == 0)
-            reportf(cur1 <= count && cur2 <= cur1 && cur1 > 0,
-                    "current count counts down (%u then %u of %u)", cur1, cur2, count);
         check_one("one-shot", i + 1, t0 + cycles, irq_tsc[0]);
-        if (i == 0) {
-            uint32_t after = apic_read(X2APIC_TIMER_CUR);
-            reportf(after == 0, "current count is 0 after a one-shot expiry (%u)", after);
-        }
     }
     /* No second interrupt from a one-shot timer. */
     irq_seen = 0;
@@ -104,8 +123,7 @@ static void test_periodic(unsigned rounds)
     uint32_t count = (uint32_t)(apic_khz * period_us / 1000);
     uint64_t cycles = (uint64_t)count * tsc_khz / apic_khz;
     irq_seen = 0;
-    uint64_t t0 = rdtsc();
-    apic_timer_periodic(TIMER_VEC, count);
+    uint64_t t0 = arm_count_timer(APIC_LVT_TIMER_PERIODIC, count);
     sleep_until_irqs(rounds);
     apic_timer_stop();
     uint64_t seen = irq_seen;
@@ -126,10 +144,11 @@ static void test_deadline(unsigned rounds)
         apic_timer_tsc_deadline(TIMER_VEC, deadline);
         sleep_until_irqs(1);
         check_one("tsc-deadline", i + 1, deadline, irq_tsc[0]);
-        uint64_t armed = rdmsr(MSR_TSC_DEADLINE);
-        if (i == 0)
+        if (i == 0) {
+            uint64_t armed = rdmsr(MSR_TSC_DEADLINE);
             reportf(armed == 0, "IA32_TSC_DEADLINE reads 0 after expiry (0x%lx)",
                     (unsigned long)armed);
+        }
     }
     /* A deadline in the past fires at once. */
     irq_seen = 0;
@@ -172,6 +191,7 @@ int guest_main(const struct guest_boot *boot)
                                                             (rdmsr(APIC_MSR_BASE) & 0xC00) == 0xC00))
         guest_exit_summary();
     guest_irq_register(TIMER_VEC, timer_handler, NULL, true);
+    test_current_count();
     test_oneshot((unsigned)rounds);
     drain();
     test_periodic((unsigned)rounds);

@@ -47,5 +47,15 @@ check "the loader reported the monitor's relocations" \
 # ConOut reaches the serial port under OVMF: each loader line appears once.
 check "loader lines are not printed twice on the serial port" \
     test "$(tr -d '\r' <"$log" | grep -c '^taskvisor: UEFI loader$')" -eq 1
+check "no GOP without a display device: boot_info has no framebuffer" \
+    has_line "$log" "TESTMON: no framebuffer"
 [ "$tap_failed" -eq 0 ] || show_log "$log"
+
+# Again with a VGA device (GOP framebuffer) and deterministic icount time.
+failed_before=$tap_failed
+boot "$d/esp.img" "$d/vga.log" --icount -- -device VGA
+check "with VGA and --icount: the test monitor passed (status 33)" test "$boot_rc" -eq 33
+check "with VGA: the GOP framebuffer arrived in boot_info" \
+    bash -c "tr -d '\r' <'$d/vga.log' | grep -qE 'TESTMON: framebuffer [1-9][0-9]*x[1-9][0-9]* pitch [1-9][0-9]* format [0-9] at 0x[0-9a-f]+'"
+[ "$tap_failed" -eq "$failed_before" ] || show_log "$d/vga.log"
 finish

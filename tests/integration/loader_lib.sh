@@ -62,7 +62,7 @@ workdir() {
 boot() {
     local esp=$1 log=$2
     shift 2
-    scripts/run-qemu.sh --log "$log" --timeout "$QEMU_TIMEOUT" "$@" "$esp" 2>"$log.run-qemu"
+    scripts/run-qemu.sh --log "$log" --timeout "$QEMU_TIMEOUT" "$esp" "$@" 2>"$log.run-qemu"
     boot_rc=$?
     cat "$log.run-qemu" >>"$log"
 }

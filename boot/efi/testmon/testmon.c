@@ -152,6 +152,15 @@ void testmon_main(struct tv_boot_info *bi, uint64_t rflags, uint64_t loader_rsp)
         (unsigned)bi->mem_count, (unsigned long long)(usable >> 20),
         (unsigned long long)(loaded >> 10), bi->acpi_rsdp ? "found" : "none",
         (unsigned)bi->log_level, bi->options, reloc_pointer);
+    if (bi->fb.base) {
+        check(bi->fb.width && bi->fb.height && bi->fb.pitch >= bi->fb.width &&
+              bi->fb.size >= (uint64_t)bi->fb.pitch * bi->fb.height * 4, "framebuffer geometry");
+        say("TESTMON: framebuffer %ux%u pitch %u format %u at 0x%llx\n", (unsigned)bi->fb.width,
+            (unsigned)bi->fb.height, (unsigned)bi->fb.pitch, (unsigned)bi->fb.format,
+            (unsigned long long)bi->fb.base);
+    } else {
+        say("TESTMON: no framebuffer\n");
+    }
     if (bi->acpi_rsdp)
         check(tv_memcmp((const void *)(uintptr_t)bi->acpi_rsdp, "RSD PTR ", 8) == 0, "RSDP signature");
     say("TESTMON: %s\n", failures ? "FAILED" : "PASS");

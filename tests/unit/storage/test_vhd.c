@@ -215,7 +215,7 @@ static void locators_written_and_resolved(void **state)
     assert_int_equal(st.rename(st.ctx, "/a/b/base.vhd", "/x/b/base.vhd"), TV_OK);
     assert_int_equal(st.rename(st.ctx, "/a/c/child.vhd", "/x/c/child.vhd"), TV_OK);
     assert_int_equal(tv_vhd_open(&st, "/x/c/child.vhd", 0, &v), TV_OK);
-    assert_string_equal(tv_vhd_name(tv_vhd_parent(v)), "/x/c/../b/base.vhd");
+    assert_string_equal(tv_vhd_name(tv_vhd_parent(v)), "/x/b/base.vhd");
     tv_vhd_close(v);
 
     /* vhd-lib style: a relative POSIX path in a W2ku entry, nothing else. */
