@@ -13,7 +13,7 @@
 # loader's tests build such images on purpose).
 set -euo pipefail
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-2}"; }
 
 loader=build/esp/EFI/BOOT/BOOTX64.EFI
 while [ $# -gt 0 ]; do

@@ -4,20 +4,23 @@ STORAGE_SRCS := storage/vhd_format.c storage/vhd_path.c storage/vhd_image.c stor
                 storage/vhd_create.c storage/vhd_op.c storage/vhd_copy.c storage/vhd_merge.c \
                 storage/vhd_check.c
 STORAGE_HOST_SRCS := storage/host/storage_file.c
-PORTABLE_SRCS += $(STORAGE_SRCS)
+# The job-driver wrapper needs the task subsystem (task/ sources).
+STORAGE_TASK_SRCS := storage/vhd_task.c
+STORAGE_TASK_DEPS := $(wildcard task/*.c)
+PORTABLE_SRCS += $(STORAGE_SRCS) $(STORAGE_TASK_SRCS)
 
 STORAGE_TEST_SUPPORT := tests/unit/storage/mem_storage.c tests/unit/storage/vhd_test_util.c
-STORAGE_INC := -Istorage -Itests/unit/storage
+STORAGE_INC := -Istorage -Itests/unit/storage -Itask
 
 # Every object built from these sources also sees storage/ headers.
-$(call host_objs,$(STORAGE_SRCS) $(STORAGE_HOST_SRCS) $(wildcard tests/unit/storage/*.c) $(wildcard tools/tvdisk/*.c)): HOST_CFLAGS += $(STORAGE_INC)
-$(call tool_objs,$(STORAGE_SRCS) $(STORAGE_HOST_SRCS) $(wildcard tools/tvdisk/*.c)): TOOL_CFLAGS += $(STORAGE_INC)
+$(call host_objs,$(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(STORAGE_HOST_SRCS) $(wildcard tests/unit/storage/*.c) $(wildcard tools/tvdisk/*.c)): HOST_CFLAGS += $(STORAGE_INC)
+$(call tool_objs,$(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(STORAGE_HOST_SRCS) $(wildcard tools/tvdisk/*.c)): TOOL_CFLAGS += $(STORAGE_INC)
 
 # Unit tests (sanitized).
 STORAGE_UNIT := test_vhd test_vhd_ops test_vhd_crash
 UNIT_TESTS += $(addprefix $(BUILD)/tests/unit/,$(STORAGE_UNIT))
 define storage_unit_rule
-$(BUILD)/tests/unit/$(1): $(call host_objs,tests/unit/storage/$(1).c $(STORAGE_TEST_SUPPORT) $(STORAGE_SRCS) $(STORAGE_HOST_SRCS) $(LIB_SRCS))
+$(BUILD)/tests/unit/$(1): $(call host_objs,tests/unit/storage/$(1).c $(STORAGE_TEST_SUPPORT) $(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(STORAGE_TASK_DEPS) $(STORAGE_HOST_SRCS) $(LIB_SRCS))
 	@mkdir -p $$(dir $$@)
 	$$(HOST_CC) $$^ -o $$@ $$(HOST_LDFLAGS) -lcmocka
 endef
@@ -26,7 +29,7 @@ $(foreach t,$(STORAGE_UNIT),$(eval $(call storage_unit_rule,$(t))))
 # Host tool (optimised).
 TVDISK_SRCS := $(wildcard tools/tvdisk/*.c)
 HOST_TOOLS += $(BUILD)/bin/tvdisk
-$(BUILD)/bin/tvdisk: $(call tool_objs,$(TVDISK_SRCS) $(STORAGE_SRCS) $(STORAGE_HOST_SRCS) $(LIB_SRCS))
+$(BUILD)/bin/tvdisk: $(call tool_objs,$(TVDISK_SRCS) $(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(STORAGE_TASK_DEPS) $(STORAGE_HOST_SRCS) $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(TOOL_LDFLAGS)
 

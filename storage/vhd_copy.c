@@ -25,6 +25,7 @@ struct copy_op {
     struct tv_vhd_create_params params;
     tv_vhd_t *s, *d;
     bool started;
+    bool data_done;
     uint64_t pos;           /* bytes (convert/create) or block index (compact) */
     uint8_t *buf, *pbuf, *bm;
     uint32_t kept, dropped; /* compact statistics */
@@ -244,6 +245,7 @@ static tv_status_t commit(struct copy_op *c)
     if (s != TV_OK)
         return s;
     c->op.cancelable = false;
+    c->op.at_commit = false;
     c->op.outcome = TV_VHD_OUTCOME_COMPLETED;
     if (c->mode == MODE_COMPACT)
         tv_snprintf(c->op.detail, sizeof c->op.detail,
@@ -263,6 +265,8 @@ static tv_status_t copy_step(tv_vhd_op_t *op)
         s = start(c);
         return s == TV_OK ? TV_E_CONTINUE : s;
     }
+    if (c->data_done)
+        return commit(c);
     if (c->mode == MODE_CREATE)
         s = c->op.total ? create_step(c) : TV_OK;
     else if (c->mode == MODE_COMPACT)
@@ -271,21 +275,30 @@ static tv_status_t copy_step(tv_vhd_op_t *op)
         s = convert_step(c);
     if (s != TV_OK)
         return s;
-    return commit(c);
+    c->data_done = true; /* the output is complete: renaming it commits */
+    c->op.at_commit = true;
+    return TV_E_CONTINUE;
 }
 
-static void copy_rollback(tv_vhd_op_t *op)
+/* Closes everything; removes the temporary output unless committed. */
+static void copy_release(struct copy_op *c)
 {
-    struct copy_op *c = (struct copy_op *)op;
+    tv_vhd_op_t *op = &c->op;
     if (c->d) {
         c->d->flags = 0; /* nothing more to write: the file goes away */
         tv_vhd_close(c->d);
         c->d = NULL;
     }
-    if (c->started)
+    if (c->started && op->cancelable)
         clear_tmp(op->st, c->tmp);
     tv_vhd_close(c->s);
     c->s = NULL;
+}
+
+static void copy_rollback(tv_vhd_op_t *op)
+{
+    struct copy_op *c = (struct copy_op *)op;
+    copy_release(c);
     const char *target = c->mode == MODE_COMPACT ? c->src : c->dst;
     tv_snprintf(op->detail, sizeof op->detail, "%s unchanged%s", target,
                 c->mode == MODE_COMPACT ? "" : " (not created)");
@@ -294,7 +307,7 @@ static void copy_rollback(tv_vhd_op_t *op)
 static void copy_destroy(tv_vhd_op_t *op)
 {
     struct copy_op *c = (struct copy_op *)op;
-    copy_rollback(op);
+    copy_release(c);
     tv_st_free(op->st, c->buf);
     tv_st_free(op->st, c->pbuf);
     tv_st_free(op->st, c->bm);

@@ -64,6 +64,7 @@ struct merge_op {
     char journal[TV_VHD_NAME_MAX + 16];
     tv_vhd_t *c, *p;
     bool started;
+    bool opened;
     bool recovering;    /* redo after a crash: journal already there */
     uint8_t expect_child_uid[16];
     uint32_t block;
@@ -196,14 +197,21 @@ static tv_status_t merge_step(tv_vhd_op_t *op)
 {
     struct merge_op *m = (struct merge_op *)op;
     tv_status_t s;
+    if (!m->opened) {
+        m->opened = true;
+        s = merge_open(m);
+        if (s != TV_OK)
+            return s;
+        op->at_commit = true; /* next: the journal, the point of no return */
+        return TV_E_CONTINUE;
+    }
     if (!m->started) {
         m->started = true;
-        s = merge_open(m);
-        if (s == TV_OK && !m->recovering)
-            s = write_journal(m);
+        s = m->recovering ? TV_OK : write_journal(m);
         if (s != TV_OK)
             return s;
         op->cancelable = false;
+        op->at_commit = false;
         return TV_E_CONTINUE;
     }
     s = merge_block(m);

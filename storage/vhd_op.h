@@ -39,6 +39,8 @@ struct tv_vhd_op {
     tv_storage_t *st;
     uint64_t done, total;   /* progress in bytes */
     bool cancelable;        /* false once past the commit point */
+    bool at_commit;         /* the next step passes the commit point (a task
+                               driver claims its point of no return first) */
     bool finished;
     tv_status_t status;     /* final status once finished */
     tv_vhd_outcome_t outcome;

@@ -32,62 +32,72 @@ static tv_status_t put(char *out, size_t size, size_t *pos, const char *s, size_
     return TV_OK;
 }
 
-/* Collapses "." and "dir/.." components and repeated slashes in place, so
- * seams that match names literally (the monitor's image store, the tests)
- * find the same file a POSIX file system would. */
-static void normalize(char *p)
+/* Writes src to dst (size bytes) with "." and "dir/.." components and
+ * repeated slashes collapsed, so seams that match names literally (the
+ * monitor's image store, the tests) find the file a POSIX file system would. */
+static tv_status_t normalize(const char *src, char *dst, size_t size)
 {
-    bool abs = p[0] == '/';
-    size_t out = abs ? 1 : 0, keep = out; /* keep: length that ".." cannot remove */
-    const char *in = p + out;
+    bool abs = src[0] == '/';
+    size_t out = 0, keep; /* keep: length that ".." cannot remove */
+    if (size < 2)
+        return TV_E_LIMIT;
+    if (abs)
+        dst[out++] = '/';
+    keep = out;
+    const char *in = src;
     while (*in) {
+        while (*in == '/')
+            in++;
         const char *comp = in;
         size_t n = 0;
         while (comp[n] && comp[n] != '/')
             n++;
-        in = comp[n] ? comp + n + 1 : comp + n;
+        in = comp + n;
         if (n == 0 || (n == 1 && comp[0] == '.'))
             continue;
         if (n == 2 && comp[0] == '.' && comp[1] == '.') {
             if (out > keep) {
-                /* drop the previous component */
-                size_t k = out - 1;
-                while (k > keep && p[k - 1] != '/')
+                size_t k = out - 1; /* out ends with '/' */
+                while (k > keep && dst[k - 1] != '/')
                     k--;
                 out = k;
                 continue;
             }
             if (abs)
                 continue; /* "/.." is "/" */
-            tv_memmove(p + out, "../", 3);
-            out += 3;
-            keep = out;
-            continue;
+            comp = "..";
         }
-        tv_memmove(p + out, comp, n);
+        if (out + n + 2 > size)
+            return TV_E_LIMIT;
+        tv_memcpy(dst + out, comp, n);
         out += n;
-        p[out++] = '/';
+        dst[out++] = '/';
+        if (n == 2 && comp[0] == '.' && comp[1] == '.')
+            keep = out;
     }
-    if (out > (abs ? 1u : 0u) && p[out - 1] == '/')
+    if (out > keep && dst[out - 1] == '/')
         out--;
-    p[out] = 0;
+    else if (out > 1 && dst[out - 1] == '/')
+        out--;
+    dst[out] = 0;
+    return TV_OK;
 }
 
 tv_status_t vhd_path_join(const char *dir, const char *rel, char *out, size_t size)
 {
+    char tmp[2 * TV_VHD_NAME_MAX + 2];
     size_t pos = 0;
     tv_status_t s = TV_OK;
-    if (size)
-        out[0] = 0;
+    tmp[0] = 0;
     if (!vhd_path_is_absolute(rel)) {
-        s = put(out, size, &pos, dir, tv_strlen(dir));
-        if (s == TV_OK && pos && out[pos - 1] != '/')
-            s = put(out, size, &pos, "/", 1);
+        s = put(tmp, sizeof tmp, &pos, dir, tv_strlen(dir));
+        if (s == TV_OK && pos && tmp[pos - 1] != '/')
+            s = put(tmp, sizeof tmp, &pos, "/", 1);
     }
     if (s == TV_OK)
-        s = put(out, size, &pos, rel, tv_strlen(rel));
+        s = put(tmp, sizeof tmp, &pos, rel, tv_strlen(rel));
     if (s == TV_OK)
-        normalize(out);
+        s = normalize(tmp, out, size);
     return s;
 }
 

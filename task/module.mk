@@ -35,3 +35,10 @@ $(BUILD)/tests/unit/test_task_hcall: \
         $(call host_objs,tests/unit/task/test_task_hcall.c $(TASK_HOSTED_ALL))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+UNIT_TESTS += $(BUILD)/tests/unit/test_task_client
+$(BUILD)/tests/unit/test_task_client: \
+        $(call host_objs,tests/unit/task/test_task_client.c client/tv_client.c client/loopback.c \
+                         $(TASK_HOSTED_ALL))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka

@@ -40,7 +40,7 @@ struct tv_boot_config {
  * whole" (for example a required key that never appeared). */
 struct tv_config_error {
     uint32_t line;
-    char message[160];
+    char message[200];
 };
 
 /* Parses len bytes of text (need not be NUL-terminated).  On success fills

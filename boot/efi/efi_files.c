@@ -45,9 +45,6 @@ EFI_STATUS tv_alloc_loaded(UINT64 bytes, UINT64 align, UINT64 *phys)
     EFI_PHYSICAL_ADDRESS addr = BELOW_4G;
     EFI_STATUS st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress,
                                       (EFI_MEMORY_TYPE)TV_EFI_MEMTYPE_LOADED, pages + extra, &addr);
-    if (st == EFI_OUT_OF_RESOURCES || st == EFI_NOT_FOUND)
-        st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
-                               (EFI_MEMORY_TYPE)TV_EFI_MEMTYPE_LOADED, pages + extra, &addr);
     if (EFI_ERROR(st))
         return st;
     UINT64 aligned = (addr + align - 1) & ~(align - 1);
@@ -99,6 +96,7 @@ EFI_STATUS tv_read_file(struct tv_efi_volume *vol, const char *esp_path, UINT32 
         goto out;
     }
     if (size > max_size) {
+        out->size = size;   /* for the caller's message */
         tv_snprintf(why, ws, "file is too large (%llu bytes, at most %llu)",
                     (unsigned long long)size, (unsigned long long)max_size);
         st = EFI_BAD_BUFFER_SIZE;

@@ -71,6 +71,10 @@ EFI_STATUS tv_load_partitions(struct tv_efi_volume *vol, const struct tv_boot_co
         /* The image is loaded into the guest's RAM, so it cannot be larger. */
         EFI_STATUS st = tv_read_file(vol, path, TV_EFI_MEMTYPE_LOADED, cp->memory_bytes,
                                      &file, why, sizeof why);
+        if (st == EFI_BAD_BUFFER_SIZE)
+            tv_snprintf(why, sizeof why, "the file (%llu bytes) is larger than the partition's "
+                        "memory (%llu bytes)", (unsigned long long)file.size,
+                        (unsigned long long)cp->memory_bytes);
         if (!EFI_ERROR(st) && file.size == 0) {
             tv_snprintf(why, sizeof why, "file is empty");
             tv_free_file(&file);

@@ -37,8 +37,9 @@ void tv_volume_close(struct tv_efi_volume *vol);
  * becomes '\'.  ascii receives the result (for messages). */
 void tv_esp_path(const char *config_path, char *ascii, size_t size);
 /* Reads a whole file.  With memtype EfiLoaderData the buffer comes from the
- * pool; otherwise from pages of that type below 4 GiB (falling back to any
- * address).  max_size bounds the file.  On failure why holds a sentence. */
+ * pool; otherwise from pages of that type below 4 GiB.  max_size bounds
+ * the file (EFI_BAD_BUFFER_SIZE, with out->size set to the file's size).
+ * On failure why holds a sentence. */
 struct tv_file_data {
     void *data;
     UINT64 size;
@@ -49,7 +50,8 @@ EFI_STATUS tv_read_file(struct tv_efi_volume *vol, const char *esp_path, UINT32 
 void tv_free_file(struct tv_file_data *f);
 
 /* Pages of the loader's OS-defined memory type (TV_MEM_LOADED in the final
- * map), below 4 GiB when possible, aligned to align (a power of two). */
+ * map), below 4 GiB (the monitor starts with only the low 4 GiB mapped),
+ * aligned to align (a power of two). */
 EFI_STATUS tv_alloc_loaded(UINT64 bytes, UINT64 align, UINT64 *phys);
 
 /* --- efi_load.c: the monitor and the partition images --- */

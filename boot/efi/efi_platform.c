@@ -15,13 +15,16 @@ static void find_rsdp(struct tv_boot_info *bi)
     UINT64 found10 = 0;
     for (UINTN i = 0; i < ST->NumberOfTableEntries; i++) {
         EFI_CONFIGURATION_TABLE *t = &ST->ConfigurationTable[i];
-        if (!rsdp_signature_ok(t->VendorTable))
+        /* GUID first: other tables' pointers need not point at memory. */
+        int is20 = tv_memcmp(&t->VendorGuid, &acpi20, sizeof acpi20) == 0;
+        int is10 = tv_memcmp(&t->VendorGuid, &acpi10, sizeof acpi10) == 0;
+        if ((!is20 && !is10) || !rsdp_signature_ok(t->VendorTable))
             continue;
-        if (tv_memcmp(&t->VendorGuid, &acpi20, sizeof acpi20) == 0) {
+        if (is20) {
             bi->acpi_rsdp = (UINT64)(UINTN)t->VendorTable;  /* preferred */
             return;
         }
-        if (tv_memcmp(&t->VendorGuid, &acpi10, sizeof acpi10) == 0 && !found10)
+        if (!found10)
             found10 = (UINT64)(UINTN)t->VendorTable;
     }
     bi->acpi_rsdp = found10;

@@ -202,9 +202,20 @@ void thread_wake(struct thread *t)
         t->runnable_since_ns = time_now_ns();
         rq_push(t, true); /* a waking thread goes first within its class */
         struct thread *cur = this_cpu()->current;
-        /* Preempt the idle thread or a thread of another class at once. */
-        if (cur == this_cpu()->idle || (cur && cur->cls != t->cls))
+        /* Preempt the idle thread or a thread of another class at once.  A
+         * waking vCPU (an interrupt is due) cuts the running thread's slice
+         * down to the minimum granularity, so guest timers are delivered
+         * within min_slice rather than a whole tick. */
+        if (cur == this_cpu()->idle || (cur && cur->cls != t->cls && t->cls == CLASS_VCPU)) {
             this_cpu()->need_resched = true;
+        } else if (cur && t->cls == CLASS_VCPU) {
+            uint64_t now = time_now_ns();
+            uint64_t earliest = cur->slice_start_ns + config.min_slice_ns;
+            if (now >= earliest)
+                this_cpu()->need_resched = true;
+            else if (!slice_timer.armed || slice_timer.deadline_ns > earliest)
+                timer_arm(&slice_timer, earliest);
+        }
     }
     irq_restore(irq);
 }

@@ -39,6 +39,7 @@ void vcpu_stop(struct vcpu *v, int reason, uint64_t code, const char *why)
 
 void vcpu_advance_rip(struct vcpu *v, const struct vm_exit *exit)
 {
+    virt->clear_interrupt_shadow(v);
     if (exit->next_rip) {
         v->regs.rip = exit->next_rip;
         return;
@@ -72,6 +73,10 @@ static void deliver_interrupts(struct vcpu *v)
         v->halted = false;
     } else {
         virt->request_interrupt_window(v, true);
+        /* HLT ends on a pending interrupt the guest has enabled (IF=1);
+         * the window exit then delivers it. */
+        if (v->regs.rflags & (1u << 9))
+            v->halted = false;
     }
 }
 

@@ -142,6 +142,8 @@ struct virt_ops {
     bool (*event_pending)(struct vcpu *v);    /* an injection is already queued */
     void (*inject_interrupt)(struct vcpu *v, uint8_t vector);
     void (*request_interrupt_window)(struct vcpu *v, bool on);
+    /* An emulated instruction completed: the STI/MOV-SS shadow ends. */
+    void (*clear_interrupt_shadow)(struct vcpu *v);
     /* Nested paging format for this vendor (NPT or EPT). */
     const struct pt_format *npt_format;
     unsigned npt_perms;

@@ -12,9 +12,13 @@
  * instruction (checked against binutils in the unit tests).  Encodings the
  * CPU rejects (undefined one-byte/0F opcodes, opcodes invalid in 64-bit
  * mode, invalid group members, VEX after 66/F2/F3/REX/LOCK, > 15 bytes) give
- * TV_E_UNSUPPORTED; undefined opcodes inside the 0F38/0F3A/VEX/EVEX maps are
- * accepted with the map's generic layout.  Near branches in 64-bit mode with
- * a 66 prefix take a 16-bit displacement (AMD behaviour).
+ * TV_E_UNSUPPORTED.  Not rejected (decoded with the map's generic layout, so
+ * the length is still that of the encoding): undefined opcodes inside the
+ * 0F38/0F3A/VEX/XOP/EVEX maps and 0F-map SSE opcodes with a mandatory-prefix
+ * combination that does not exist; the CPU raises #UD on those before any
+ * exit could reach the monitor.  MOV to/from test registers (0F 24/26) is
+ * decoded in 16/32-bit code as binutils does.  Near branches in 64-bit mode
+ * with a 66 prefix take a 16-bit displacement (AMD behaviour).
  *
  * Statuses: TV_OK; TV_E_BUFFER_TOO_SMALL when `avail` bytes end before the
  * instruction does (fetch more, e.g. from the next page); TV_E_UNSUPPORTED

@@ -23,3 +23,4 @@ FUZZ_TARGETS += $(BUILD)/fuzz/hcall
 $(BUILD)/fuzz/hcall: tests/fuzz/fuzz_hcall.c $(HCALL_SRCS) $(LIB_SRCS) tests/unit/vmm/fake_guest_mem.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DTV_TEST_BUILD -Ivmm -Itests/unit/vmm $(filter %.c,$^) -o $@
+TEST_SCRIPTS += tests/unit/vmm/check_freestanding.sh

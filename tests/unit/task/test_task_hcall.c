@@ -291,10 +291,14 @@ static void wait_and_continue(void **state)
     assert_int_equal(task_mgr_run_next(e->mgr), TV_OK);
     assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, (uint64_t)-1, 0, 0, 0, &res), TV_OK);
     assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, 0, 0, 0, 0, &res), TV_OK);
-    /* with a slice, one entry blocks up to the slice (driven clock) */
+    /* with a slice, one entry blocks up to the slice (real clock here) */
+    tp_hosted_clock_real();
     e->hc.wait_slice_ns = 5 * MS;
     uint64_t id2 = start_test_task(e, 0);
+    uint64_t t0 = tp_now_ns();
     assert_int_equal(hc(e, TV_HC_TASK_WAIT, id2, 100, 0, 0, 0, &res), TV_E_CONTINUE);
+    assert_true(tp_now_ns() - t0 >= 5 * MS);
+    assert_true(res.args[1] <= 96 && res.args[1] >= 1);
 }
 
 static void events_register(void **state)

@@ -345,6 +345,12 @@ static void svm_request_interrupt_window(struct vcpu *v, bool on)
     vmcb_set_intercept_misc1(vm, misc);
 }
 
+static void svm_clear_interrupt_shadow(struct vcpu *v)
+{
+    uint8_t *vm = ((struct svm_vcpu *)v->arch)->vmcb;
+    vmcb_set_int_state(vm, vmcb_get_int_state(vm) & ~1u);
+}
+
 static void svm_npt_flush(struct vcpu *v)
 {
     ((struct svm_vcpu *)v->arch)->first_run = true;
@@ -367,6 +373,7 @@ const struct virt_ops svm_ops = {
     .event_pending = svm_event_pending,
     .inject_interrupt = svm_inject_interrupt,
     .request_interrupt_window = svm_request_interrupt_window,
+    .clear_interrupt_shadow = svm_clear_interrupt_shadow,
     .npt_format = &pt_format_x86_64,
     .npt_perms = PT_READ | PT_WRITE | PT_EXEC | PT_USER,
     .npt_flush = svm_npt_flush,
