@@ -23,6 +23,7 @@ static void put_repeat(struct out *o, char c, int n)
 }
 
 struct spec {
+    int alt;
     int left;
     int zero;
     int plus;
@@ -45,12 +46,21 @@ static void put_number(struct out *o, const struct spec *sp, uint64_t value,
     if (sp->precision > digits_len)
         digits_len = sp->precision;
     char sign = negative ? '-' : sp->plus ? '+' : sp->space ? ' ' : 0;
-    int total = digits_len + (sign ? 1 : 0);
+    /* '#': "0x"/"0X" before a non-zero hex value, a leading 0 for octal. */
+    const char *prefix = "";
+    if (sp->alt && base == 16 && n > 0 && !(n == 1 && tmp[0] == '0'))
+        prefix = upper ? "0X" : "0x";
+    else if (sp->alt && base == 8 && tmp[n - 1] != '0' && digits_len <= n)
+        prefix = "0";
+    int plen = prefix[0] ? (prefix[1] ? 2 : 1) : 0;
+    int total = digits_len + (sign ? 1 : 0) + plen;
     int pad = sp->width > total ? sp->width - total : 0;
     if (!sp->left && !(sp->zero && sp->precision < 0))
         put_repeat(o, ' ', pad);
     if (sign)
         put(o, sign);
+    for (int i = 0; i < plen; i++)
+        put(o, prefix[i]);
     if (!sp->left && sp->zero && sp->precision < 0)
         put_repeat(o, '0', pad);
     put_repeat(o, '0', digits_len - n);
@@ -84,13 +94,13 @@ int tv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             continue;
         }
         fmt++;
-        struct spec sp = { 0, 0, 0, 0, 0, -1 };
+        struct spec sp = { 0, 0, 0, 0, 0, 0, -1 };
         for (;; fmt++) {
             if (*fmt == '-') sp.left = 1;
             else if (*fmt == '0') sp.zero = 1;
             else if (*fmt == '+') sp.plus = 1;
             else if (*fmt == ' ') sp.space = 1;
-            else if (*fmt == '#') continue;
+            else if (*fmt == '#') sp.alt = 1;
             else break;
         }
         if (*fmt == '*') {
@@ -155,6 +165,7 @@ int tv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             put(&o, '0');
             put(&o, 'x');
             struct spec p = sp;
+            p.alt = 0;
             p.width = sp.width > 2 ? sp.width - 2 : 0;
             put_number(&o, &p, v, 0, 16, 0);
             break;

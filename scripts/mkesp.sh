@@ -2,12 +2,15 @@
 # Builds a FAT EFI System Partition image for Taskvisor, without root and
 # deterministically (same inputs -> same bytes): mkfs.vfat + mtools.
 #
-#   scripts/mkesp.sh [--loader EFI] OUT.img CONFIG [FILE...]
+#   scripts/mkesp.sh [--loader EFI] OUT.img CONFIG [FILE | FILE=ESP-PATH]...
 #
 # Layout of the image:
 #   \EFI\BOOT\BOOTX64.EFI         the loader (default build/esp/EFI/BOOT/BOOTX64.EFI)
 #   \taskvisor\taskvisor.cfg      CONFIG
 #   \taskvisor\<basename FILE>    each FILE (monitor image, partition images)
+#   ESP-PATH                      FILE=ESP-PATH puts FILE there instead: a path
+#                                 from the ESP root (\images\g.bin or /images/g.bin)
+#                                 or relative to \taskvisor\, as in the config
 # Relative paths in the config are relative to \taskvisor\ (docs/boot.md).
 # A path the config names but no FILE provides is reported as a warning (the
 # loader's tests build such images on purpose).
@@ -29,38 +32,54 @@ done
 out=$1 config=$2
 shift 2
 
-for f in "$loader" "$config" "$@"; do
+# esp_path PATH: the config's notion of PATH as /dir/name on the ESP.
+esp_path() {
+    local p=${1//\\//}
+    case $p in
+    /*) echo "$p" ;;
+    *) echo "/taskvisor/$p" ;;
+    esac
+}
+
+srcs=() dsts=()
+for arg in "$@"; do
+    if [[ $arg == *=* ]]; then
+        srcs+=("${arg%%=*}")
+        dsts+=("$(esp_path "${arg#*=}")")
+    else
+        srcs+=("$arg")
+        dsts+=("/taskvisor/$(basename "$arg")")
+    fi
+done
+
+for f in "$loader" "$config" "${srcs[@]}"; do
     [ -f "$f" ] || { echo "mkesp: $f: no such file" >&2; exit 1; }
 done
 for t in mkfs.vfat mmd mcopy; do
     command -v "$t" >/dev/null || { echo "mkesp: $t not found (packages dosfstools, mtools)" >&2; exit 1; }
 done
 
-# Names under \taskvisor\ must be unique (FAT compares case-insensitively).
+# ESP paths must be unique (FAT compares case-insensitively).
 declare -A seen=()
-for f in "$@"; do
-    key=$(basename "$f" | tr '[:upper:]' '[:lower:]')
-    [ -z "${seen[$key]:-}" ] || { echo "mkesp: two files named $(basename "$f")" >&2; exit 1; }
-    seen[$key]=1
+seen[/taskvisor/taskvisor.cfg]=config
+seen[/efi/boot/bootx64.efi]=loader
+for i in "${!dsts[@]}"; do
+    key=$(echo "${dsts[$i]}" | tr '[:upper:]' '[:lower:]')
+    [ -z "${seen[$key]:-}" ] || { echo "mkesp: two files for ${dsts[$i]}" >&2; exit 1; }
+    seen[$key]=${srcs[$i]}
 done
 
 # Warn about config paths that the image will not contain.
 while IFS= read -r path; do
-    p=${path//\//\\}
-    case $p in
-    \\*) p=${p#\\} ;;
-    *) p="taskvisor\\$p" ;;
-    esac
-    lower=$(echo "$p" | tr '[:upper:]' '[:lower:]')
-    dir=${lower%\\*} base=${lower##*\\}
-    if [ "$dir" != taskvisor ] || [ -z "${seen[$base]:-}" ]; then
+    key=$(esp_path "$path" | tr '[:upper:]' '[:lower:]')
+    if [ -z "${seen[$key]:-}" ]; then
         echo "mkesp: warning: $config names '$path', which is not among the files given" >&2
     fi
 done < <(sed -n 's/\r$//; s/^[[:space:]]*\(monitor\|image\)[[:space:]]*=[[:space:]]*\(.*[^[:space:]]\)[[:space:]]*$/\2/p' "$config")
 
 # Size: the files plus room for FAT metadata; at least 16 MiB.
 total=0
-for f in "$loader" "$config" "$@"; do
+for f in "$loader" "$config" "${srcs[@]}"; do
     total=$((total + $(stat -c %s "$f")))
 done
 mib=$(( (total * 5 / 4) / 1048576 + 4 ))
@@ -84,12 +103,28 @@ put() {
     mcopy -m -o -i "$img" "$staged" "::$dst"
     rm -f "$staged"
 }
-mmd -i "$img" ::/EFI ::/EFI/BOOT ::/taskvisor
+# Directories, parents first, each once.
+declare -A made=()
+mkdirs() {
+    local dir=$1 sofar= part lower
+    IFS=/ read -ra parts <<<"${dir#/}"
+    for part in "${parts[@]}"; do
+        sofar=$sofar/$part
+        lower=$(echo "$sofar" | tr '[:upper:]' '[:lower:]')
+        if [ -z "${made[$lower]:-}" ]; then
+            mmd -i "$img" "::$sofar"
+            made[$lower]=1
+        fi
+    done
+}
+mkdirs /EFI/BOOT
+mkdirs /taskvisor
 put "$loader" /EFI/BOOT/BOOTX64.EFI
 put "$config" /taskvisor/taskvisor.cfg
-for f in "$@"; do
-    put "$f" "/taskvisor/$(basename "$f")"
+for i in "${!srcs[@]}"; do
+    mkdirs "$(dirname "${dsts[$i]}")"
+    put "${srcs[$i]}" "${dsts[$i]}"
 done
 mkdir -p "$(dirname "$out")"
 mv "$img" "$out"
-echo "mkesp: $out (${mib} MiB): EFI/BOOT/BOOTX64.EFI, taskvisor/taskvisor.cfg$(for f in "$@"; do printf ', taskvisor/%s' "$(basename "$f")"; done)"
+echo "mkesp: $out (${mib} MiB): /EFI/BOOT/BOOTX64.EFI /taskvisor/taskvisor.cfg ${dsts[*]}"

@@ -232,8 +232,19 @@ static tv_status_t check_start(struct check_op *c)
         if (l->code != VHD_PLAT_W2KU && l->code != VHD_PLAT_W2RU && l->code != VHD_PLAT_MACX &&
             l->code != VHD_PLAT_WI2R && l->code != VHD_PLAT_WI2K)
             say(c, 1, "parent locator %d has an unknown platform code 0x%08x", i, l->code);
-        if (l->offset < c->meta_end || l->offset + l->length > limit)
-            say(c, 2, "parent locator %d data lies outside the free area of the file", i);
+        uint64_t lend = l->offset + l->length;
+        if (l->offset < VHD_HEADER_OFFSET + VHD_HEADER_SIZE || lend > limit ||
+            (l->offset < c->meta_end && lend > v->header.bat_offset))
+            say(c, 2, "parent locator %d data overlaps the header or BAT or lies outside the file", i);
+        for (uint32_t b = 0; b < v->entries; b++) {
+            if (v->bat[b] == VHD_BAT_UNUSED)
+                continue;
+            uint64_t bo = (uint64_t)v->bat[b] * VHD_SECTOR;
+            if (l->offset < bo + v->bm_bytes + v->block_size && lend > bo) {
+                say(c, 2, "parent locator %d data overlaps block %u", i, b);
+                break;
+            }
+        }
         if (v->kind != TV_VHD_DIFF)
             say(c, 1, "parent locator %d in a disk that is not differencing", i);
     }

@@ -42,3 +42,9 @@ $(BUILD)/tests/unit/test_task_client: \
                          $(TASK_HOSTED_ALL))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+UNIT_TESTS += $(BUILD)/tests/unit/test_task_model
+$(BUILD)/tests/unit/test_task_model: \
+        $(call host_objs,tests/unit/task/test_task_model.c $(TASK_TEST_UTIL) $(TASK_HOSTED_ALL))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka

@@ -20,13 +20,14 @@ cmdline = console=ttyS0 quiet
 control = yes
 
 [partition guest1]
-image  = /taskvisor/guest1.bin
+image  = \images\guest1.bin
 memory = 8M
 CFG
 printf 'CONTROL-IMAGE-1\nmore bytes\n' >"$d/ctl.bin"
 head -c 10000 /dev/zero | tr '\0' 'g' | sed '1s/^/GUEST-ONE\n/' >"$d/guest1.bin"
 
-scripts/mkesp.sh "$d/esp.img" "$d/taskvisor.cfg" "$TESTMON" "$d/ctl.bin" "$d/guest1.bin" >/dev/null
+scripts/mkesp.sh "$d/esp.img" "$d/taskvisor.cfg" "$TESTMON" "$d/ctl.bin" \
+    "$d/guest1.bin=/images/guest1.bin" >/dev/null
 check "mkesp built the ESP" test -s "$d/esp.img"
 start=$SECONDS
 boot "$d/esp.img" "$d/serial.log"
@@ -38,8 +39,8 @@ check "boot_info carries both partitions, the control one first" \
     has_line "$log" "TESTMON: boot_info v1 partitions=2 first=ctl "
 check "partition 0: name, control flag, memory, path, size, cmdline, image bytes" \
     has_line "$log" "TESTMON: partition 0 name=ctl control=1 memory=16384K image=ctl.bin size=27 cmdline='console=ttyS0 quiet' head='CONTROL-IMAGE-1'"
-check "partition 1 loaded from an absolute ESP path" \
-    has_line "$log" "TESTMON: partition 1 name=guest1 control=0 memory=8192K image=/taskvisor/guest1.bin size=10010 cmdline='' head='GUEST-ONE'"
+check "partition 1 loaded from a path outside \\taskvisor (\\images\\guest1.bin)" \
+    has_line "$log" "TESTMON: partition 1 name=guest1 control=0 memory=8192K image=\\images\\guest1.bin size=10010 cmdline='' head='GUEST-ONE'"
 check "memory map, RSDP, log level, options and relocations arrived" \
     bash -c "tr -d '\r' <'$log' | grep -qE \"mem_count=[1-9][0-9]* usable=[1-9][0-9]*M loaded=[1-9][0-9]*K rsdp=found log_level=2 options='hello=1 x=2' reloc=relocated\""
 check "the loader reported the monitor's relocations" \

@@ -7,6 +7,11 @@
 #   # reject-log: REGEX     the serial log must not match; repeatable
 #   # icount: yes           deterministic guest time (-icount shift=3,...)
 #   # timeout: SECONDS      run bound (default 90)
+#   # cpu: MODEL            QEMU CPU model (default: run-qemu.sh's, with SVM and NPT)
+#   # expect-panic: yes     the monitor must stop the host (panic exit code), not
+#                           print a summary
+#   # expect-refusal: yes   the monitor must refuse to start (TASKVISOR REFUSED,
+#                           failure exit code)
 # PASS needs the monitor's own closing line "TASKVISOR SUMMARY: N passed, 0 failed"
 # (the monitor ends the run), plus every expect-log and no reject-log.
 # Usage: run-scenarios.sh [NAME...]   (default: all); JOBS=n runs n at once.
@@ -29,7 +34,9 @@ run_one() {
     local dir=$out/$name
     rm -rf "$dir"
     mkdir -p "$dir"
-    local files=(build/monitor.elf)
+    # Scenarios boot the test build of the monitor under the name in the config.
+    cp build/monitor-test.elf "$dir/monitor.elf"
+    local files=("$dir/monitor.elf")
     local img
     for img in $(sed -n 's/^[[:space:]]*image[[:space:]]*=[[:space:]]*//p' "$cfg"); do
         if [ -f "build/guests/$img" ]; then files+=("build/guests/$img")
@@ -40,6 +47,9 @@ run_one() {
     timeout_s=$(sed -n 's/^# timeout:[[:space:]]*//p' "$cfg" | head -1)
     local qopts=(--log "$dir/serial.log" --timeout "${timeout_s:-90}")
     grep -q '^# icount: yes' "$cfg" && qopts+=(--icount)
+    local cpu
+    cpu=$(sed -n 's/^# cpu:[[:space:]]*//p' "$cfg" | head -1)
+    [ -n "$cpu" ] && qopts+=(--cpu "$cpu")
     if ! scripts/mkesp.sh "$dir/esp.img" "$cfg" "${files[@]}" >"$dir/mkesp.log" 2>&1; then
         echo "not ok - $name: cannot build the ESP (see $dir/mkesp.log)" >"$dir/result"
         return
@@ -50,7 +60,14 @@ run_one() {
     local log=$dir/serial.log why=""
     local summary
     summary=$(grep -aoE 'TASKVISOR SUMMARY: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-    if [ -z "$summary" ]; then
+    if grep -q '^# expect-refusal: yes' "$cfg"; then
+        [ $rc -eq 35 ] || why="expected the monitor's failure exit (status 35), got $rc"
+        grep -aq 'TASKVISOR REFUSED' "$log" || why="${why:+$why; }no TASKVISOR REFUSED line"
+    elif grep -q '^# expect-panic: yes' "$cfg"; then
+        # The monitor's panic exit: isa-debug-exit 0x12 -> QEMU status 37.
+        [ $rc -eq 37 ] || why="expected the monitor's panic exit (status 37), got $rc"
+        [ -n "$summary" ] && why="${why:+$why; }a summary was printed after a panic"
+    elif [ -z "$summary" ]; then
         why="no monitor summary (qemu status $rc)"
     elif ! [[ $summary =~ ,\ 0\ failed ]]; then
         why="monitor: ${summary#TASKVISOR SUMMARY: }"
@@ -76,8 +93,8 @@ run_one() {
 export -f run_one
 export out
 
-if [ ! -f build/monitor.elf ]; then
-    echo "not ok - integration: build/monitor.elf missing (run make)"
+if [ ! -f build/monitor-test.elf ]; then
+    echo "not ok - integration: build/monitor-test.elf missing (run make)"
     exit 1
 fi
 printf '%s\n' "${scenarios[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}

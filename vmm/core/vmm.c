@@ -8,6 +8,7 @@
 #include "core/panic.h"
 #include "core/partition.h"
 #include "core/sched.h"
+#include "core/test_hooks.h"
 #include "core/time.h"
 #include "drivers/serial.h"
 #include "mm/mm.h"
@@ -125,7 +126,7 @@ tv_status_t vmm_start(const struct tv_boot_info *bi)
     if (!virt) {
         log_err("no usable hardware virtualization (AMD SVM with nested paging, or Intel VMX "
                 "with EPT): Taskvisor cannot run guests on this machine");
-        log_info("TASKVISOR SUMMARY: 0 passed, 1 failed");
+        log_err("TASKVISOR REFUSED: no usable hardware virtualization");
         monitor_exit(MON_EXIT_FAIL);
     }
     fpu_init_host();
@@ -156,6 +157,7 @@ tv_status_t vmm_start(const struct tv_boot_info *bi)
     }
     if (!thread_create("console", CLASS_TASK, console_poller, 0))
         return TV_E_NO_MEMORY;
+    test_hooks_start(bi->options);
     log_info("%u partitions started on %s; %llu KiB heap, %llu MiB free",
              partition_count, virt->name, (unsigned long long)(kheap_in_use() >> 10),
              (unsigned long long)(mm_pmm()->free_pages * PAGE_SIZE >> 20));

@@ -24,6 +24,6 @@ $(BUILD)/tests/unit/test_guestload: $(call host_objs,tests/unit/vmm/test_guestlo
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
 
 FUZZ_TARGETS += $(BUILD)/fuzz/guestload
-$(BUILD)/fuzz/guestload: tests/fuzz/fuzz_guestload.c $(GUESTLOAD_SRCS) $(LIB_SRCS)
+$(BUILD)/fuzz/guestload: tests/fuzz/fuzz_guestload.c $(GUESTLOAD_SRCS) $(LIB_SRCS) $(wildcard vmm/guestload/*.h include/taskvisor/*.h lib/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ivmm $(filter %.c,$^) -o $@

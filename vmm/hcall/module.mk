@@ -14,13 +14,14 @@ $(BUILD)/tests/unit/test_hcall: $(call host_objs,tests/unit/vmm/test_hcall.c $(H
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
 
 # Same suite against a TV_TEST_BUILD dispatcher (test-only calls present).
-$(BUILD)/tests/unit/test_hcall_testbuild: tests/unit/vmm/test_hcall.c $(HCALL_SRCS) $(call host_objs,$(LIB_SRCS))
+$(BUILD)/tests/unit/test_hcall_testbuild: tests/unit/vmm/test_hcall.c $(HCALL_SRCS) $(call host_objs,$(LIB_SRCS)) \
+		tests/unit/vmm/fake_guest_mem.h $(wildcard vmm/hcall/*.h include/taskvisor/*.h lib/*.h)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(filter-out -MMD -MP,$(HOST_CFLAGS)) -DTV_TEST_BUILD -Ivmm -Itests/unit/vmm \
 		$(filter %.c,$^) $(filter %.o,$^) -o $@ $(HOST_LDFLAGS) -lcmocka
 
 FUZZ_TARGETS += $(BUILD)/fuzz/hcall
-$(BUILD)/fuzz/hcall: tests/fuzz/fuzz_hcall.c $(HCALL_SRCS) $(LIB_SRCS) tests/unit/vmm/fake_guest_mem.h
+$(BUILD)/fuzz/hcall: tests/fuzz/fuzz_hcall.c $(HCALL_SRCS) $(LIB_SRCS) tests/unit/vmm/fake_guest_mem.h $(wildcard vmm/hcall/*.h include/taskvisor/*.h lib/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DTV_TEST_BUILD -Ivmm -Itests/unit/vmm $(filter %.c,$^) -o $@
 TEST_SCRIPTS += tests/unit/vmm/check_freestanding.sh

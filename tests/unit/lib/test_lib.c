@@ -44,6 +44,12 @@ static void fmt_matches_libc(void **state)
     check_fmt("z=12", "z=%zu", (size_t)12);
     check_fmt("-0005", "%05d", -5);
     check_fmt("c", "%c", 'c');
+    check_fmt("0x1f", "%#x", 31);
+    check_fmt("0X1F", "%#X", 31);
+    check_fmt("0", "%#x", 0);
+    check_fmt("0x00001f", "%#08x", 31);
+    check_fmt("    0x1f", "%#8llx", 31ull);
+    check_fmt("017", "%#o", 15);
 }
 
 static void fmt_truncates_and_terminates(void **state)

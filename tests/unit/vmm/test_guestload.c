@@ -297,6 +297,39 @@ static void multiboot_flag_policy(void **state)
     assert_int_equal(guest_image_plan(img, 64, MEM, &plan, err, sizeof err), TV_E_UNSUPPORTED);
 }
 
+static void selection_order_and_classes(void **state)
+{
+    (void)state;
+    struct guest_load_plan plan;
+    /* PVH note and a Multiboot1 header: PVH wins. */
+    size_t size = make_pvh(0x100040, 4, 0);
+    tb_mb1(img + 0x1000, 3, NULL);
+    assert_int_equal(guest_image_plan(img, size, MEM, &plan, err, sizeof err), TV_OK);
+    assert_int_equal(plan.protocol, GUEST_PROTO_PVH);
+    /* ELF64 Multiboot1 kernel (no note): e_entry is translated to physical. */
+    put32(img + TB_PHOFF + 2 * 56, 6);             /* note segment -> PT_PHDR */
+    assert_int_equal(guest_image_plan(img, size, MEM, &plan, err, sizeof err), TV_OK);
+    assert_int_equal(plan.protocol, GUEST_PROTO_MULTIBOOT1);
+    assert_int_equal(plan.entry, 0x100000);
+    /* ...whose entry must land below 4 GiB. */
+    put64(img + TB_PHOFF + 24, 0x100000000ull);
+    put64(img + TB_PHOFF + 56 + 16, 0xffffffff80000000ull);   /* entry not in segment 1 */
+    assert_int_not_equal(guest_image_plan(img, size, 1ull << 34, &plan, err, sizeof err), TV_OK);
+    assert_non_null(strstr(err, "above 4 GiB"));
+    /* ELF32 PVH kernel. */
+    memset(img, 0, sizeof img);
+    struct tph ph[2] = { { 1, 0x1000, 0x100000, 0x100000, 0x100, 0x100, 0x1000 },
+                         { 4, 0x1100, 0, 0, 0, 0, 4 } };
+    ph[1].filesz = tb_xen_note(img + 0x1100, 18, 0x100004, 4);
+    tb_elf(img, false, 0x100000, ph, 2);
+    assert_int_equal(guest_image_plan(img, 0x1200, MEM, &plan, err, sizeof err), TV_OK);
+    assert_int_equal(plan.protocol, GUEST_PROTO_PVH);
+    assert_int_equal(plan.entry, 0x100004);
+    /* Another owner's note with type 18 is not the PVH note. */
+    memcpy(img + 0x1100 + 12, "Xem", 4);
+    assert_int_equal(guest_image_plan(img, 0x1200, MEM, &plan, err, sizeof err), TV_E_UNSUPPORTED);
+}
+
 static void elf_header_rejects(void **state)
 {
     (void)state;
@@ -498,6 +531,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(multiboot_kludge, setup, teardown),
         cmocka_unit_test_setup_teardown(multiboot_kludge_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(multiboot_flag_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(selection_order_and_classes, setup, teardown),
         cmocka_unit_test_setup_teardown(elf_header_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(segment_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(too_many_segments, setup, teardown),

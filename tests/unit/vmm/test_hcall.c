@@ -364,6 +364,13 @@ static void guest_mem_bounds(void **state)
                      TV_E_INVALID_ARGUMENT);
     assert_int_equal(mem.reads, 1);
     assert_int_equal(guest_mem_write(v, FAKE_HIGH_GPA + 8, b, 8), TV_OK);
+    /* Malformed and empty ranges never match. */
+    struct guest_mem_range odd[2] = { { UINT64_MAX - 10, 100 }, { 0x5000, 0 } };
+    struct guest_mem_view ov = mem.view;
+    ov.ranges = odd;
+    ov.nranges = 2;
+    assert_int_equal(guest_mem_check(&ov, UINT64_MAX - 5, 2), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(guest_mem_check(&ov, 0x5000, 1), TV_E_INVALID_ARGUMENT);
     uint64_t n;
     assert_false(guest_mem_array_bytes(UINT64_MAX / 2, 3, &n));
     assert_true(guest_mem_array_bytes(3, 64, &n));
