@@ -84,5 +84,5 @@ $(BUILD)/fuzz/monitor_elf: tests/fuzz/boot/fuzz_monitor_elf.c boot/efi/monitor_e
 
 # --- QEMU integration tests (TAP) ---
 TEST_SCRIPTS += tests/integration/loader_boot.sh tests/integration/loader_missing_image.sh \
-                tests/integration/loader_bad_image.sh \
+                tests/integration/loader_bad_image.sh tests/integration/loader_mkesp.sh \
                 tests/integration/loader_bad_monitor.sh tests/integration/loader_config_error.sh

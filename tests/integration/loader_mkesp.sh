@@ -25,7 +25,7 @@ check "FILE goes to \\taskvisor\\ under its own name" \
 check "FILE=ESP-PATH goes to that path, directories created" \
     bash -c "[ \"\$(mtype -i '$d/one.img' ::/img/deep/b.bin)\" = B ]"
 check "the volume is FAT with the TASKVISOR label" \
-    bash -c "minfo -i '$d/one.img' :: | grep -q 'volume label=TASKVISOR'"
+    bash -c "mlabel -s -i '$d/one.img' :: | grep -q 'Volume label is TASKVISOR'"
 
 scripts/mkesp.sh "$d/w.img" "$d/cfg" "$TESTMON" "$d/a.bin" >/dev/null 2>"$d/err2"
 check "a config path with no file is warned about, the image still built" \
