@@ -48,3 +48,27 @@ $(BUILD)/tests/unit/test_task_model: \
         $(call host_objs,tests/unit/task/test_task_model.c $(TASK_TEST_UTIL) $(TASK_HOSTED_ALL))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+UNIT_TESTS += $(BUILD)/tests/unit/test_task_cycles
+$(BUILD)/tests/unit/test_task_cycles: \
+        $(call host_objs,tests/unit/task/test_task_cycles.c $(TASK_TEST_UTIL) $(TASK_HOSTED_ALL))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+UNIT_TESTS += $(BUILD)/tests/unit/test_task_stress
+$(BUILD)/tests/unit/test_task_stress: \
+        $(call host_objs,tests/unit/task/test_task_stress.c $(TASK_HOSTED_ALL))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+# The same stress test under ThreadSanitizer (separate objects).
+TASK_TSAN_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
+    -fsanitize=thread -Iinclude -Ilib -Itask -Itests/unit/task -D_GNU_SOURCE -MMD -MP
+$(BUILD)/task-tsan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(TASK_TSAN_CFLAGS) -c $< -o $@
+UNIT_TESTS += $(BUILD)/tests/unit/test_task_stress_tsan
+$(BUILD)/tests/unit/test_task_stress_tsan: \
+        $(patsubst %.c,$(BUILD)/task-tsan/%.o,tests/unit/task/test_task_stress.c $(TASK_HOSTED_ALL))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ -fsanitize=thread -pthread -lcmocka

@@ -32,7 +32,7 @@ int guest_main(const struct guest_boot *boot)
             self_found = true;
             self_flag_ok = (r->flags & TV_PARTITION_F_SELF) && (r->flags & TV_PARTITION_F_CONTROL) &&
                            r->state == TV_PARTITION_RUNNING;
-            mem_ok = r->memory_bytes == boot->mem_bytes || boot->mem_bytes == 0;
+            mem_ok = boot->mem_bytes != 0 && r->memory_bytes == boot->mem_bytes;
         }
     }
     reportf(self_found, "own name \"%s\" listed", name);

@@ -9,7 +9,7 @@
 #define MSR_EFER 0xC0000080u
 #define EFER_LMA (1ull << 10)
 
-extern char selftest_ud2_rip[], selftest_int3_after[];
+extern char selftest_ud2_rip[], selftest_int3_after[], selftest_expect_ud2[], selftest_expect_resume[];
 
 static void check_long_mode(const struct guest_boot *boot)
 {
@@ -108,6 +108,17 @@ static void check_exceptions(void)
     unsigned zero = 0;
     v = guest_try(do_divide_error, &zero, &t);
     report("division by zero raises #DE", v == VEC_DE);
+
+    /* Per-test recovery RIP: resume right after the faulting instruction. */
+    guest_expect_trap(VEC_UD, selftest_expect_resume);
+    __asm__ volatile(".globl selftest_expect_ud2\nselftest_expect_ud2: ud2\n"
+                     ".globl selftest_expect_resume\nselftest_expect_resume:" ::: "memory");
+    bool taken = guest_expect_taken(&t);
+    reportf(taken && t.vector == VEC_UD && t.rip == (uint64_t)(uintptr_t)selftest_expect_ud2,
+            "expected #UD resumes at the recovery RIP after the instruction");
+    guest_expect_trap(VEC_UD, selftest_expect_resume);
+    report("an armed expectation that is not met reports no trap", !guest_expect_taken(&t) &&
+                                                                  t.vector == GUEST_NO_TRAP);
 }
 
 static long user_get_cpl(void *arg)

@@ -158,6 +158,14 @@ tv_status_t vmm_start(const struct tv_boot_info *bi)
     if (!thread_create("console", CLASS_TASK, console_poller, 0))
         return TV_E_NO_MEMORY;
     test_hooks_start(bi->options);
+    uint64_t guest_bytes = 0;
+    for (uint32_t i = 0; i < partition_count; i++)
+        guest_bytes += partitions[i]->mem_bytes;
+    struct pmm *pm = mm_pmm();
+    uint64_t used = (pm->total_usable - pm->free_pages) * PAGE_SIZE - guest_bytes;
+    log_info("footprint: image %llu KiB, %llu KiB allocated (tables, stacks, heap, VMCBs), "
+             "%llu MiB of guest RAM", (unsigned long long)(bi->monitor_size >> 10),
+             (unsigned long long)(used >> 10), (unsigned long long)(guest_bytes >> 20));
     log_info("%u partitions started on %s; %llu KiB heap, %llu MiB free",
              partition_count, virt->name, (unsigned long long)(kheap_in_use() >> 10),
              (unsigned long long)(mm_pmm()->free_pages * PAGE_SIZE >> 20));

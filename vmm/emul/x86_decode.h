@@ -90,7 +90,7 @@ struct x86_insn {
     uint8_t mode;            /* enum x86_cpu_mode */
     uint8_t op_size;         /* operand-size attribute: 2, 4 or 8 */
     uint8_t addr_size;       /* address-size attribute: 2, 4 or 8 */
-    uint8_t rep;             /* 0, 0xF3 or 0xF2 (last one given) */
+    uint8_t rep;             /* 0, 0xF3 or 0xF2 (last one given); both repeat INS/OUTS */
     bool lock;
     bool opsize_prefix;      /* 66 present */
     uint8_t seg_override;    /* enum x86_seg */

@@ -171,12 +171,14 @@ tv_status_t gl_elf_add_segments(const struct gl_elf *elf, struct guest_load_plan
         if (ph.type == ELF_PT_INTERP)
             return gl_fail(err, errlen, TV_E_UNSUPPORTED,
                            "ELF asks for a program interpreter (not a kernel)");
-        if (ph.type != ELF_PT_LOAD || ph.memsz == 0)
+        if (ph.type != ELF_PT_LOAD)
             continue;
         if (ph.filesz > ph.memsz)
             return gl_fail(err, errlen, TV_E_CORRUPT,
                            "ELF segment %u: file size 0x%llx exceeds memory size 0x%llx", i,
                            (unsigned long long)ph.filesz, (unsigned long long)ph.memsz);
+        if (ph.memsz == 0)
+            continue;
         if (!gl_in_file(ph.offset, ph.filesz, elf->size))
             return gl_fail(err, errlen, TV_E_CORRUPT,
                            "ELF segment %u lies past the end of the file", i);

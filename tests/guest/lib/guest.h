@@ -168,6 +168,15 @@ const char *guest_vector_name(int vector);
  * Execution resumes right after guest_try; state fn left behind is kept. */
 int guest_try(void (*fn)(void *arg), void *arg, struct guest_trap *trap);
 
+/* The lighter form: arm a one-shot expectation, run the instruction, then
+ * collect.  The next exception with that vector (-1: any) taken at CPL 0
+ * records its details and resumes at resume_rip (typically an asm label right
+ * after the faulting instruction).  guest_expect_taken() disarms and returns
+ * whether the exception happened.  Registers the faulting code clobbered stay
+ * clobbered: prefer guest_try() unless the test controls the instructions. */
+void guest_expect_trap(int vector, const void *resume_rip);
+bool guest_expect_taken(struct guest_trap *trap);
+
 /* Runs fn(arg) at CPL 3 (user code/data segments, RSP0 from the TSS) and
  * comes back through an INT 0x80 gate.  Returns GUEST_NO_TRAP and *result
  * when fn returned, else the vector of the exception that ended it. */

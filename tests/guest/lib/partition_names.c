@@ -1,3 +1,4 @@
+/* Names for tv_partition_state values, for guest output. */
 #include "partition_list.h"
 
 const char *guest_partition_state_name(uint32_t state)

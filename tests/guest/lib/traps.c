@@ -41,6 +41,14 @@ struct irq_slot {
     bool eoi;
 };
 static struct irq_slot irq_slots[256];
+
+/* guest_expect_trap() state. */
+static struct {
+    bool armed, taken;
+    int vector;
+    uint64_t resume_rip;
+    struct guest_trap trap;
+} expect;
 static volatile uint64_t irq_counts[256];
 
 static const char *const exc_names[32] = {
@@ -119,6 +127,18 @@ void trap_dispatch(struct trap_frame *f)
             return;
         }
         unexpected(f);
+    }
+
+    if (v < 32 && expect.armed && cpl == 0 && (expect.vector < 0 || expect.vector == (int)v)) {
+        expect.armed = false;
+        expect.taken = true;
+        expect.trap.vector = (int)v;
+        expect.trap.error_code = f->error_code;
+        expect.trap.rip = f->rip;
+        expect.trap.cr2 = v == VEC_PF ? read_cr2() : 0;
+        expect.trap.cpl = cpl;
+        f->rip = expect.resume_rip;
+        return;
     }
 
     if (v < 32) {
@@ -207,6 +227,23 @@ int guest_run_user(long (*fn)(void *arg), void *arg, long *result, struct guest_
     struct resume_ctx c = { .kind = CTX_USER };
     struct user_call u = { fn, arg };
     return run_ctx(&c, user_shim, &u, result, trap);
+}
+
+void guest_expect_trap(int vector, const void *resume_rip)
+{
+    expect.vector = vector;
+    expect.resume_rip = (uint64_t)(uintptr_t)resume_rip;
+    expect.taken = false;
+    expect.trap.vector = GUEST_NO_TRAP;
+    __atomic_store_n(&expect.armed, true, __ATOMIC_SEQ_CST);
+}
+
+bool guest_expect_taken(struct guest_trap *trap)
+{
+    __atomic_store_n(&expect.armed, false, __ATOMIC_SEQ_CST);
+    if (trap)
+        *trap = expect.trap;
+    return expect.taken;
 }
 
 bool guest_irq_register(uint8_t vector, guest_irq_fn fn, void *ctx, bool eoi)

@@ -54,7 +54,10 @@ static tv_status_t gate_run(struct task_job *job, void *ctx)
         }
         int cmd = g->cmd;
         int64_t arg = g->arg;
+        bool released = g->released;
         pthread_mutex_unlock(&g->m);
+        if (cmd == GATE_NONE && released)
+            return TV_OK; /* teardown: finish */
         switch (cmd) {
         case GATE_NONE:
             break;

@@ -43,6 +43,7 @@ void gate_init(struct gate *g);
 /* Sends a command and waits (up to 5 s real) until the driver took it.
  * Returns false on time-out. */
 bool gate_send(struct gate *g, int cmd, int64_t arg);
+/* Ends a GATE_HOLD; an idle driver then finishes with TV_OK too. */
 void gate_release(struct gate *g);
 void gate_release_commit(struct gate *g);
 /* Waits until the driver is inside commit (5 s max). */

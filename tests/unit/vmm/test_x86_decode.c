@@ -326,6 +326,35 @@ static void mode_rules(void **state)
         else if (st != TV_E_UNSUPPORTED)
             fail_msg("%s decoded with status %d", undef[i], st);
     }
+    /* VEX/EVEX/XOP with a map that does not exist. */
+    static const char *const badmap[] = { "c4e07818c0", "c4e47818c0", "62f07c48100500100000",
+                                          "62f1780810c0", "8fe778a2c000" };
+    for (size_t i = 0; i < sizeof badmap / sizeof badmap[0]; i++) {
+        size_t n = parse(badmap[i], b);
+        if (x86_decode(b, n, X86_MODE_64, &in) != TV_E_UNSUPPORTED)
+            fail_msg("%s accepted", badmap[i]);
+    }
+    /* XOP map 0x0A carries a 32-bit immediate. */
+    in = dec(64, "8fea7810d834120000");
+    assert_int_equal(in.vex, X86_XOP);
+    assert_int_equal(in.imm_size, 4);
+    assert_int_equal(in.imm, 0x1234);
+    /* EVEX in 32-bit mode only with ModRM-like byte >= C0; else BOUND. */
+    in = dec(32, "620510000000");
+    assert_int_equal(in.vex, X86_VEX_NONE);
+    /* More bytes than 15 available: the window is clamped. */
+    uint8_t many[32];
+    memset(many, 0x90, sizeof many);
+    assert_int_equal(x86_decode(many, sizeof many, X86_MODE_64, &in), TV_OK);
+    assert_int_equal(in.len, 1);
+    /* ENTER keeps its first immediate; far pointers are 6 bytes in 32-bit code. */
+    in = dec(32, "c8100001");
+    assert_int_equal(in.imm, 0x10);
+    assert_int_equal(in.imm_size, 3);
+    in = dec(32, "9a785634120800");
+    assert_int_equal(in.imm_size, 6);
+    in = dec(16, "9a34120010");
+    assert_int_equal(in.imm_size, 4);
     /* Code mode from guest state. */
     assert_int_equal(x86_code_mode(false, false, false, false, false), X86_MODE_16);
     assert_int_equal(x86_code_mode(true, true, false, false, true), X86_MODE_16);

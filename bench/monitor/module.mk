@@ -1,0 +1,1 @@
+BENCH_SCRIPTS += bench/monitor/run-bench.sh
