@@ -2,7 +2,8 @@
 # monitor ELF loader, memory map conversion), a test monitor, and their tests.
 
 BOOT_CONFIG_SRCS   := boot/config/boot_config.c boot/config/config_values.c
-BOOT_PORTABLE_SRCS := $(BOOT_CONFIG_SRCS) boot/efi/monitor_elf.c boot/efi/mem_map.c
+BOOT_PORTABLE_SRCS := $(BOOT_CONFIG_SRCS) boot/efi/monitor_elf.c boot/efi/mem_map.c \
+                      boot/efi/device_path.c
 BOOT_EFI_SRCS      := boot/efi/efi_main.c boot/efi/efi_console.c boot/efi/efi_files.c \
                       boot/efi/efi_load.c boot/efi/efi_platform.c boot/efi/efi_handoff.c
 PORTABLE_SRCS      += $(BOOT_PORTABLE_SRCS)
@@ -57,7 +58,7 @@ ALL_TARGETS += $(BOOT_LOADER) $(BOOT_TESTMON)
 
 # --- Hosted unit tests ---
 UNIT_TESTS += $(BUILD)/tests/unit/test_boot_config $(BUILD)/tests/unit/test_monitor_elf \
-              $(BUILD)/tests/unit/test_mem_map
+              $(BUILD)/tests/unit/test_mem_map $(BUILD)/tests/unit/test_device_path
 
 $(BUILD)/tests/unit/test_boot_config: $(call host_objs,tests/unit/boot/test_boot_config.c $(BOOT_CONFIG_SRCS) $(LIB_SRCS))
 	@mkdir -p $(dir $@)
@@ -68,6 +69,10 @@ $(BUILD)/tests/unit/test_monitor_elf: $(call host_objs,tests/unit/boot/test_moni
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
 
 $(BUILD)/tests/unit/test_mem_map: $(call host_objs,tests/unit/boot/test_mem_map.c boot/efi/mem_map.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+$(BUILD)/tests/unit/test_device_path: $(call host_objs,tests/unit/boot/test_device_path.c boot/efi/device_path.c $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
 

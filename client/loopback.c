@@ -126,6 +126,7 @@ tv_status_t tv_loopback_create(struct task_mgr *mgr, size_t arena_size, uint64_t
     lb->hc.mem.map = mem_map;
     lb->hc.mem.unmap = mem_unmap;
     lb->hc.mem.notify = notify;
+    lb->hc.mem.interrupt_pending = NULL; /* no virtual CPU here */
     lb->hc.wait_slice_ns = wait_slice_ns;
     lb->hc.test_calls = true;
     lb->transport.ctx = lb;

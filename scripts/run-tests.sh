@@ -20,8 +20,7 @@ for suite in "$@"; do
     if [[ $suite == fuzz:* ]]; then
         fname=$(basename "$name")
         corpus="tests/fuzz/corpus/$fname"
-        work="$BUILD_FUZZ_WORK/$fname" 2>/dev/null || true
-        work="build/fuzz-work/$fname"
+        work="${BUILD_FUZZ_WORK:-build/fuzz-work}/$fname"
         mkdir -p "$work" "$corpus"
         timeout -s KILL $((fuzz_seconds + 60)) "$name" -max_total_time="$fuzz_seconds" \
             -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$work" "$corpus" >"$log" 2>&1

@@ -72,3 +72,12 @@ $(BUILD)/tests/unit/test_task_stress_tsan: \
         $(patsubst %.c,$(BUILD)/task-tsan/%.o,tests/unit/task/test_task_stress.c $(TASK_HOSTED_ALL))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ -fsanitize=thread -pthread -lcmocka
+
+# libFuzzer target for the hypercall decoder (seed corpus in
+# tests/fuzz/corpus/task_hcall/).
+FUZZ_TARGETS += $(BUILD)/fuzz/task_hcall
+$(BUILD)/fuzz/task_hcall: tests/unit/task/fuzz_task_hcall.c $(TASK_HOSTED_ALL) \
+        $(wildcard task/*.h include/taskvisor/*.h lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itask $(filter %.c,$^) -o $@ -pthread
+TEST_SCRIPTS += tests/unit/task/check_task_freestanding.sh

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -61,8 +62,7 @@ void *tp_alloc(size_t size)
 {
     uint64_t n = fail_countdown;
     while (n) {
-        if (__atomic_compare_exchange_n(&fail_countdown, &n, n - 1, false,
-                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        if (atomic_compare_exchange_strong(&fail_countdown, &n, n - 1)) {
             if (n == 1)
                 return NULL;
             break;

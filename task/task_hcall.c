@@ -109,7 +109,8 @@ static tv_status_t hc_wait(struct task_hcall_ctx *hc, const uint64_t a[5],
         deadline = a[2];
     uint64_t slice_end = hc->wait_slice_ns > UINT64_MAX - now ? UINT64_MAX
                                                               : now + hc->wait_slice_ns;
-    if (hc->wait_slice_ns == 0)
+    if (hc->wait_slice_ns == 0 ||
+        (hc->mem.interrupt_pending && hc->mem.interrupt_pending(hc->mem.ctx)))
         slice_end = 0;
     st = task_wait_poll(hc->mgr, a[0], deadline, slice_end);
     if (st == TV_E_CONTINUE) {

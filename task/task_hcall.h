@@ -27,6 +27,10 @@ struct task_guest_mem {
     /* Raise `vector` in the caller (event notification).  Called with the
      * task manager's lock held, from any thread: must not block. */
     task_notify_fn notify;
+    /* Optional: true when the calling vCPU has an interrupt pending; a
+     * TASK_WAIT then only polls (no blocking slice) and continues at once,
+     * so the guest takes the interrupt without delay. */
+    bool (*interrupt_pending)(void *ctx);
 };
 
 /* One per calling partition. */

@@ -4,6 +4,7 @@
  * ExitBootServices only COM1 is left. */
 #include "efi_loader.h"
 
+#include "device_path.h"
 #include "tv_fmt.h"
 
 #define COM1 0x3f8
@@ -72,22 +73,10 @@ static void conout_write(const char *s)
 static int conout_has_uart(void)
 {
     UINTN size = 0;
-    UINT8 *dp = LibGetVariableAndSize(L"ConOut", &EfiGlobalVariable, &size);
+    void *dp = LibGetVariableAndSize(L"ConOut", &EfiGlobalVariable, &size);
     if (!dp)
         return 0;
-    int found = 0;
-    UINTN off = 0;
-    while (off + 4 <= size) {
-        UINT8 type = dp[off], subtype = dp[off + 1];
-        UINT16 len = (UINT16)(dp[off + 2] | (dp[off + 3] << 8));
-        if (len < 4 || off + len > size)
-            break;
-        if (type == MESSAGING_DEVICE_PATH && subtype == MSG_UART_DP)
-            found = 1;
-        if (type == END_DEVICE_PATH_TYPE && subtype == END_ENTIRE_DEVICE_PATH_SUBTYPE)
-            break;
-        off += len;
-    }
+    int found = tv_device_path_has_uart(dp, size);
     FreePool(dp);
     return found;
 }

@@ -56,11 +56,32 @@ static void erase_chars(size_t n)
         guest_puts("\b \b");
 }
 
+/* Terminals send cursor and function keys as escape sequences (ESC [ ... final
+ * byte, or ESC O x); the editor does not use them, so they are swallowed
+ * whole instead of leaving "[A" in the line. */
+static void skip_escape_sequence(void)
+{
+    char c = wait_char();
+    if (c == 'O') {
+        (void)wait_char();
+        return;
+    }
+    if (c != '[')
+        return;
+    do
+        c = wait_char();
+    while (!((unsigned char)c >= 0x40 && (unsigned char)c <= 0x7e));
+}
+
 size_t console_read_line(char *buf, size_t size)
 {
     size_t len = 0;
     for (;;) {
         char c = wait_char();
+        if (c == 0x1b) {
+            skip_escape_sequence();
+            continue;
+        }
         if (c == '\r' || c == '\n') {
             guest_puts("\n");
             break;
@@ -85,7 +106,7 @@ size_t console_read_line(char *buf, size_t size)
                 serial_putc('\a');   /* line full */
             }
         }
-        /* Other control characters (escape sequences...) are ignored. */
+        /* Other control characters are ignored. */
     }
     buf[len] = '\0';
     return len;

@@ -30,7 +30,8 @@ extern const size_t console_command_count;
 
 /* Splits line (modified in place) into words and runs the command. */
 int console_execute(char *line);
-/* Reads one line with echo and editing (backspace/DEL, Ctrl-U, Ctrl-C).
+/* Reads one line with echo and editing (backspace/DEL, Ctrl-U, Ctrl-C;
+ * escape sequences such as arrow keys are ignored).
  * Returns the length; the line is NUL-terminated. */
 size_t console_read_line(char *buf, size_t size);
 /* The interactive loop: prompt, read, execute, forever (until exit). */

@@ -206,4 +206,12 @@ struct tv_task_test_spec {
 #define TV_TASK_TEST_NOT_PAUSABLE   (1u << 1)
 #define TV_TASK_TEST_FAIL_COMMIT    (1u << 2) /* commit fails */
 
+/* The layout is the ABI: same on 32- and 64-bit guests (no implicit padding). */
+_Static_assert(sizeof(struct tv_task_target) == 16, "tv_task_target layout");
+_Static_assert(sizeof(struct tv_task_info) == 392, "tv_task_info layout");
+_Static_assert(sizeof(struct tv_task_event) == 24, "tv_task_event layout");
+_Static_assert(sizeof(struct tv_task_ring_header) == 64, "tv_task_ring_header layout");
+_Static_assert(sizeof(struct tv_task_ring) == TV_TASK_RING_SIZE, "tv_task_ring layout");
+_Static_assert(sizeof(struct tv_task_test_spec) == 176, "tv_task_test_spec layout");
+
 #endif

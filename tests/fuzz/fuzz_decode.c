@@ -74,6 +74,17 @@ static void check_decoder(const uint8_t *d, size_t n, enum x86_cpu_mode mode)
     (void)x86_insn_kind_name(a.kind);
 }
 
+static tv_status_t wr(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+    (void)ctx;
+    if (len != 4 && len != 8)
+        abort();                /* only page-table entries are written */
+    if (gpa >= FMEM || len > FMEM - gpa)
+        abort();                /* never an entry that was not read first */
+    memcpy(fmem + gpa, buf, len);
+    return TV_OK;
+}
+
 static void check_walker(const uint8_t *d, size_t n)
 {
     /* Header: 4 control bytes + 8 bytes of address; the rest is memory. */
@@ -97,6 +108,10 @@ static void check_walker(const uint8_t *d, size_t n)
         abort();
     if (st == TV_E_FAULT && (r.pf_error & ~0x1fu))
         abort();
+    struct x86_walk_result r2;
+    tv_status_t st2 = x86_translate_update(&ps, va, d[3] & 7, rd, wr, NULL, &r2);
+    if (st2 != st || (st == TV_OK && r2.gpa != r.gpa))
+        abort();                /* updating A/D bits never changes the answer */
     struct x86_insn insn;
     enum x86_cpu_mode mode = (ps.efer & X86_EFER_LMA) ? X86_MODE_64 : X86_MODE_32;
     (void)x86_fetch_decode(&ps, mode, 0, va, d[3] >> 6, rd, NULL, &insn, &r);

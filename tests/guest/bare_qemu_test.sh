@@ -69,6 +69,12 @@ done
 check "libselftest(multiboot1) printf line reached the UART" \
     "grep -qx '# printf check: 42 0x2a hello' '$log'"
 
+# 1b. The failure path: an exception nobody expects must give "not ok" and exit code 3.
+log=$OUT/libselftest_unexpected.log
+qemu_run "$log" "$G/libselftest.elf" -append "selftest-arg=42 flag-word unexpected-trap"
+check "libselftest(unexpected-trap) reports the stray #UD as not ok and exits 3 (status $rc)" \
+    "grep -q '^not ok - unexpected exception 6 (#UD)' '$log' && grep -qE '^GUEST SUMMARY: [0-9]+ passed, 1 failed' '$log' && [ $rc -eq 7 ]"
+
 # 2. The same image booted through PVH: QEMU uses the Xen PVH note when the
 #    file has no Multiboot header, so zero the header's magic in a copy.
 pvh=$OUT/libselftest_pvh.elf
@@ -132,7 +138,7 @@ log=$OUT/control_console.log
 rm -f "$log"
 # Type only once the prompt is out (input sent before the UART is set up is lost).
 { for _ in $(seq 300); do grep -q 'tv> ' "$log" 2>/dev/null && break; sleep 0.1; done
-  printf 'help\rbogus-cmd\rversiox\x7fn extra\rexit\r'; } |
+  printf 'help\rbogus-cmd\rversiox\x7fn extra\r\033[Ahel\033[Dp\rexit\r'; } |
     timeout -s KILL 60 qemu-system-x86_64 -machine pc -accel tcg -nodefaults -display none \
         -no-reboot -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
         -kernel "$G/control.elf" -m 64M >"$log" 2>&1
@@ -144,6 +150,8 @@ check "console refuses an unknown command clearly" \
     "grep -q \"error: unknown command 'bogus-cmd'\" '$log'"
 check "console applies backspace ('versiox<DEL>n' ran 'version' and refused the argument)" \
     "grep -q \"error: 'version' takes no arguments\" '$log'"
+check "console swallows escape sequences (arrow keys) in the line" \
+    "[ \$(grep -c '^  partitions  ' '$log') -eq 2 ]"
 check "console 'exit' stops the partition with code 0 (status $rc)" \
     "grep -q 'stopping the control partition' '$log' && [ $rc -eq 1 ]"
 

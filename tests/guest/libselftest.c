@@ -271,5 +271,11 @@ int guest_main(const struct guest_boot *boot)
     check_soft_interrupt();
     check_apic();
     check_hypervisor();
+    if (guest_cmdline_has("unexpected-trap")) {
+        /* Proves the failure path: an exception no test expects must end
+         * the guest with "not ok" and GUEST_EXIT_UNEXPECTED_TRAP. */
+        guest_printf("# raising an unexpected #UD on purpose\n");
+        __asm__ volatile("ud2");
+    }
     guest_exit_summary();
 }

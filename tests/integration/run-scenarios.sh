@@ -38,7 +38,7 @@ run_one() {
     cp build/monitor-test.elf "$dir/monitor.elf"
     local files=("$dir/monitor.elf")
     local img
-    for img in $(sed -n 's/^[[:space:]]*image[[:space:]]*=[[:space:]]*//p' "$cfg"); do
+    for img in $(sed -n 's/^[[:space:]]*image[[:space:]]*=[[:space:]]*//p' "$cfg" | sort -u); do
         if [ -f "build/guests/$img" ]; then files+=("build/guests/$img")
         elif [ -f "build/$img" ]; then files+=("build/$img")
         fi

@@ -7,10 +7,12 @@
 #include "tv_string.h"
 
 struct fpu_area {
-    uint8_t data[4096] __attribute__((aligned(64)));
+    uint8_t data[4096];
 };
+_Static_assert(sizeof(struct fpu_area) == 4096, "one page per vCPU");
 
 static bool have_xsave;
+static uint64_t current_xcr0; /* XCR0 as last written on this CPU */
 static uint64_t host_xcr0_mask;
 
 void fpu_init_host(void)
@@ -30,6 +32,7 @@ void fpu_init_host(void)
         /* x87, SSE, AVX only: enough for guests, and a known save size. */
         host_xcr0_mask = sup & 0x7;
         xsetbv(0, host_xcr0_mask);
+        current_xcr0 = host_xcr0_mask;
         if (cpuid(0xd, 0).ecx > sizeof(struct fpu_area))
             host_xcr0_mask = 0x3;
     } else {
@@ -44,9 +47,11 @@ uint64_t fpu_supported_xcr0(void) { return have_xsave ? host_xcr0_mask : 0; }
 
 tv_status_t fpu_vcpu_init(struct vcpu *v)
 {
-    v->fpu = kzalloc(sizeof *v->fpu);
-    if (!v->fpu)
+    /* XSAVE needs 64-byte alignment: take a whole page, not the heap. */
+    uint64_t pa;
+    if (page_alloc(1, 1, &pa) != TV_OK)
         return TV_E_NO_MEMORY;
+    v->fpu = phys_to_virt(pa);
     /* A clean initial image: FCW 0x37f, MXCSR 0x1f80 (SDM 13.6 legacy area). */
     uint16_t fcw = 0x37f;
     uint32_t mxcsr = 0x1f80;
@@ -61,7 +66,8 @@ void fpu_vcpu_free(struct vcpu *v)
     struct percpu *cpu = this_cpu();
     if (cpu->fpu_owner == v)
         cpu->fpu_owner = 0;
-    kfree(v->fpu);
+    if (v->fpu)
+        page_free(virt_to_phys(v->fpu), 1);
     v->fpu = 0;
 }
 
@@ -81,36 +87,42 @@ static void restore(struct vcpu *v)
         __asm__ volatile("fxrstor64 %0" :: "m"(*v->fpu) : "memory");
 }
 
+
+static void set_xcr0(uint64_t value)
+{
+    if (current_xcr0 != value) {
+        xsetbv(0, value);
+        current_xcr0 = value;
+    }
+}
+
+/* Save and restore always run under the full mask: a guest may use SSE with
+ * XCR0.SSE clear (legacy SSE needs only CR4.OSFXSR), and XSAVE under the
+ * guest's own XCR0 would then lose its XMM registers. */
 void fpu_switch_to(struct vcpu *v)
 {
     struct percpu *cpu = this_cpu();
-    if (cpu->fpu_owner == v)
-        return;
-    if (cpu->fpu_owner) {
+    if (cpu->fpu_owner != v) {
         if (have_xsave)
-            xsetbv(0, cpu->fpu_owner->xcr0);
-        save(cpu->fpu_owner);
+            set_xcr0(host_xcr0_mask);
+        if (cpu->fpu_owner)
+            save(cpu->fpu_owner);
+        restore(v);
+        cpu->fpu_owner = v;
     }
     if (have_xsave)
-        xsetbv(0, v->xcr0);
-    restore(v);
-    cpu->fpu_owner = v;
+        set_xcr0(v->xcr0);
 }
 
 bool fpu_guest_xsetbv(struct vcpu *v, uint32_t index, uint64_t value)
 {
     /* SDM XSETBV: only XCR0; x87 must stay on; AVX needs SSE; nothing the
-     * host does not allow. */
+     * host does not allow.  The registers stay live: the next entry loads
+     * the new value (fpu_switch_to). */
     if (!have_xsave || index != 0)
         return false;
     if (!(value & 1) || (value & ~host_xcr0_mask) || ((value & 4) && !(value & 2)))
         return false;
-    /* Save under the old mask before the mask changes. */
-    struct percpu *cpu = this_cpu();
-    if (cpu->fpu_owner == v) {
-        save(v);
-        cpu->fpu_owner = 0;
-    }
     v->xcr0 = value;
     return true;
 }

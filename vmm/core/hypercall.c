@@ -15,7 +15,11 @@ static uint32_t svc_features(void *ctx)
 
 uint32_t monitor_features(void)
 {
+#ifdef TV_TEST_BUILD
+    return TV_FEAT_TEST_CALLS;
+#else
     return 0;
+#endif
 }
 
 static uint32_t svc_partition_count(void *ctx)
@@ -89,6 +93,7 @@ void handle_hypercall(struct vcpu *v, struct vm_exit *e)
         .cpl = (uint8_t)m.cpl,
         .wide = (m.efer & EFER_LMA) && m.cs_long,
         .mem = &view,
+        .denials = &p->hcall_denials,
     };
     struct hcall_services svc = { v, svc_features, svc_partition_count, svc_partition_get, svc_log };
     struct hcall_env env = { &table, &svc, v };

@@ -69,6 +69,13 @@ void log_line(const char *source, const char *text, int len)
     emit("OUT", source, text, len);
 }
 
+void log_raw_bytes(const char *s, int len)
+{
+    bool irq = spin_lock_irqsave(&log_lock);
+    serial_write(s, (size_t)len);
+    spin_unlock_irqrestore(&log_lock, irq);
+}
+
 void log_raw(const char *fmt, ...)
 {
     char text[256];

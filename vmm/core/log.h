@@ -13,6 +13,9 @@ void log_msg(int level, const char *source, const char *fmt, ...)
 void log_vmsg(int level, const char *source, const char *fmt, va_list ap);
 /* Emits one already-formed line from a source (guest consoles). */
 void log_line(const char *source, const char *text, int len);
+/* Bytes straight to the console (a raw-mode guest console), under the log
+ * lock so they never tear a log line. */
+void log_raw_bytes(const char *s, int len);
 /* Raw write for the panic path: no lock, no timestamp. */
 void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -43,6 +43,7 @@ struct partition {
     int stop_reason;
     uint64_t stop_code;
     char stop_detail[96];
+    uint32_t hcall_denials;         /* rate-limits the ACCESS_DENIED log line */
 };
 
 extern struct partition *partitions[MAX_PARTITIONS];

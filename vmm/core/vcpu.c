@@ -20,6 +20,12 @@ void vcpu_post_request(struct vcpu *v, uint32_t req)
         thread_wake(v->thread);
 }
 
+void vcpu_post_interrupt(struct vcpu *v, uint8_t vector)
+{
+    __atomic_or_fetch(&v->posted_irr[vector / 64], 1ull << (vector % 64), __ATOMIC_SEQ_CST);
+    vcpu_post_request(v, VCPU_REQ_KICK);
+}
+
 void vcpu_stop(struct vcpu *v, int reason, uint64_t code, const char *why)
 {
     if (v->stopped)
@@ -56,6 +62,14 @@ void vcpu_advance_rip(struct vcpu *v, const struct vm_exit *exit)
 
 static void deliver_interrupts(struct vcpu *v)
 {
+    for (int w = 0; w < 4; w++) {
+        uint64_t bits = __atomic_exchange_n(&v->posted_irr[w], 0, __ATOMIC_SEQ_CST);
+        while (bits) {
+            int b = __builtin_ctzll(bits);
+            bits &= bits - 1;
+            vapic_set_irr(&v->apic, w * 64 + b);
+        }
+    }
     vapic_poll(&v->apic);
     if (virt->event_pending(v)) {
         virt->request_interrupt_window(v, false);

@@ -88,6 +88,7 @@ struct vcpu {
     struct vcpu_regs regs;
     void *arch;                     /* backend state (VMCB, VMCS) */
     volatile uint32_t requests;     /* VCPU_REQ_* */
+    volatile uint64_t posted_irr[4];/* interrupts posted by other threads */
     bool halted;
     bool stopped;
     int stop_reason;
@@ -154,6 +155,9 @@ extern const struct virt_ops *virt;
 
 void vcpu_thread_main(void *arg);
 void vcpu_post_request(struct vcpu *v, uint32_t req);
+/* Raises a fixed interrupt in the vCPU's virtual APIC from any thread (or
+ * interrupt context); the vCPU thread moves it into the IRR. */
+void vcpu_post_interrupt(struct vcpu *v, uint8_t vector);
 void vcpu_stop(struct vcpu *v, int reason, uint64_t code, const char *why);
 void vcpu_advance_rip(struct vcpu *v, const struct vm_exit *exit);
 

@@ -5,6 +5,7 @@
 #include "core/exit.h"
 #include "core/fpu.h"
 #include "core/log.h"
+#include "core/options.h"
 #include "core/panic.h"
 #include "core/partition.h"
 #include "core/sched.h"
@@ -143,8 +144,13 @@ tv_status_t vmm_start(const struct tv_boot_info *bi)
         if (st != TV_OK)
             return st;
         partitions[partition_count++] = p;
-        if (p->flags & TV_PART_CONTROL)
+        if (p->flags & TV_PART_CONTROL) {
             console_target = p;
+            char mode[8];
+            /* console=raw: the control partition owns the terminal (make run). */
+            if (option_get(bi->options, "console", mode, sizeof mode) && tv_strcmp(mode, "raw") == 0)
+                p->uart.raw = true;
+        }
     }
     for (uint32_t i = 0; i < partition_count; i++) {
         struct partition *p = partitions[i];

@@ -29,6 +29,10 @@ void vuart_flush(struct vuart *u)
 
 static void put(struct vuart *u, char c)
 {
+    if (u->raw) {
+        log_raw_bytes(&c, 1);
+        return;
+    }
     if (c == '\r')
         return;
     if (c == '\n') {

@@ -18,6 +18,7 @@ struct vuart {
     uint8_t rx[VUART_RX_SIZE];
     volatile uint32_t rx_head, rx_tail;   /* written by the console poller */
     bool has_input;
+    bool raw;        /* console partition in raw mode: bytes straight to the console */
 };
 
 void vuart_init(struct vuart *u, const char *owner, bool has_input);

@@ -19,7 +19,14 @@ struct walk {
     bool nxe;
     bool rw, us, nx;              /* accumulated rights */
     struct x86_walk_result *res;
+    /* Entries read on the way down (for accessed/dirty updates). */
+    x86_write_gpa_fn write;
+    uint64_t ent_gpa[5], ent_val[5];
+    unsigned nent, ent_size;
 };
+
+#define PTE_A (1ull << 5)
+#define PTE_D (1ull << 6)
 
 static tv_status_t fault(struct walk *w, uint32_t bits)
 {
@@ -45,6 +52,12 @@ static tv_status_t read_entry(struct walk *w, uint64_t gpa, unsigned size, uint6
     for (unsigned i = 0; i < size; i++)
         v |= (uint64_t)b[i] << (8 * i);
     *e = v;
+    if (w->nent < 5) {
+        w->ent_gpa[w->nent] = gpa;
+        w->ent_val[w->nent] = v;
+        w->nent++;
+    }
+    w->ent_size = size;
     return TV_OK;
 }
 
@@ -53,6 +66,28 @@ static void accumulate(struct walk *w, uint64_t e)
     w->rw = w->rw && (e & PTE_RW);
     w->us = w->us && (e & PTE_US);
     w->nx = w->nx || (w->nxe && (e & PTE_NX));
+}
+
+/* As the CPU does on a successful walk: Accessed in every entry used, Dirty
+ * in the leaf for a write.  Entries are rewritten only when a bit changes. */
+static tv_status_t set_accessed_dirty(struct walk *w)
+{
+    if (!w->write)
+        return TV_OK;
+    for (unsigned i = 0; i < w->nent; i++) {
+        uint64_t v = w->ent_val[i] | PTE_A;
+        if (i + 1 == w->nent && (w->access & X86_ACC_WRITE))
+            v |= PTE_D;
+        if (v == w->ent_val[i])
+            continue;
+        uint8_t b[8];
+        for (unsigned k = 0; k < w->ent_size; k++)
+            b[k] = (uint8_t)(v >> (8 * k));
+        tv_status_t st = w->write(w->ctx, w->ent_gpa[i], b, w->ent_size);
+        if (st != TV_OK)
+            return st;
+    }
+    return TV_OK;
 }
 
 /* Rights check once the leaf is found. */
@@ -76,7 +111,7 @@ static tv_status_t finish(struct walk *w, uint64_t gpa, uint64_t page_size)
     }
     r->gpa = gpa;
     r->page_size = page_size;
-    return TV_OK;
+    return set_accessed_dirty(w);
 }
 
 static tv_status_t walk32(struct walk *w)
@@ -158,11 +193,19 @@ static tv_status_t walk_pae(struct walk *w)
      * they carry no R/W or U/S rights. */
     if (pdpte & (w->rsvd_hi | 0x1e6ull | PTE_NX))
         return fault(w, X86_PF_P | X86_PF_RSVD);
+    w->nent = 0;                     /* PAE PDPTEs have no accessed bit */
     return walk64(w, pdpte & ADDR_MASK_52, 2, false);
 }
 
 tv_status_t x86_translate(const struct x86_paging_state *ps, uint64_t gva, unsigned access,
                           x86_read_gpa_fn read, void *ctx, struct x86_walk_result *res)
+{
+    return x86_translate_update(ps, gva, access, read, NULL, ctx, res);
+}
+
+tv_status_t x86_translate_update(const struct x86_paging_state *ps, uint64_t gva, unsigned access,
+                                 x86_read_gpa_fn read, x86_write_gpa_fn write, void *ctx,
+                                 struct x86_walk_result *res)
 {
     if (!ps || !read || !res)
         return TV_E_INVALID_ARGUMENT;
@@ -181,7 +224,7 @@ tv_status_t x86_translate(const struct x86_paging_state *ps, uint64_t gva, unsig
         .ps = ps, .read = read, .ctx = ctx, .access = access, .gva = gva,
         .rsvd_hi = ((1ull << 52) - 1) & ~((1ull << maxphy) - 1),
         .nxe = (ps->efer & X86_EFER_NXE) && (ps->cr4 & X86_CR4_PAE),
-        .rw = true, .us = true, .nx = false, .res = res,
+        .rw = true, .us = true, .nx = false, .res = res, .write = write,
     };
     if (!(ps->cr4 & X86_CR4_PAE)) {
         w.gva = gva & 0xffffffffu;

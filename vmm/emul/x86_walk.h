@@ -15,8 +15,11 @@
  * Checked: present bits, reserved bits (above MAXPHYADDR, NX without
  * EFER.NXE, PS where it must be 0, the large-page reserved ranges, PAE
  * PDPTE reserved bits), R/W with CR0.WP, U/S, NX and SMEP.  Not done: SMAP
- * (needs RFLAGS.AC), protection keys, setting accessed/dirty bits (the
- * monitor only reads guest memory through this walker). */
+ * (needs RFLAGS.AC), protection keys.  x86_translate() only reads;
+ * x86_translate_update() also sets the accessed bits (and the leaf's dirty
+ * bit for writes) as the CPU would: use it when the monitor is about to
+ * access guest memory on the guest's behalf (e.g. emulated INS into a page
+ * the guest later writes back by its dirty bit). */
 #ifndef VMM_EMUL_X86_WALK_H
 #define VMM_EMUL_X86_WALK_H
 
@@ -56,6 +59,7 @@ struct x86_paging_state {
 };
 
 typedef tv_status_t (*x86_read_gpa_fn)(void *ctx, uint64_t gpa, void *buf, size_t len);
+typedef tv_status_t (*x86_write_gpa_fn)(void *ctx, uint64_t gpa, const void *buf, size_t len);
 
 struct x86_walk_result {
     uint64_t gpa;
@@ -67,6 +71,10 @@ struct x86_walk_result {
 
 tv_status_t x86_translate(const struct x86_paging_state *ps, uint64_t gva, unsigned access,
                           x86_read_gpa_fn read, void *ctx, struct x86_walk_result *res);
+/* The same walk; on success also sets accessed/dirty bits through write. */
+tv_status_t x86_translate_update(const struct x86_paging_state *ps, uint64_t gva, unsigned access,
+                                 x86_read_gpa_fn read, x86_write_gpa_fn write, void *ctx,
+                                 struct x86_walk_result *res);
 
 /* Instruction bytes at CS:RIP (up to 15), crossing a page boundary
  * correctly.  The first byte's page must translate (else TV_E_FAULT with

@@ -60,6 +60,10 @@ struct hcall_caller {
     uint8_t cpl;               /* current privilege level (0..3) */
     bool wide;                 /* 64-bit code (EFER.LMA && CS.L): 64-bit convention */
     const struct guest_mem_view *mem;   /* the caller's RAM */
+    /* Optional per-partition count of ACCESS_DENIED answers, kept by the
+     * monitor.  When set, only the first 8 denials and then every power of
+     * two are logged, so a guest cannot flood the (slow) log; NULL logs all. */
+    uint32_t *denials;
 };
 
 /* What a handler sees and returns. */

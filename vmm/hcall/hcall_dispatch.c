@@ -82,12 +82,21 @@ static uint64_t *out_reg(struct hcall_regs *r, unsigned i)
 static void log_denied(const struct hcall_env *env, const struct hcall_caller *caller,
                        const struct hcall_desc *d)
 {
+    uint32_t n = 1;
+    if (caller->denials) {
+        if (*caller->denials != UINT32_MAX)
+            (*caller->denials)++;
+        n = *caller->denials;
+        if (n > 8 && (n & (n - 1)))
+            return;                       /* rate limit: 1..8, 16, 32, ... */
+    }
     if (!env->svc || !env->svc->log)
         return;
-    char line[128];
+    char line[160];
     tv_snprintf(line, sizeof line,
-                "hypercall %s (0x%x) denied: partition %u is not the control partition",
-                d->name, (unsigned)d->code, (unsigned)caller->partition_id);
+                "hypercall %s (0x%x) denied: partition %u is not the control partition"
+                " (denial %u)", d->name, (unsigned)d->code, (unsigned)caller->partition_id,
+                (unsigned)n);
     env->svc->log(env->svc->ctx, line);
 }
 

@@ -89,7 +89,7 @@ static tv_status_t gate_run(struct task_job *job, void *ctx)
             while (!g->released)
                 pthread_cond_wait(&g->c, &g->m);
             pthread_mutex_unlock(&g->m);
-            return TV_OK;
+            return (tv_status_t)arg; /* what run returns after the hold */
         }
     }
 }

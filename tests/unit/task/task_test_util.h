@@ -16,7 +16,7 @@ enum gate_cmd {
     GATE_FAIL_DETAIL,  /* task_job_fail(INCOMPATIBLE_SAVED_STATE, arg, "detail") then fail */
     GATE_NO_RETURN,    /* task_job_point_of_no_return */
     GATE_PROGRESS,     /* set_total(100), set_done(arg) */
-    GATE_HOLD,         /* block without checkpoints until gate_release(), then return OK */
+    GATE_HOLD,         /* block without checkpoints until gate_release(), then return arg */
 };
 
 struct gate {

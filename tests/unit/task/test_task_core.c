@@ -397,7 +397,7 @@ static void paused_does_not_commit(void **state)
     uint64_t id;
     assert_int_equal(gate_task(mgr, &g, 0, true, &id), TV_OK);
     assert_true(wait_state(mgr, id, TV_TASK_RUNNING));
-    assert_true(gate_send(&g, GATE_HOLD, 0)); /* driver busy, no checkpoint */
+    assert_true(gate_send(&g, GATE_HOLD, TV_OK)); /* driver busy, no checkpoint */
     assert_int_equal(task_pause(mgr, id), TV_OK);
     gate_release(&g); /* run returns TV_OK while paused */
     nanosleep(&(struct timespec){ 0, 30 * 1000000 }, NULL);
@@ -421,6 +421,92 @@ static void paused_does_not_commit(void **state)
     assert_int_equal(q(mgr, id).state, TV_TASK_CANCELLED);
     assert_int_equal(g2.commits, 0);
     assert_int_equal(g2.aborts, 1);
+    task_mgr_destroy(mgr);
+}
+
+/* Whatever run returns after a cancel was accepted, the task ends cancelled. */
+static void accepted_cancel_is_final(void **state)
+{
+    (void)state;
+    struct task_mgr *mgr = mk(1, 1);
+    const tv_status_t returns[] = { TV_OK, TV_E_IO };
+    for (int i = 0; i < 2; i++) {
+        struct gate g;
+        gate_init(&g);
+        uint64_t id;
+        assert_int_equal(gate_task(mgr, &g, 0, true, &id), TV_OK);
+        assert_true(wait_state(mgr, id, TV_TASK_RUNNING));
+        assert_true(gate_send(&g, GATE_HOLD, returns[i])); /* busy, no checkpoint */
+        assert_int_equal(task_cancel(mgr, id), TV_OK);
+        struct tv_task_info info = q(mgr, id);
+        assert_int_equal(info.state, TV_TASK_CANCELLING);
+        assert_false(info.flags & TV_TASK_FLAG_CANCELABLE);
+        assert_int_equal(task_pause(mgr, id), TV_E_INVALID_STATE);
+        assert_int_equal(task_cancel(mgr, id), TV_E_INVALID_STATE);
+        gate_release(&g);
+        assert_int_equal(task_wait(mgr, id, 5000), TV_OK);
+        info = q(mgr, id);
+        assert_int_equal(info.state, TV_TASK_CANCELLED);
+        assert_int_equal(info.result, TV_TASK_RESULT_CANCELLED);
+        assert_int_equal(g.commits, 0);
+        assert_int_equal(g.aborts, 1);
+        assert_int_equal(g.abort_why, TV_E_CANCELLED);
+        assert_int_equal(g.cleanups, 1);
+    }
+    task_mgr_destroy(mgr);
+}
+
+/* A cancel that gets in before the point of no return wins it. */
+struct race {
+    struct task_mgr *mgr;
+    tv_status_t cancel_st, ponr_st, after_st;
+};
+
+static tv_status_t race_run(struct task_job *job, void *ctx)
+{
+    struct race *r = ctx;
+    r->cancel_st = task_cancel(r->mgr, task_job_id(job));
+    r->ponr_st = task_job_point_of_no_return(job);
+    r->after_st = task_job_checkpoint(job);
+    return r->ponr_st;
+}
+
+static tv_status_t ponr_first_run(struct task_job *job, void *ctx)
+{
+    struct race *r = ctx;
+    r->ponr_st = task_job_point_of_no_return(job);
+    r->cancel_st = task_cancel(r->mgr, task_job_id(job));
+    r->after_st = task_job_checkpoint(job);
+    return TV_OK;
+}
+
+static void cancel_races_point_of_no_return(void **state)
+{
+    (void)state;
+    struct task_mgr *mgr = mk(0, 1);
+    static const struct task_driver race_driver = { .name = "race", .run = race_run };
+    static const struct task_driver ponr_driver = { .name = "ponr", .run = ponr_first_run };
+    struct race r = { .mgr = mgr };
+    struct task_spec spec = { .driver = &race_driver, .driver_ctx = &r };
+    uint64_t id;
+    assert_int_equal(task_create(mgr, &spec, &id), TV_OK);
+    assert_int_equal(task_mgr_run_next(mgr), TV_OK);
+    assert_int_equal(r.cancel_st, TV_OK);
+    assert_int_equal(r.ponr_st, TV_E_CANCELLED);
+    assert_int_equal(r.after_st, TV_E_CANCELLED);
+    assert_int_equal(q(mgr, id).state, TV_TASK_CANCELLED);
+
+    struct race r2 = { .mgr = mgr };
+    spec.driver = &ponr_driver;
+    spec.driver_ctx = &r2;
+    assert_int_equal(task_create(mgr, &spec, &id), TV_OK);
+    assert_int_equal(task_mgr_run_next(mgr), TV_OK);
+    assert_int_equal(r2.ponr_st, TV_OK);
+    assert_int_equal(r2.cancel_st, TV_E_NOT_CANCELABLE);
+    assert_int_equal(r2.after_st, TV_OK);
+    struct tv_task_info info = q(mgr, id);
+    assert_int_equal(info.state, TV_TASK_COMPLETED);
+    assert_int_equal(info.outcome, TV_TASK_OUTCOME_COMMITTED);
     task_mgr_destroy(mgr);
 }
 
@@ -1002,6 +1088,8 @@ int main(void)
         cmocka_unit_test_setup(point_of_no_return, setup_real_clock),
         cmocka_unit_test_setup(pause_resume_running, setup_real_clock),
         cmocka_unit_test_setup(paused_does_not_commit, setup_real_clock),
+        cmocka_unit_test_setup(accepted_cancel_is_final, setup_real_clock),
+        cmocka_unit_test(cancel_races_point_of_no_return),
         cmocka_unit_test_setup(committing_refuses_verbs, setup_real_clock),
         cmocka_unit_test_setup(failures, setup_real_clock),
         cmocka_unit_test(progress_monotonic),

@@ -19,6 +19,7 @@
 #define MS 1000000ull
 
 struct fake {
+    bool irq;
     unsigned char *mem;
     int maps, unmaps, notes;
     uint32_t last_vector;
@@ -74,6 +75,12 @@ static void f_notify(void *ctx, uint32_t vector)
     f->last_vector = vector;
 }
 
+static bool f_irq(void *ctx)
+{
+    struct fake *f = ctx;
+    return f->irq;
+}
+
 struct env {
     struct fake f;
     struct task_mgr *mgr;
@@ -89,7 +96,8 @@ static int setup(void **state)
     struct task_mgr_config cfg = { 0 };
     assert_int_equal(task_mgr_create(&cfg, &e->mgr), TV_OK);
     e->hc.mgr = e->mgr;
-    e->hc.mem = (struct task_guest_mem){ &e->f, f_read, f_write, f_map, f_unmap, f_notify };
+    e->hc.mem = (struct task_guest_mem){ &e->f, f_read, f_write, f_map, f_unmap, f_notify,
+                                         f_irq };
     e->hc.test_calls = true;
     *state = e;
     return 0;
@@ -299,6 +307,13 @@ static void wait_and_continue(void **state)
     assert_int_equal(hc(e, TV_HC_TASK_WAIT, id2, 100, 0, 0, 0, &res), TV_E_CONTINUE);
     assert_true(tp_now_ns() - t0 >= 5 * MS);
     assert_true(res.args[1] <= 96 && res.args[1] >= 1);
+    /* an interrupt pending: no blocking at all, straight back to the guest */
+    e->hc.wait_slice_ns = 10000 * MS;
+    e->f.irq = true;
+    t0 = tp_now_ns();
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id2, 4000000, 0, 0, 0, &res), TV_E_CONTINUE);
+    assert_true(tp_now_ns() - t0 < 1000 * MS);
+    e->f.irq = false;
 }
 
 static void events_register(void **state)

@@ -7,44 +7,37 @@ set -u
 cd "$(dirname "$0")/../../.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-srcs=$(ls vmm/guestload/*.c vmm/emul/*.c vmm/hcall/*.c)
-lib="lib/tv_string.c lib/tv_fmt.c lib/tv_status.c"
+srcs="$(ls vmm/guestload/*.c vmm/emul/*.c vmm/hcall/*.c) lib/tv_string.c lib/tv_fmt.c lib/tv_status.c"
+base="-std=gnu11 -Wall -Wextra -Werror -O2 -ffreestanding -fno-builtin -nostdinc
+      -isystem $(gcc -print-file-name=include) -mgeneral-regs-only -mno-red-zone
+      -mno-sse -mno-mmx -mno-80387 -Iinclude -Ilib -Ivmm"
 n=0
 fail=0
-flagsets=(
-  "-mcmodel=kernel -fno-pic"
-  "-fpie -fvisibility=hidden"
+# name | extra flags
+variants=(
+  "kernel|-mcmodel=kernel -fno-pic"
+  "kernel-testbuild|-mcmodel=kernel -fno-pic -DTV_TEST_BUILD"
+  "pie|-fpie -fvisibility=hidden"
 )
-for fs in "${flagsets[@]}"; do
-  for def in "" "-DTV_TEST_BUILD"; do
-    n=$((n + 1))
-    objs=()
-    ok=1
-    for s in $srcs $lib; do
-      o="$out/$(echo "$s" | tr / _).o"
-      if ! gcc -std=gnu11 -Wall -Wextra -Werror -O2 -ffreestanding -fno-builtin -nostdinc \
-          -isystem "$(gcc -print-file-name=include)" -mgeneral-regs-only -mno-red-zone \
-          -mno-sse -mno-mmx -mno-80387 $fs $def -Iinclude -Ilib -Ivmm -c "$s" -o "$o" 2>"$out/err"; then
-        echo "# $s: $(head -c 600 "$out/err")"
-        ok=0
-      fi
-      objs+=("$o")
-    done
-    if [ $ok = 1 ]; then
-      ld -r -o "$out/all.o" "${objs[@]}"
-      undef=$(nm -u "$out/all.o" | awk '{print $2}' | grep -vE '^(memcpy|memset|memmove|memcmp)$' || true)
-      if [ -n "$undef" ]; then
-        echo "# undefined symbols: $undef"
-        ok=0
-      fi
+for v in "${variants[@]}"; do
+  name=${v%%|*}
+  flags=${v#*|}
+  n=$((n + 1))
+  mkdir -p "$out/$name"
+  # Two compilers at a time: the machine is shared.
+  if printf '%s\n' $srcs | xargs -P2 -I{} sh -c \
+       'gcc '"$(echo $base) $flags"' -c "$1" -o "$2/$(echo "$1" | tr / _).o" 2>"$2/$(echo "$1" | tr / _).err" ||
+        { echo "# $1: $(head -c 600 "$2/$(echo "$1" | tr / _).err")"; exit 1; }' _ {} "$out/$name"; then
+    ld -r -o "$out/$name.o" "$out/$name"/*.o
+    undef=$(nm -u "$out/$name.o" | awk '{print $2}' | grep -vE '^(memcpy|memset|memmove|memcmp)$' || true)
+    if [ -z "$undef" ]; then
+      echo "ok $n - freestanding build, $name ($flags)"
+      continue
     fi
-    if [ $ok = 1 ]; then
-      echo "ok $n - freestanding build ($fs $def)"
-    else
-      echo "not ok $n - freestanding build ($fs $def)"
-      fail=1
-    fi
-  done
+    echo "# undefined symbols: $undef"
+  fi
+  echo "not ok $n - freestanding build, $name ($flags)"
+  fail=1
 done
 echo "1..$n"
 exit $fail

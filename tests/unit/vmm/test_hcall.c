@@ -195,6 +195,26 @@ static void mgmt_denied_for_guests_and_logged(void **state)
     assert_int_equal(log_count, 1);
 }
 
+static void denial_logging_is_rate_limited(void **state)
+{
+    (void)state;
+    uint32_t denials = 0;
+    struct hcall_caller c = caller(false, 0, true);
+    c.denials = &denials;
+    for (unsigned i = 0; i < 100; i++) {
+        struct hcall_regs r = { .rax = TV_HC_PARTITION_LIST };
+        hcall_dispatch(&env, &c, &r);
+        assert_int_equal(r.rax, TV_E_ACCESS_DENIED);
+    }
+    assert_int_equal(denials, 100);
+    assert_int_equal(log_count, 8 + 3);          /* 1..8, 16, 32, 64 */
+    assert_non_null(strstr(last_log, "denial 64"));
+    denials = UINT32_MAX;                         /* saturates, never wraps */
+    struct hcall_regs r = { .rax = TV_HC_PARTITION_LIST };
+    hcall_dispatch(&env, &c, &r);
+    assert_int_equal(denials, UINT32_MAX);
+}
+
 static void argument_registers_64_and_32(void **state)
 {
     (void)state;
@@ -385,6 +405,7 @@ int main(void)
         cmocka_unit_test_setup(cpl3_gets_ud_before_anything, setup),
         cmocka_unit_test_setup(unknown_and_test_only_calls, setup),
         cmocka_unit_test_setup(mgmt_denied_for_guests_and_logged, setup),
+        cmocka_unit_test_setup(denial_logging_is_rate_limited, setup),
         cmocka_unit_test_setup(argument_registers_64_and_32, setup),
         cmocka_unit_test_setup(continuation_keeps_rip_and_code, setup),
         cmocka_unit_test_setup(nop_and_version, setup),

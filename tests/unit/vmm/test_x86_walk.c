@@ -251,6 +251,64 @@ static void five_level_paging(void **state)
     assert_int_equal(xl(&ps, va, 0, &r), TV_E_INVALID_ARGUMENT);
 }
 
+static unsigned writes;
+static tv_status_t wr(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+    (void)ctx;
+    if (gpa > PMEM || len > PMEM - gpa)
+        return TV_E_NOT_FOUND;
+    writes++;
+    memcpy(pmem + gpa, buf, len);
+    return TV_OK;
+}
+static uint64_t r64(uint64_t gpa) { uint64_t v; memcpy(&v, pmem + gpa, 8); return v; }
+static uint32_t r32(uint64_t gpa) { uint32_t v; memcpy(&v, pmem + gpa, 4); return v; }
+
+static void accessed_and_dirty_bits(void **state)
+{
+    (void)state;
+    struct x86_paging_state ps = { .cr0 = X86_CR0_PE | X86_CR0_PG, .cr3 = 0x6000,
+                                   .cr4 = X86_CR4_PAE, .efer = X86_EFER_LME | X86_EFER_LMA };
+    struct x86_walk_result r;
+    uint64_t va = 0x12345678;
+    build_long_tables(va);
+    uint64_t e4 = 0x6000 + ((va >> 39) & 511) * 8, e3 = 0x7000 + ((va >> 30) & 511) * 8;
+    uint64_t e2 = 0x8000 + ((va >> 21) & 511) * 8, e1 = 0x9000 + ((va >> 12) & 511) * 8;
+    /* The read-only walker never writes. */
+    assert_int_equal(xl(&ps, va, X86_ACC_WRITE, &r), TV_OK);
+    assert_int_equal(r64(e1) & 0x60, 0);
+    /* A read sets Accessed everywhere, not Dirty. */
+    writes = 0;
+    assert_int_equal(x86_translate_update(&ps, va, 0, rd, wr, NULL, &r), TV_OK);
+    assert_int_equal(writes, 4);
+    assert_true((r64(e4) & r64(e3) & r64(e2) & r64(e1)) & 0x20);
+    assert_int_equal(r64(e1) & 0x40, 0);
+    /* A write sets Dirty in the leaf only; unchanged entries are not rewritten. */
+    writes = 0;
+    assert_int_equal(x86_translate_update(&ps, va, X86_ACC_WRITE, rd, wr, NULL, &r), TV_OK);
+    assert_int_equal(writes, 1);
+    assert_true(r64(e1) & 0x40);
+    assert_int_equal(r64(e2) & 0x40, 0);
+    /* A faulting walk changes nothing. */
+    build_long_tables(va);
+    w64(e1, 0);
+    writes = 0;
+    assert_int_equal(x86_translate_update(&ps, va, 0, rd, wr, NULL, &r), TV_E_FAULT);
+    assert_int_equal(writes, 0);
+    /* 32-bit 4 MiB page: the PDE is the leaf and gets Dirty. */
+    struct x86_paging_state p32 = { .cr0 = X86_CR0_PE | X86_CR0_PG, .cr3 = 0x1000, .cr4 = X86_CR4_PSE };
+    w32(0x1000 + 2 * 4, 0x00c00000u | P | RW | PS);
+    assert_int_equal(x86_translate_update(&p32, 0x00812345, X86_ACC_WRITE, rd, wr, NULL, &r), TV_OK);
+    assert_int_equal(r32(0x1008) & 0x60, 0x60);
+    /* PAE: the PDPTE has no accessed bit and is left alone. */
+    struct x86_paging_state pae = { .cr0 = X86_CR0_PE | X86_CR0_PG, .cr3 = 0x3000, .cr4 = X86_CR4_PAE };
+    w64(0x3000, 0x4000 | P);
+    w64(0x4000, 0x600000 | P | PS);
+    assert_int_equal(x86_translate_update(&pae, 0x1234, 0, rd, wr, NULL, &r), TV_OK);
+    assert_int_equal(r64(0x3000), 0x4000 | P);
+    assert_int_equal(r64(0x4000), 0x600000 | P | PS | 0x20);
+}
+
 /* Fetch: code page 0x00400000 -> 0x100000, next page 0x00401000 -> 0x050000. */
 static void fetch_across_pages(void **state)
 {
@@ -307,6 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(pae_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(long_mode_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(five_level_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(accessed_and_dirty_bits, setup, teardown),
         cmocka_unit_test_setup_teardown(fetch_across_pages, setup, teardown),
     };
     return cmocka_run_group_tests_name("vmm_x86_walk", tests, NULL, NULL);

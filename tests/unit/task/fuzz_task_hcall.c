@@ -1,0 +1,216 @@
+/* libFuzzer target: the task hypercall decoder (task/task_hcall.c) fed with
+ * arbitrary call codes and arguments (bad ids, pointers outside the caller,
+ * unaligned buffers, huge sizes and timeouts, tampered ring pages), against
+ * a real task manager run on this one thread.  Checks that every answer is a
+ * known status, continuations only come from TASK_WAIT, and whatever the
+ * monitor writes into guest memory is well formed. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform_hosted.h"
+#include "task_hcall.h"
+#include "task_test_job.h"
+#include "taskvisor/hypercall.h"
+
+#define BASE 0x200000ull
+#define ARENA (64 * 1024)
+
+struct reader {
+    const uint8_t *p;
+    size_t n;
+};
+
+static uint64_t take(struct reader *r, size_t bytes)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < bytes; i++) {
+        v <<= 8;
+        if (r->n) {
+            v |= *r->p++;
+            r->n--;
+        }
+    }
+    return v;
+}
+
+struct fuzz_mem {
+    uint8_t *mem;
+    int mapped;
+};
+
+static uint8_t *at(struct fuzz_mem *m, uint64_t gpa, size_t len)
+{
+    if (gpa < BASE || gpa - BASE > ARENA || len > ARENA - (gpa - BASE))
+        return NULL;
+    return m->mem + (gpa - BASE);
+}
+
+static tv_status_t m_read(void *ctx, uint64_t gpa, void *dst, size_t len)
+{
+    uint8_t *p = at(ctx, gpa, len);
+    if (!p)
+        return TV_E_FAULT;
+    memcpy(dst, p, len);
+    return TV_OK;
+}
+
+static tv_status_t m_write(void *ctx, uint64_t gpa, const void *src, size_t len)
+{
+    uint8_t *p = at(ctx, gpa, len);
+    if (!p)
+        return TV_E_FAULT;
+    memcpy(p, src, len);
+    return TV_OK;
+}
+
+static void *m_map(void *ctx, uint64_t gpa, size_t len)
+{
+    struct fuzz_mem *m = ctx;
+    void *p = at(m, gpa, len);
+    if (p)
+        m->mapped++;
+    return p;
+}
+
+static void m_unmap(void *ctx, void *host, size_t len)
+{
+    struct fuzz_mem *m = ctx;
+    (void)host;
+    (void)len;
+    m->mapped--;
+}
+
+static void m_notify(void *ctx, uint32_t vector)
+{
+    (void)ctx;
+    if (vector < 32 || vector > 255)
+        abort();
+}
+
+static uint64_t arg_value(struct reader *r, const uint64_t *ids, size_t nids)
+{
+    switch (take(r, 1) % 9) {
+    case 0: return 0;
+    case 1: return take(r, 8);
+    case 2: return BASE + (take(r, 2) & ~7ull);
+    case 3: return BASE + take(r, 2);
+    case 4: return nids ? ids[take(r, 1) % nids] : 1;
+    case 5: return take(r, 1);
+    case 6: return (uint64_t)-1;
+    case 7: return take(r, 4);
+    default: {
+        static const uint64_t sizes[] = { sizeof(struct tv_task_info),
+                                          sizeof(struct tv_task_test_spec), 4096,
+                                          TASK_HCALL_LIST_MAX, 4000000, 0xffffffffull,
+                                          BASE + ARENA - 8, BASE + 0x1000 };
+        return sizes[take(r, 1) % (sizeof sizes / sizeof sizes[0])];
+    }
+    }
+}
+
+static void check_info(const struct tv_task_info *in)
+{
+    if (in->state >= TV_TASK_STATE_COUNT || in->percent > 100 ||
+        in->description[TV_TASK_DESC_MAX - 1] != '\0' ||
+        in->error_description[TV_TASK_ERROR_MAX - 1] != '\0' ||
+        in->description_len != strlen(in->description) ||
+        in->error_description_len != strlen(in->error_description))
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct fuzz_mem m;
+    if (!m.mem)
+        m.mem = aligned_alloc(4096, ARENA);
+    memset(m.mem, 0, ARENA);
+    m.mapped = 0;
+    tp_hosted_clock_manual(1000000000ull);
+
+    struct task_mgr *mgr;
+    struct task_mgr_config cfg = { .workers = 0, .max_tasks = 32 };
+    if (task_mgr_create(&cfg, &mgr) != TV_OK)
+        abort();
+    struct task_hcall_ctx hc = {
+        .mgr = mgr,
+        .mem = { &m, m_read, m_write, m_map, m_unmap, m_notify, NULL },
+        .wait_slice_ns = 0,
+        .test_calls = true,
+    };
+    uint64_t ids[40];
+    size_t nids = 0;
+    /* A few tasks in different states to aim at. */
+    for (int i = 0; i < 3; i++) {
+        struct tv_task_test_spec spec = { .total_units = 3 };
+        uint64_t id;
+        if (task_test_job_start(mgr, &spec, &id) == TV_OK)
+            ids[nids++] = id;
+    }
+    task_mgr_run_next(mgr);
+    task_pause(mgr, ids[1]);
+
+    struct reader r = { data, size };
+    for (int calls = 0; r.n && calls < 64; calls++) {
+        uint32_t op = (uint32_t)take(&r, 1) % 14;
+        if (op == 11) {
+            task_mgr_run_next(mgr);
+            continue;
+        }
+        if (op == 12) {
+            tp_hosted_clock_advance(take(&r, 4) * 1000000ull);
+            continue;
+        }
+        if (op == 13) { /* the guest scribbles on its memory (ring page too) */
+            uint64_t off = take(&r, 2);
+            size_t len = (size_t)take(&r, 1);
+            for (size_t i = 0; i < len && off + i < ARENA; i++)
+                m.mem[off + i] = (uint8_t)take(&r, 1);
+            continue;
+        }
+        uint32_t code;
+        if (op <= 7)
+            code = TV_HC_TASK_QUERY + op;
+        else if (op == 8)
+            code = TV_HC_TEST_TASK_START;
+        else if (op == 9)
+            code = (uint32_t)take(&r, 2);
+        else
+            code = TV_HC_TASK_WAIT;
+        uint64_t args[5];
+        for (int i = 0; i < 5; i++)
+            args[i] = (take(&r, 1) & 3) ? 0 : arg_value(&r, ids, nids);
+        if (op == 8 || (op <= 7 && (take(&r, 1) & 1))) {
+            args[0] = op == 8 ? BASE + 0x3000 : args[0];
+            args[1] = op == 8 ? sizeof(struct tv_task_test_spec) : args[1];
+        }
+        if (op == 8) {
+            struct tv_task_test_spec spec;
+            for (size_t i = 0; i < sizeof spec; i++)
+                ((uint8_t *)&spec)[i] = (uint8_t)take(&r, 1);
+            memcpy(m.mem + 0x3000, &spec, sizeof spec);
+        }
+        struct task_hcall_result res;
+        task_hcall(&hc, code, args, &res);
+        if (res.status < 0 || res.status >= TV_STATUS_COUNT)
+            abort();
+        if (res.status == TV_E_CONTINUE && code != TV_HC_TASK_WAIT)
+            abort();
+        if (code == TV_HC_TASK_QUERY && res.status == TV_OK) {
+            struct tv_task_info info;
+            memcpy(&info, m.mem + (args[1] - BASE), sizeof info);
+            check_info(&info);
+            if (info.id != args[0])
+                abort();
+        }
+        if (code == TV_HC_TASK_LIST && res.status == TV_OK && res.out > args[2])
+            abort();
+        if (code == TV_HC_TEST_TASK_START && res.status == TV_OK && nids < 40)
+            ids[nids++] = res.out;
+    }
+    task_hcall_release(&hc);
+    if (m.mapped != 0)
+        abort(); /* every mapped ring page was unmapped */
+    task_mgr_destroy(mgr);
+    return 0;
+}
