@@ -18,7 +18,7 @@ MON_ASM_SRCS := $(sort $(wildcard vmm/arch/x86/*.asm vmm/arch/x86/svm/*.asm))
 # Portable parts of the tree compiled unchanged into the monitor (named one by
 # one: a portable file joins the monitor when something there uses it).
 MON_PORTABLE := $(LIB_SRCS) vmm/mm/pmm.c vmm/mm/pagetable.c \
-                $(wildcard vmm/guestload/*.c vmm/hcall/*.c vmm/emul/*.c) $(MON_TASK_SRCS)
+                $(wildcard vmm/guestload/*.c vmm/hcall/*.c vmm/emul/*.c) $(TASK_CORE_SRCS)
 
 # $(1): variant directory, $(2): output ELF, $(3): extra CFLAGS
 define MONITOR_VARIANT

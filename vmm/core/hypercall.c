@@ -4,6 +4,7 @@
 #include "core/exit.h"
 #include "core/log.h"
 #include "core/partition.h"
+#include "core/task_service.h"
 #include "hcall/hcall.h"
 #include "tv_string.h"
 
@@ -16,9 +17,9 @@ static uint32_t svc_features(void *ctx)
 uint32_t monitor_features(void)
 {
 #ifdef TV_TEST_BUILD
-    return TV_FEAT_TEST_CALLS;
+    return TV_FEAT_TASKS | TV_FEAT_TASK_EVENTS | TV_FEAT_TEST_CALLS;
 #else
-    return 0;
+    return TV_FEAT_TASKS | TV_FEAT_TASK_EVENTS;
 #endif
 }
 
@@ -68,15 +69,20 @@ static tv_status_t mem_to(void *ctx, uint64_t gpa, const void *src, size_t len)
     return guest_write(ctx, gpa, src, len) == TV_OK ? TV_OK : TV_E_FAULT;
 }
 
-static const struct hcall_section *const sections_list[] = { &hcall_platform_section };
-static struct hcall_section table_sections[1];
-static struct hcall_table table = { table_sections, 1 };
+static const struct hcall_section *const sections_list[] = {
+    &hcall_platform_section,
+    &task_hcall_section,
+};
+#define SECTION_COUNT (sizeof sections_list / sizeof sections_list[0])
+static struct hcall_section table_sections[SECTION_COUNT];
+static struct hcall_table table = { table_sections, SECTION_COUNT };
 static bool table_ready;
 
 void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
     if (!table_ready) {
-        table_sections[0] = *sections_list[0];
+        for (unsigned i = 0; i < SECTION_COUNT; i++)
+            table_sections[i] = *sections_list[i];
         const struct hcall_desc *bad = 0;
         if (hcall_table_check(&table, &bad) != TV_OK)
             log_err("hypercall table invalid at %s", bad && bad->name ? bad->name : "?");

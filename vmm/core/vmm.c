@@ -9,6 +9,7 @@
 #include "core/panic.h"
 #include "core/partition.h"
 #include "core/sched.h"
+#include "core/task_service.h"
 #include "core/test_hooks.h"
 #include "core/time.h"
 #include "drivers/serial.h"
@@ -87,6 +88,7 @@ static bool all_done(void)
 
 void partition_stopped(struct partition *p)
 {
+    task_service_partition_stopped(p);
     bool irq = irq_save();
     p->state = PART_STOPPED;
     running_partitions--;
@@ -132,6 +134,9 @@ tv_status_t vmm_start(const struct tv_boot_info *bi)
     }
     fpu_init_host();
     tv_status_t st = virt->cpu_enable();
+    if (st != TV_OK)
+        return st;
+    st = task_service_init(bi->options);
     if (st != TV_OK)
         return st;
     if (bi->partition_count == 0) {

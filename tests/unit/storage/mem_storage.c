@@ -17,7 +17,7 @@ struct mem_file {
     uint8_t *cur;         /* what reads return */
     size_t size, cap;
     uint8_t *durable;     /* contents at the last flush */
-    size_t dsize;
+    size_t dsize, dcap;
     struct pending *pend;
     size_t npend, cappend;
     int opens;
@@ -75,10 +75,34 @@ static void grow(struct mem_file *f, size_t size)
     f->size = size;
 }
 
+static void durable_reserve(struct mem_file *f, size_t size)
+{
+    if (size > f->dcap) {
+        size_t cap = f->dcap ? f->dcap : 4096;
+        while (cap < size)
+            cap *= 2;
+        f->durable = realloc(f->durable, cap);
+        f->dcap = cap;
+    }
+    if (size > f->dsize)
+        memset(f->durable + f->dsize, 0, size - f->dsize);
+    f->dsize = size;
+}
+
+/* A flush: the pending writes become durable (applied in order). */
 static void make_durable(struct mem_file *f)
 {
-    free(f->durable);
-    f->durable = malloc(f->size ? f->size : 1);
+    durable_reserve(f, f->size);
+    for (size_t i = 0; i < f->npend; i++)
+        memcpy(f->durable + f->pend[i].off, f->pend[i].data, f->pend[i].len);
+    f->dsize = f->size;
+    drop_pending(f);
+}
+
+/* Everything current becomes durable at once (direct puts, power cycle). */
+static void all_durable(struct mem_file *f)
+{
+    durable_reserve(f, f->size);
     if (f->size)
         memcpy(f->durable, f->cur, f->size);
     f->dsize = f->size;
@@ -204,11 +228,18 @@ static tv_status_t m_truncate(tv_sfile_t *h, uint64_t size)
         return TV_E_IO;
     grow(f, size);
     f->size = size;
-    /* Durable at once: cut or extend the flushed image too. */
-    f->durable = realloc(f->durable, size ? size : 1);
-    if (size > f->dsize)
-        memset(f->durable + f->dsize, 0, size - f->dsize);
-    f->dsize = size;
+    /* Durable at once: cut or extend the flushed image too; pending writes
+     * past the new end are gone. */
+    if (size < f->dsize)
+        f->dsize = size;
+    durable_reserve(f, size);
+    for (size_t i = 0; i < f->npend; i++) {
+        struct pending *p = &f->pend[i];
+        if (p->off >= size)
+            p->len = 0;
+        else if (p->off + p->len > size)
+            p->len = size - p->off;
+    }
     return TV_OK;
 }
 
@@ -316,7 +347,8 @@ void mem_fs_power_cycle(mem_fs_t *fs, int keep, uint64_t seed)
         /* Start from the durable image, replay surviving sectors. */
         size_t size = f->dsize;
         uint8_t *img = malloc(f->dsize ? f->dsize : 1);
-        memcpy(img, f->durable, f->dsize);
+        if (f->dsize)
+            memcpy(img, f->durable, f->dsize);
         for (size_t k = 0; k < f->npend; k++) {
             struct pending *p = &f->pend[k];
             for (size_t o = 0; o < p->len;) {
@@ -346,7 +378,7 @@ void mem_fs_power_cycle(mem_fs_t *fs, int keep, uint64_t seed)
         if (!f->cap) {
             f->cur = realloc(f->cur, 1);
         }
-        make_durable(f);
+        all_durable(f);
     }
     fs->crashed = false;
     fs->crash_after = 0;
@@ -362,7 +394,7 @@ void mem_fs_put(mem_fs_t *fs, const char *name, const void *data, size_t len)
     f->size = len;
     if (len)
         memcpy(f->cur, data, len);
-    make_durable(f);
+    all_durable(f);
 }
 
 bool mem_fs_get(mem_fs_t *fs, const char *name, uint8_t **data, size_t *len)
