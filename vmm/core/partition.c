@@ -151,7 +151,10 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, const char *opt
         st = page_alloc(GUEST_CHUNK / PAGE_SIZE, GUEST_CHUNK / PAGE_SIZE, &p->chunks[i]);
         if (st != TV_OK)
             goto fail_mem;
-        st = pt_map(&p->npt, i * GUEST_CHUNK, p->chunks[i], GUEST_CHUNK, virt->npt_perms, 1);
+        /* The first 2 MiB (real-mode area, legacy hole, boot info) is mapped
+         * with 4 KiB leaves so it can later be split per page (MMIO, ROM);
+         * the rest with 2 MiB leaves. */
+        st = pt_map(&p->npt, i * GUEST_CHUNK, p->chunks[i], GUEST_CHUNK, virt->npt_perms, i != 0);
         if (st != TV_OK)
             goto fail_mem;
     }

@@ -60,6 +60,20 @@ void vcpu_advance_rip(struct vcpu *v, const struct vm_exit *exit)
     v->regs.rip += len;
 }
 
+/* TSC_AUX is not switched by the hardware; the host never reads it (no
+ * RDTSCP in the monitor), so load the guest's value lazily. */
+static void load_tsc_aux(struct vcpu *v)
+{
+    static int have_rdtscp = -1;
+    static uint64_t loaded = ~0ull;
+    if (have_rdtscp < 0)
+        have_rdtscp = (cpuid(0x80000001, 0).edx >> 27) & 1;
+    if (have_rdtscp && loaded != v->tsc_aux) {
+        wrmsr(MSR_TSC_AUX, v->tsc_aux);
+        loaded = v->tsc_aux;
+    }
+}
+
 static void deliver_interrupts(struct vcpu *v)
 {
     for (int w = 0; w < 4; w++) {
@@ -115,6 +129,7 @@ void vcpu_thread_main(void *arg)
             continue;
         }
         fpu_switch_to(v);
+        load_tsc_aux(v);
         if (!v->first_entry_tsc) {
             v->first_entry_tsc = rdtsc();
             log_info("%s: first guest entry %llu us after monitor entry", v->part->name,

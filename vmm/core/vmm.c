@@ -23,6 +23,7 @@ extern const struct virt_ops svm_ops;
 static const struct virt_ops *const backends[] = { &svm_ops };
 
 static uint32_t running_partitions;
+static const char *boot_options = "";
 static struct partition *console_target;
 
 static void print_summary(void)
@@ -74,6 +75,15 @@ static void print_summary(void)
              (unsigned long long)(sched_max_vcpu_wait_ns() / 1000),
              (unsigned long long)(sched_get_config()->tick_ns / 1000),
              sched_get_config()->task_share_pct);
+    /* A scenario may bound the worst scheduling delay of a runnable vCPU. */
+    uint64_t bound_us = option_get_u64(boot_options, "assert_vcpu_wait_us", 0);
+    if (bound_us) {
+        bool ok = sched_max_vcpu_wait_ns() <= bound_us * 1000ull;
+        log_info("worst vCPU wait %llu us, bound %llu us: %s",
+                 (unsigned long long)(sched_max_vcpu_wait_ns() / 1000),
+                 (unsigned long long)bound_us, ok ? "PASS" : "FAIL");
+        if (ok) passed++; else failed++;
+    }
     log_info("TASKVISOR SUMMARY: %u passed, %u failed", passed, failed);
     monitor_exit(failed ? MON_EXIT_FAIL : MON_EXIT_PASS);
 }
@@ -136,6 +146,7 @@ tv_status_t vmm_start(const struct tv_boot_info *bi)
     tv_status_t st = virt->cpu_enable();
     if (st != TV_OK)
         return st;
+    boot_options = bi->options;
     st = task_service_init(bi->options);
     if (st != TV_OK)
         return st;
