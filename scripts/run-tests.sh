@@ -36,6 +36,7 @@ for suite in "$@"; do
         continue
     fi
     echo "# suite $name"
+    started=$SECONDS
     CMOCKA_MESSAGE_OUTPUT=TAP timeout -s KILL "$suite_timeout" "$name" >"$log" 2>&1
     rc=$?
     p=$(grep -cE '^ok( |$)' "$log")
@@ -48,7 +49,7 @@ for suite in "$@"; do
         fi
         tail -n 40 "$log" | sed 's/^/#   /'
     fi
-    echo "  $p passed, $f failed in $name"
+    echo "  $p passed, $f failed in $name ($((SECONDS - started)) s)"
     passed=$((passed + p))
     failed=$((failed + f))
 done

@@ -43,3 +43,16 @@ $(BUILD)/fuzz/vhd_parse: tests/unit/storage/fuzz_vhd_parse.c tests/unit/storage/
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(STORAGE_INC) $^ -o $@
 
 BENCH_SCRIPTS += bench/vhd/bench_vhd.sh
+
+# Proof that the engine builds freestanding (what the monitor will use).
+STORAGE_FREESTANDING_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -ffreestanding -fno-builtin \
+    -nostdinc -isystem $(shell $(HOST_CC) -print-file-name=include) \
+    -mgeneral-regs-only -mno-red-zone -fno-stack-protector -fno-pic -mcmodel=kernel \
+    -Iinclude -Ilib -Istorage -Itask
+ALL_TARGETS += $(BUILD)/storage/freestanding.stamp
+$(BUILD)/storage/freestanding.stamp: $(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(wildcard storage/*.h task/*.h include/taskvisor/*.h)
+	@mkdir -p $(BUILD)/storage/freestanding
+	@for f in $(STORAGE_SRCS) $(STORAGE_TASK_SRCS); do \
+	    $(HOST_CC) $(STORAGE_FREESTANDING_CFLAGS) -c $$f -o $(BUILD)/storage/freestanding/$$(basename $$f .c).o || exit 1; \
+	done
+	@touch $@

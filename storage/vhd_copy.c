@@ -161,7 +161,9 @@ static tv_status_t convert_step(struct copy_op *c)
         for (uint64_t o = 0; o < n; o += unit) {
             size_t k = n - o < unit ? (size_t)(n - o) : unit;
             if (!vhd_is_zero(c->buf + o, k)) {
-                s = tv_vhd_write(c->d, c->pos + o, c->buf + o, k);
+                /* Fixed and raw outputs were extended with zeros: write only data. */
+                s = c->d->kind == TV_VHD_DYNAMIC ? tv_vhd_write(c->d, c->pos + o, c->buf + o, k)
+                                                 : vhd_write_fresh(c->d, c->pos + o, c->buf + o, k);
                 if (s != TV_OK)
                     return s;
             }

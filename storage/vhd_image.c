@@ -431,6 +431,31 @@ static tv_status_t zero_below_eof(tv_vhd_t *v, uint64_t off, uint64_t end, uint6
     return s;
 }
 
+/* Writes buf at off where the file already reads zeros (freshly extended):
+ * all-zero 64 KiB pieces are skipped, which keeps the file sparse and saves
+ * the copy for scattered data. */
+static tv_status_t write_over_zeros(tv_vhd_t *v, uint64_t off, const uint8_t *buf, size_t len)
+{
+    const size_t piece = 64 * 1024;
+    size_t start = 0;
+    while (start < len) {
+        while (start < len && vhd_is_zero(buf + start, len - start < piece ? len - start : piece))
+            start += piece;
+        if (start >= len)
+            break;
+        size_t end = start + piece;
+        while (end < len && !vhd_is_zero(buf + end, len - end < piece ? len - end : piece))
+            end += piece;
+        if (end > len)
+            end = len;
+        tv_status_t s = wr(v, off + start, buf + start, end - start);
+        if (s != TV_OK)
+            return s;
+        start = end;
+    }
+    return TV_OK;
+}
+
 /* Allocates block b at the end of the file: bitmap bm, data zeros except
  * [in, in+len) taken from data. */
 static tv_status_t allocate_block(tv_vhd_t *v, uint32_t b, const uint8_t *bm, const uint8_t *data,
@@ -465,8 +490,16 @@ static tv_status_t allocate_block(tv_vhd_t *v, uint32_t b, const uint8_t *bm, co
         s = zero_below_eof(v, data_off + in + len, end, old_size);
     if (s == TV_OK)
         s = wr(v, pos, bm, v->bm_bytes);
-    if (s == TV_OK && len)
-        s = wr(v, data_off + in, data, len);
+    if (s == TV_OK && len) {
+        /* Below the old end of file the bytes are stale: write them all. */
+        uint64_t below = data_off + in >= old_size ? 0 : old_size - (data_off + in);
+        if (below > len)
+            below = len;
+        if (below)
+            s = wr(v, data_off + in, data, (size_t)below);
+        if (s == TV_OK && below < len)
+            s = write_over_zeros(v, data_off + in + below, data + below, len - (size_t)below);
+    }
     if (s != TV_OK)
         return s;
     v->next_free = end;
@@ -499,6 +532,11 @@ static tv_status_t allocate_block(tv_vhd_t *v, uint32_t b, const uint8_t *bm, co
         tv_memcpy(v->bm, bm, v->bm_bytes);
     v->bm_block = b;
     return TV_OK;
+}
+
+tv_status_t vhd_write_fresh(tv_vhd_t *v, uint64_t off, const void *buf, size_t len)
+{
+    return write_over_zeros(v, off, buf, len);
 }
 
 tv_status_t vhd_put_block(tv_vhd_t *v, uint32_t b, const uint8_t *bm, const uint8_t *data)

@@ -52,6 +52,9 @@ tv_status_t vhd_load_bitmap(tv_vhd_t *v, uint32_t b);
 /* Writes bitmap and block data as a whole new block b (must be unallocated):
  * bitmap bm, data (block_size bytes, NULL = zeros). */
 tv_status_t vhd_put_block(tv_vhd_t *v, uint32_t b, const uint8_t *bm, const uint8_t *data);
+/* Raw write into a region of the file known to read zeros (fresh fixed or
+ * raw output): all-zero pieces are skipped. */
+tv_status_t vhd_write_fresh(tv_vhd_t *v, uint64_t off, const void *buf, size_t len);
 /* Writes the cached bitmap and any deferred BAT entries and footer. */
 tv_status_t vhd_sync_metadata(tv_vhd_t *v);
 /* Writes the footer at offset 0 (dynamic) and at the end. */

@@ -96,6 +96,8 @@ bool task_set_state(struct task_job *t, uint32_t to);
 void task_touch(struct task_job *t);
 void task_release_slot(struct task_job *t);          /* lock held */
 void task_reap_locked(struct task_mgr *mgr, uint64_t now);
+/* TASK_FACT_* of t for the verb table (lock held). */
+uint32_t task_facts(const struct task_job *t);
 
 /* task_run.c */
 /* Runs t (already RUNNING, holding a slot, referenced) to its final state.

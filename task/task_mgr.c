@@ -1,6 +1,5 @@
-/* Task manager: records, ids, verbs, queries, waiting, retention. */
+/* Task manager: records, ids, creation, verbs, retention, teardown. */
 #include "task_internal.h"
-#include "tv_string.h"
 
 /* ---- Records ------------------------------------------------------------ */
 
@@ -271,7 +270,7 @@ tv_status_t task_create(struct task_mgr *mgr, const struct task_spec *spec, uint
 
 /* ---- Verbs -------------------------------------------------------------- */
 
-static uint32_t facts_of(const struct task_job *t)
+uint32_t task_facts(const struct task_job *t)
 {
     return (t->cancelable && !t->finishing ? TASK_FACT_CANCELABLE : 0) |
            (t->pausable && !t->finishing ? TASK_FACT_PAUSABLE : 0) |
@@ -290,7 +289,7 @@ static tv_status_t verb_begin(struct task_mgr *mgr, uint64_t id, uint32_t verb,
         tp_lock_release(mgr->lock);
         return TV_E_NOT_FOUND;
     }
-    tv_status_t st = task_verb_check(verb, t->state, facts_of(t), next_out);
+    tv_status_t st = task_verb_check(verb, t->state, task_facts(t), next_out);
     if (st != TV_OK) {
         tp_lock_release(mgr->lock);
         return st;
@@ -363,154 +362,4 @@ tv_status_t task_dismiss(struct task_mgr *mgr, uint64_t id)
     unlist(t);
     tp_lock_release(mgr->lock);
     return TV_OK;
-}
-
-/* ---- Queries ------------------------------------------------------------ */
-
-/* Time left, from the elapsed running time and done/total.  Integer only
- * and without 128-bit division (the monitor has no libgcc). */
-static uint64_t estimate_eta(const struct task_job *t, uint64_t now)
-{
-    if (task_state_is_final(t->state))
-        return 0;
-    if (!t->started || t->done == 0 || t->total == 0 || t->done >= t->total ||
-        now <= t->started_ns)
-        return TV_TASK_ETA_UNKNOWN;
-    uint64_t elapsed = now - t->started_ns;
-    uint64_t done = t->done, left = t->total - t->done;
-    while (left > (1ull << 20) || done > (1ull << 20)) { /* keep products small */
-        left >>= 1;
-        done >>= 1;
-    }
-    if (done == 0)
-        return TV_TASK_ETA_UNKNOWN;
-    if (elapsed < (1ull << 43))
-        return elapsed * left / done;
-    return elapsed / done * left;
-}
-
-static void snapshot(const struct task_job *t, uint64_t now, struct tv_task_info *out)
-{
-    tv_memset(out, 0, sizeof *out);
-    out->id = t->id;
-    out->seq = t->seq;
-    out->type = t->type;
-    out->state = t->state;
-    out->result = t->result;
-    out->outcome = t->outcome;
-    out->flags = (facts_of(t) & TASK_FACT_CANCELABLE ? TV_TASK_FLAG_CANCELABLE : 0) |
-                 (facts_of(t) & TASK_FACT_PAUSABLE ? TV_TASK_FLAG_PAUSABLE : 0) |
-                 (task_state_is_final(t->state) ? TV_TASK_FLAG_COMPLETE : 0) |
-                 (t->started ? TV_TASK_FLAG_STARTED : 0) |
-                 (t->held ? TV_TASK_FLAG_HELD : 0);
-    out->percent = t->percent;
-    out->error = t->error;
-    out->priority = t->priority;
-    out->target = t->target;
-    out->done = t->done;
-    out->total = t->total;
-    out->created_ns = t->created_ns;
-    out->started_ns = t->started_ns;
-    out->updated_ns = t->updated_ns;
-    out->finished_ns = t->finished_ns;
-    out->eta_ns = estimate_eta(t, now);
-    out->snapshot_ns = now;
-    out->description_len = t->description_len;
-    out->error_description_len = t->error_description_len;
-    tv_memcpy(out->description, t->description, sizeof out->description);
-    tv_memcpy(out->error_description, t->error_description, sizeof out->error_description);
-}
-
-tv_status_t task_query(struct task_mgr *mgr, uint64_t id, struct tv_task_info *out)
-{
-    tp_lock_acquire(mgr->lock);
-    uint64_t now = tp_now_ns();
-    task_reap_locked(mgr, now);
-    struct task_job *t = task_find(mgr, id);
-    if (t)
-        snapshot(t, now, out);
-    tp_lock_release(mgr->lock);
-    return t ? TV_OK : TV_E_NOT_FOUND;
-}
-
-tv_status_t task_list(struct task_mgr *mgr, uint64_t cursor, uint32_t flags,
-                      struct tv_task_event *out, size_t cap, size_t *count_out)
-{
-    if (flags & ~(uint32_t)TV_TASK_LIST_UNFINISHED)
-        return TV_E_INVALID_ARGUMENT;
-    size_t n = 0;
-    tp_lock_acquire(mgr->lock);
-    task_reap_locked(mgr, tp_now_ns());
-    for (struct task_job *t = mgr->head; t && n < cap; t = t->next) {
-        if (t->id <= cursor)
-            continue;
-        if ((flags & TV_TASK_LIST_UNFINISHED) && task_state_is_final(t->state))
-            continue;
-        out[n].id = t->id;
-        out[n].seq = t->seq;
-        out[n].state = t->state;
-        out[n].percent = t->percent;
-        n++;
-    }
-    tp_lock_release(mgr->lock);
-    *count_out = n;
-    return TV_OK;
-}
-
-/* ---- Waiting ------------------------------------------------------------ */
-
-tv_status_t task_wait_deadline(int64_t timeout_ms, uint64_t now_ns, uint64_t *deadline_out)
-{
-    if (timeout_ms == TV_TASK_WAIT_FOREVER) {
-        *deadline_out = UINT64_MAX;
-        return TV_OK;
-    }
-    if (timeout_ms < 0 || timeout_ms > TV_TASK_WAIT_MAX_MS)
-        return TV_E_INVALID_ARGUMENT;
-    uint64_t span = (uint64_t)timeout_ms * 1000000u;
-    *deadline_out = now_ns > UINT64_MAX - 1 - span ? UINT64_MAX - 1 : now_ns + span;
-    return TV_OK;
-}
-
-tv_status_t task_wait_poll(struct task_mgr *mgr, uint64_t id, uint64_t deadline_ns,
-                           uint64_t slice_end_ns)
-{
-    tp_lock_acquire(mgr->lock);
-    task_reap_locked(mgr, tp_now_ns());
-    struct task_job *t = task_find(mgr, id);
-    if (!t) {
-        tp_lock_release(mgr->lock);
-        return TV_E_NOT_FOUND;
-    }
-    task_ref(t);
-    tv_status_t st;
-    for (;;) {
-        uint64_t now = tp_now_ns();
-        if (task_state_is_final(t->state)) {
-            st = TV_OK;
-            break;
-        }
-        if (now >= deadline_ns) {
-            st = TV_E_TIMEOUT;
-            break;
-        }
-        if (now >= slice_end_ns) {
-            st = TV_E_CONTINUE;
-            break;
-        }
-        tp_waitq_wait(mgr->done_wq, mgr->lock,
-                      slice_end_ns < deadline_ns ? slice_end_ns : deadline_ns);
-    }
-    task_unref(t);
-    tp_lock_release(mgr->lock);
-    return st;
-}
-
-tv_status_t task_wait(struct task_mgr *mgr, uint64_t id, int64_t timeout_ms)
-{
-    uint64_t deadline;
-    tv_status_t st = task_wait_deadline(timeout_ms, tp_now_ns(), &deadline);
-    if (st != TV_OK)
-        return st;
-    return task_wait_poll(mgr, id, deadline, UINT64_MAX);
 }

@@ -21,7 +21,10 @@
 uint64_t tp_now_ns(void);
 
 /* ---- Memory ------------------------------------------------------------- */
-/* Returns zeroed memory, or NULL when none is left.  Never blocks for long. */
+/* Returns zeroed memory, or NULL when none is left.  Never blocks for long.
+ * The core never calls tp_alloc with a tp_lock held; it does call tp_free
+ * with its lock held (a record freed on dismiss or reap), so tp_free must
+ * not sleep. */
 void *tp_alloc(size_t size);
 void tp_free(void *ptr); /* NULL is fine */
 

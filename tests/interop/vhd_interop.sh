@@ -12,15 +12,17 @@ set -u
 cd "$(dirname "$0")/../.."
 TOP=$PWD
 T=$TOP/build/bin/tvdisk
-W=$TOP/build/interop-work
+# A private work directory per run: make test and a manual run may overlap.
+W=$TOP/build/interop-work/run.$$
 PY=/usr/bin/python3
 NPM_PREFIX=$TOP/build/npm
-LOG=$TOP/build/test-logs/vhd_interop.detail.log
+LOG=$TOP/build/test-logs/vhd_interop.$$.log
 mkdir -p "$TOP/build/test-logs"
 : >"$LOG"
 rm -rf "$W"
 mkdir -p "$W"
 cd "$W"
+trap 'cd "$TOP"; rm -rf "$W"; [ "${failures:-1}" -eq 0 ] && rm -f "$LOG"' EXIT
 
 n=0
 failures=0
@@ -182,11 +184,25 @@ check "corrupt image: exit 3 and a hint" bash -c "head -c 1000000 /dev/urandom >
 check "target exists: exit 8" bash -c "'$T' convert --fixed ours.vhd fixed.vhd 2>/dev/null; [ \$? -eq 8 ]"
 check "no space: exit 7 and no output left behind" bash -c "
     if [ \$(id -u) -ne 0 ] || ! command -v mount >/dev/null; then exit 0; fi
-    mkdir -p tiny && mount -t tmpfs -o size=4m tmpfs tiny 2>/dev/null || exit 0
+    mkdir -p tiny && mount -t tmpfs -o size=1m tmpfs tiny 2>/dev/null || exit 0
     '$T' convert --fixed ours.vhd tiny/big.vhd 2>err.txt; rc=\$?
     left=\$(ls tiny | wc -l); umount tiny
     [ \$rc -eq 7 ] && [ \$left -eq 0 ] && grep -q 'no space' err.txt"
-check "--json output is one object" bash -c "'$T' --json check ours.vhd | $PY -c 'import json,sys; d=json.load(sys.stdin); assert d[\"status\"]==\"OK\" and d[\"errors\"]==0'"
+XX
+
+check "--json check of a damaged copy reports its errors, --repair fixes them" bash -c "
+    cp ours.vhd dmg.vhd && truncate -s -512 dmg.vhd
+    '$T' --json check dmg.vhd > j1.txt; rc=\$?
+    [ \$rc -eq 3 ] && $PY -c 'import json; d=json.load(open(\"j1.txt\")); assert d[\"errors\"]>=1 and d[\"repaired\"]==0, d'
+    '$T' --json check --repair dmg.vhd > j2.txt || exit 1
+    $PY -c 'import json; d=json.load(open(\"j2.txt\")); assert d[\"repaired\"]>=1 and d[\"outcome\"]==\"repaired\", d'
+    qemu-img compare -f vpc -F raw dmg.vhd ref.raw"
+check "Ctrl-C cancels through the task API: exit 4, output not created, outcome printed" bash -c "
+    '$T' create --fixed big.vhd 8G > out.txt 2> err.txt & pid=\$!
+    sleep 0.3; kill -INT \$pid; wait \$pid; rc=\$?
+    cat out.txt err.txt
+    [ \$rc -eq 4 ] && test ! -e big.vhd && test ! -e big.vhd.tvtmp && grep -q 'data rolled back\\|data untouched' out.txt err.txt"
 
 echo "1..$n"
+[ $failures -eq 0 ] || echo "# details in $LOG"
 [ $failures -eq 0 ]

@@ -46,6 +46,8 @@ static struct {
 } opt;
 
 static volatile sig_atomic_t interrupted;
+/* Filled by a running check; printed in its JSON report. */
+static struct tv_vhd_check_result *check_result;
 static tv_storage_t st;
 
 static void on_sigint(int sig)
@@ -84,6 +86,7 @@ static const char *explain(tv_status_t s)
     case TV_E_READ_ONLY: return "image or parent is read-only";
     case TV_E_BUSY: return "a merge into this disk is pending or running";
     case TV_E_UNSUPPORTED: return "not supported (size or layout beyond what tvdisk handles)";
+    case TV_E_INVALID_ARGUMENT: return "invalid argument (sizes, offsets and lengths are in 512-byte units; sizes up to 2040 GiB)";
     default: return tv_status_text(s);
     }
 }
@@ -189,7 +192,7 @@ static const char *task_outcome_name(uint32_t o)
     }
 }
 
-static int run_task(tv_vhd_op_t *op, uint32_t type, const char *target, const char *extra_json)
+static int run_task(tv_vhd_op_t *op, uint32_t type, const char *target)
 {
     struct task_mgr_config cfg = { .workers = 1 };
     struct task_mgr *mgr;
@@ -244,7 +247,11 @@ static int run_task(tv_vhd_op_t *op, uint32_t type, const char *target, const ch
             printf(",\"error\":");
             json_str(stdout, explain(final));
         }
-        printf("%s}\n", extra_json ? extra_json : "");
+        if (check_result)
+            printf(",\"errors\":%u,\"repaired\":%u,\"warnings\":%u,\"lost_bytes\":%" PRIu64,
+                   check_result->errors, check_result->repaired, check_result->warnings,
+                   check_result->lost_bytes);
+        printf("}\n");
     } else {
         if (final != TV_OK && final != TV_E_CANCELLED)
             fprintf(stderr, "tvdisk: %s: %s: %s\n", opt.cmd, target, explain(final));
@@ -276,7 +283,7 @@ static int cmd_create(int argc, char **argv)
     uint32_t type = p.kind == TV_VHD_FIXED ? TV_TASK_TYPE_DISK_CREATE_FIXED
                     : p.kind == TV_VHD_DIFF ? TV_TASK_TYPE_DISK_CREATE_DIFF
                                             : TV_TASK_TYPE_DISK_CREATE_DYNAMIC;
-    return run_task(op, type, argv[0], NULL);
+    return run_task(op, type, argv[0]);
 }
 
 static void hex_uid(const uint8_t *u, char *out)
@@ -357,11 +364,10 @@ static int cmd_check(int argc, char **argv)
         return fail(argv[0], s);
     if (!opt.json)
         printf("check %s:\n", argv[0]);
-    char extra[160];
-    snprintf(extra, sizeof extra, ",\"errors\":%u,\"repaired\":%u,\"warnings\":%u,\"lost_bytes\":%" PRIu64,
-             r.errors, r.repaired, r.warnings, r.lost_bytes);
-    /* The check runs as a task too; the result struct is filled as it goes. */
-    return run_task(op, TV_TASK_TYPE_DISK_COMPACT, argv[0], extra);
+    check_result = &r;
+    /* The check runs as a task too (there is no check task type yet: it
+     * is filed under compact, the closest disk maintenance type). */
+    return run_task(op, TV_TASK_TYPE_DISK_COMPACT, argv[0]);
 }
 
 static int cmd_merge(int argc, char **argv)
@@ -370,7 +376,7 @@ static int cmd_merge(int argc, char **argv)
         return usage();
     tv_vhd_op_t *op;
     tv_status_t s = tv_vhd_op_merge(&st, argv[0], &op);
-    return s != TV_OK ? fail(argv[0], s) : run_task(op, TV_TASK_TYPE_DISK_MERGE, argv[0], NULL);
+    return s != TV_OK ? fail(argv[0], s) : run_task(op, TV_TASK_TYPE_DISK_MERGE, argv[0]);
 }
 
 static int cmd_merge_to(int argc, char **argv)
@@ -379,7 +385,7 @@ static int cmd_merge_to(int argc, char **argv)
         return usage();
     tv_vhd_op_t *op;
     tv_status_t s = tv_vhd_op_merge_to(&st, argv[0], argv[1], opt.kind ? opt.kind : TV_VHD_DYNAMIC, &op);
-    return s != TV_OK ? fail(argv[1], s) : run_task(op, TV_TASK_TYPE_DISK_MERGE_TO, argv[1], NULL);
+    return s != TV_OK ? fail(argv[1], s) : run_task(op, TV_TASK_TYPE_DISK_MERGE_TO, argv[1]);
 }
 
 static int cmd_compact(int argc, char **argv)
@@ -388,7 +394,7 @@ static int cmd_compact(int argc, char **argv)
         return usage();
     tv_vhd_op_t *op;
     tv_status_t s = tv_vhd_op_compact(&st, argv[0], &op);
-    return s != TV_OK ? fail(argv[0], s) : run_task(op, TV_TASK_TYPE_DISK_COMPACT, argv[0], NULL);
+    return s != TV_OK ? fail(argv[0], s) : run_task(op, TV_TASK_TYPE_DISK_COMPACT, argv[0]);
 }
 
 static int cmd_convert(int argc, char **argv)
@@ -398,7 +404,7 @@ static int cmd_convert(int argc, char **argv)
     tv_vhd_op_t *op;
     tv_status_t s = tv_vhd_op_convert(&st, argv[0], opt.src_raw, argv[1], opt.kind ? opt.kind : TV_VHD_DYNAMIC,
                                       opt.block_size, &op);
-    return s != TV_OK ? fail(argv[1], s) : run_task(op, TV_TASK_TYPE_DISK_CONVERT, argv[1], NULL);
+    return s != TV_OK ? fail(argv[1], s) : run_task(op, TV_TASK_TYPE_DISK_CONVERT, argv[1]);
 }
 
 static int cmd_write(int argc, char **argv)

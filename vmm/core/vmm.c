@@ -18,9 +18,10 @@
 #include "tv_string.h"
 
 extern const struct virt_ops svm_ops;
+extern const struct virt_ops vmx_ops;
 
 /* Backends in order of preference; the first whose probe passes is used. */
-static const struct virt_ops *const backends[] = { &svm_ops };
+static const struct virt_ops *const backends[] = { &svm_ops, &vmx_ops };
 
 static uint32_t running_partitions;
 static const char *boot_options = "";

@@ -38,6 +38,41 @@ const struct pt_format pt_format_x86_64 = {
     .addr_mask = X86_ADDR,
 };
 
+/* Intel EPT (SDM vol. 3 28.3.2): bits 0-2 read/write/execute, leaf memory
+ * type in bits 3-5 (6 write-back, 0 uncached), bit 7 a large page. */
+#define EPT_R      (1ull << 0)
+#define EPT_W      (1ull << 1)
+#define EPT_X      (1ull << 2)
+#define EPT_WB     (6ull << 3)
+#define EPT_LARGE  (1ull << 7)
+
+static uint64_t ept_make_table(uint64_t pa)
+{
+    return (pa & X86_ADDR) | EPT_R | EPT_W | EPT_X;
+}
+
+static uint64_t ept_make_leaf(uint64_t pa, unsigned perms, int level)
+{
+    uint64_t e = pa & X86_ADDR;
+    if (perms & PT_READ) e |= EPT_R;
+    if (perms & PT_WRITE) e |= EPT_W | EPT_R;   /* write-only is a misconfiguration */
+    if (perms & PT_EXEC) e |= EPT_X;
+    if (!(perms & PT_UNCACHED)) e |= EPT_WB;
+    if (level > 1) e |= EPT_LARGE;
+    return e;
+}
+
+static int ept_is_present(uint64_t e) { return (e & (EPT_R | EPT_W | EPT_X)) != 0; }
+static int ept_is_large(uint64_t e, int level) { return level > 1 && (e & EPT_LARGE); }
+
+const struct pt_format pt_format_ept = {
+    .make_table = ept_make_table,
+    .make_leaf = ept_make_leaf,
+    .is_present = ept_is_present,
+    .is_large = ept_is_large,
+    .addr_mask = X86_ADDR,
+};
+
 tv_status_t pt_init(struct page_table *pt, const struct pt_format *fmt, const struct pt_ops *ops)
 {
     pt->fmt = fmt;

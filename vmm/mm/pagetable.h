@@ -37,6 +37,7 @@ struct page_table {
 };
 
 extern const struct pt_format pt_format_x86_64;   /* host paging and AMD NPT */
+extern const struct pt_format pt_format_ept;      /* Intel EPT */
 
 tv_status_t pt_init(struct page_table *pt, const struct pt_format *fmt, const struct pt_ops *ops);
 /* Maps [va, va+size) to [pa, pa+size), using 1 GiB / 2 MiB pages where

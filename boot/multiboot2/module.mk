@@ -1,0 +1,30 @@
+# boot/multiboot2/: the Multiboot2 boot path.  build/taskvisor-mb2.elf is a
+# small loader GRUB starts (32-bit entry -> long mode -> C); the monitor,
+# the config and the partition images come as GRUB modules, so the monitor
+# itself is the very same build/monitor*.elf the UEFI loader loads.
+MB2_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -ffreestanding -fno-builtin -fno-pic \
+              -fno-pie -mcmodel=small -fno-stack-protector -mno-red-zone -mgeneral-regs-only \
+              -fno-asynchronous-unwind-tables -fcf-protection=none -I. -Iinclude -Ilib -MMD -MP
+MB2_C_SRCS := boot/multiboot2/mb2_main.c boot/multiboot2/mb2_info.c $(BOOT_CONFIG_SRCS) \
+              boot/efi/monitor_elf.c boot/efi/mem_map.c $(LIB_SRCS)
+MB2_OBJS   := $(BUILD)/mb2/boot/multiboot2/mb2_entry.o \
+              $(patsubst %.c,$(BUILD)/mb2/%.o,$(MB2_C_SRCS))
+MB2_LOADER := $(BUILD)/taskvisor-mb2.elf
+PORTABLE_SRCS += boot/multiboot2/mb2_info.c
+
+$(BUILD)/mb2/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC [mb2] $<"
+	@gcc $(MB2_CFLAGS) -c $< -o $@
+
+$(BUILD)/mb2/%.o: %.asm
+	@mkdir -p $(dir $@)
+	@nasm -f elf64 -g -o $@ $<
+
+$(MB2_LOADER): $(MB2_OBJS) boot/multiboot2/mb2.ld
+	@echo "  LD $@"
+	@ld -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments -T boot/multiboot2/mb2.ld \
+	    -o $@ $(MB2_OBJS)
+
+ALL_TARGETS += $(MB2_LOADER)
+-include $(MB2_OBJS:.o=.d)

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Boots integration scenarios (tests/integration/scenarios/*.cfg) under the
+# monitor in Bochs through GRUB and the Multiboot2 loader, and prints TAP.
+# Judged like run-scenarios.sh (QEMU): PASS needs the monitor's own line
+# "TASKVISOR SUMMARY: N passed, 0 failed", every expect-log and no
+# reject-log; expect-refusal / expect-panic scenarios need the monitor's
+# failure / panic exit code, which on Bochs is read from the monitor's
+# closing "monitor halted (exit code 0x..)" line (port 0xf4 is no exit
+# device there).  A failing run shows Bochs' own VM-entry diagnosis.
+#
+# Usage: run-scenarios-bochs.sh [--cpu MODEL] [NAME...]
+#   --cpu MODEL   Bochs CPU model: corei7_skylake_x (VMX+EPT, default) or
+#                 ryzen (SVM+NPT); env BOCHS_CPU does the same
+#   NAME...       scenarios (default: BOCHS_SCENARIOS, the subset below)
+# JOBS=n runs n at once (default 2).  Scenarios with a "# cpu:" directive
+# name QEMU CPU models and are skipped here.  tests/integration/scenarios-vmx/
+# holds VMX-only scenarios (the VMCS fault hooks), run on VMX models only;
+# they may say "# expect-summary: REGEX" for the monitor's summary counts
+# (partitions stopped on purpose count as failed there).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+cpu=${BOCHS_CPU:-corei7_skylake_x}
+if [ "${1:-}" = --cpu ]; then cpu=$2; shift 2; fi
+out=build/integration-bochs/$cpu
+mkdir -p "$out"
+jobs=${JOBS:-2}
+# The default subset: fast, and between them every exit class common code
+# handles (CPUID, MSR, I/O, HLT, hypercalls, nested page faults, triple
+# fault, interrupts and windows).  apic_timer and tasks need deterministic
+# timing bounds tuned for QEMU and are left to the QEMU run.
+default_set="boot_control triple_fault isolation io_msr privilege multiboot1 libselftest fpu_state"
+vmx=1
+[ "$cpu" = ryzen ] && vmx=0
+[ $vmx -eq 1 ] && default_set="$default_set vmx_faults"
+
+scenarios=("$@")
+if [ ${#scenarios[@]} -eq 0 ]; then
+    read -r -a scenarios <<<"${BOCHS_SCENARIOS:-$default_set}"
+fi
+
+run_one() {
+    local name=$1
+    local cfg=tests/integration/scenarios/$name.cfg
+    local dir=$out/$name
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    if [ ! -f "$cfg" ] && [ -f "tests/integration/scenarios-vmx/$name.cfg" ]; then
+        cfg=tests/integration/scenarios-vmx/$name.cfg
+        if [ "$vmx" -eq 0 ]; then
+            echo "ok - scenario $name # SKIP VMX only" >"$dir/result"
+            return
+        fi
+    fi
+    if [ ! -f "$cfg" ]; then
+        echo "not ok - scenario $name: no $cfg" >"$dir/result"
+        return
+    fi
+    if grep -q '^# cpu:' "$cfg"; then
+        echo "ok - scenario $name # SKIP names a QEMU CPU model" >"$dir/result"
+        return
+    fi
+    local files=("build/monitor-test.elf=monitor.elf")
+    local img
+    for img in $(sed -n 's/^[[:space:]]*image[[:space:]]*=[[:space:]]*//p' "$cfg" | sort -u); do
+        if [ -f "build/guests/$img" ]; then files+=("build/guests/$img")
+        elif [ -f "build/$img" ]; then files+=("build/$img")
+        fi
+    done
+    local timeout_s
+    timeout_s=$(sed -n 's/^# timeout:[[:space:]]*//p' "$cfg" | head -1)
+    if ! scripts/mkiso.sh "$dir/boot.iso" "$cfg" "${files[@]}" >"$dir/mkiso.log" 2>&1; then
+        echo "not ok - scenario $name: cannot build the ISO (see $dir/mkiso.log)" >"$dir/result"
+        return
+    fi
+    local start=$SECONDS
+    scripts/run-bochs.sh --cpu "$cpu" --log "$dir/serial.log" --bochs-log "$dir/bochs.log" \
+        --timeout "${timeout_s:-120}" "$dir/boot.iso" >"$dir/bochs.out" 2>&1
+    local rc=$? took=$((SECONDS - start))
+    local log=$dir/serial.log why=""
+    local summary
+    summary=$(grep -aoE 'TASKVISOR SUMMARY: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    if grep -q '^# expect-refusal: yes' "$cfg"; then
+        [ $rc -eq 1 ] || why="expected the monitor's failure exit (0x11), run-bochs status $rc"
+        grep -aq 'TASKVISOR REFUSED' "$log" || why="${why:+$why; }no TASKVISOR REFUSED line"
+    elif grep -q '^# expect-panic: yes' "$cfg"; then
+        [ $rc -eq 2 ] || why="expected the monitor's panic exit (0x12), run-bochs status $rc"
+        [ -n "$summary" ] && why="${why:+$why; }a summary was printed after a panic"
+    elif [ -z "$summary" ]; then
+        why="no monitor summary ($(tail -1 "$dir/bochs.out"))"
+    elif grep -q '^# expect-summary:' "$cfg"; then
+        local want
+        want=$(sed -n 's/^# expect-summary:[[:space:]]*//p' "$cfg" | head -1)
+        [[ ${summary#TASKVISOR SUMMARY: } =~ ^$want$ ]] ||
+            why="monitor: ${summary#TASKVISOR SUMMARY: }, expected $want"
+    elif ! [[ $summary =~ ,\ 0\ failed ]]; then
+        why="monitor: ${summary#TASKVISOR SUMMARY: }"
+    fi
+    local re
+    while IFS= read -r re; do
+        [ -n "$re" ] || continue
+        grep -aqE -- "$re" "$log" || why="${why:+$why; }missing log line /$re/"
+    done < <(sed -n 's/^# expect-log:[[:space:]]*//p' "$cfg")
+    while IFS= read -r re; do
+        [ -n "$re" ] || continue
+        grep -aqE -- "$re" "$log" && why="${why:+$why; }unexpected log line /$re/"
+    done < <(sed -n 's/^# reject-log:[[:space:]]*//p' "$cfg")
+    if [ -z "$why" ]; then
+        echo "ok - scenario $name on bochs $cpu (${took}s)" >"$dir/result"
+    else
+        {
+            echo "not ok - scenario $name on bochs $cpu: $why (${took}s, log $log)"
+            grep -aE 'WRN|ERR|PANIC|not ok|SUMMARY|EXCEPTION|multiboot2' "$log" | tail -n 25 | sed 's/^/#   /'
+            # Bochs' own diagnosis of a refused VM entry or a CPU panic.
+            grep -aE 'VMFAIL|VMENTER FAIL|VMEXIT|PANIC|>>PANIC<<' "$dir/bochs.log" 2>/dev/null |
+                tail -n 10 | sed 's/^/#   bochs: /'
+        } >"$dir/result"
+    fi
+}
+export -f run_one
+export out cpu vmx
+
+for f in build/monitor-test.elf build/taskvisor-mb2.elf; do
+    if [ ! -f "$f" ]; then
+        echo "not ok - bochs integration ($cpu): $f missing (run make)"
+        exit 1
+    fi
+done
+if ! command -v bochs-bin >/dev/null || ! command -v grub-mkrescue >/dev/null; then
+    echo "not ok - bochs integration ($cpu): bochs or grub-mkrescue missing (scripts/deps.sh)"
+    exit 1
+fi
+printf '%s\n' "${scenarios[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
+status=0
+for name in "${scenarios[@]}"; do
+    if [ -f "$out/$name/result" ]; then
+        cat "$out/$name/result"
+        grep -q '^not ok' "$out/$name/result" && status=1
+    else
+        echo "not ok - scenario $name: no result"
+        status=1
+    fi
+done
+exit $status
