@@ -2,6 +2,7 @@
 #   build/guests/control.elf   the default control partition (console)
 include tests/guest/lib/guestlib.mk
 
-CONTROL_SRCS := $(wildcard guests/control/*.c)
+CONTROL_SRCS := $(wildcard guests/control/*.c) client/tv_client.c tests/guest/tasks/guest_transport.c
+$(BUILD)/guestobj/guests/control/%.o: GUEST_CFLAGS += -Iclient -Itests/guest/tasks
 $(eval $(call guest_image,control,$(CONTROL_SRCS)))
 ALL_TARGETS += $(BUILD)/guests/control.elf

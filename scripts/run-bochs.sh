@@ -12,9 +12,7 @@
 #   --memory MIB     guest RAM (default 128)
 #   --ips N          instructions per emulated second (default 4000000)
 #   --panic ACTION   Bochs' action on its own panics: fatal (default) or
-#                    report.  Default report with --cpu ryzen: Bochs 2.7
-#                    reaches the SVM shutdown intercept of a guest triple
-#                    fault only after logging a panic for it.
+#                    report.
 # Exit status: 0 the monitor halted with its pass code (0x10), 1 with its
 # failure code (0x11), 2 with its panic code (0x12), 3 it halted with another
 # code, 124 timeout, 125 Bochs ended without the monitor halting.
@@ -42,7 +40,7 @@ done
 [ -n "$iso" ] && [ -f "$iso" ] || { echo "run-bochs: ISO missing" >&2; usage; }
 command -v bochs-bin >/dev/null || { echo "run-bochs: bochs-bin not found (packages bochs bochsbios vgabios bochs-term)" >&2; exit 1; }
 case $panic in
-'') if [ "$cpu" = ryzen ]; then panic=report; else panic=fatal; fi ;;
+'') panic=fatal ;;
 fatal|report) ;;
 *) echo "run-bochs: --panic fatal|report" >&2; exit 2 ;;
 esac

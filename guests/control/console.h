@@ -42,6 +42,14 @@ int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_partitions(int argc, char **argv);
 int cmd_exit(int argc, char **argv);
+int cmd_tasks(int argc, char **argv);
+int cmd_task(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_dismiss(int argc, char **argv);
+int cmd_testtask(int argc, char **argv);
 
 /* Self-test mode (command line "selftest"): TAP checks of the commands. */
 __attribute__((noreturn)) void control_selftest(void);

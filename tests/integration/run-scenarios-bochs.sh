@@ -31,7 +31,14 @@ jobs=${JOBS:-2}
 default_set="boot_control triple_fault isolation io_msr privilege multiboot1 libselftest fpu_state"
 vmx=1
 [ "$cpu" = ryzen ] && vmx=0
-[ $vmx -eq 1 ] && default_set="$default_set vmx_faults"
+if [ $vmx -eq 1 ]; then
+    default_set="$default_set vmx_faults"
+else
+    # Bochs 2.7 ends the whole emulation on a triple fault inside an SVM
+    # guest ("3rd exception with no resolution") instead of taking the
+    # SHUTDOWN intercept, so that scenario cannot run on ryzen.
+    default_set=${default_set/triple_fault /}
+fi
 
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then

@@ -190,8 +190,8 @@ static void setup_fixed(tv_storage_t *st)
 /* A larger image: power cuts at a sample of its events. */
 static void setup_large(tv_storage_t *st)
 {
-    assert_int_equal(tu_create(st, "d.vhd", TV_VHD_DYNAMIC, 24 * MiB, 64 * KiB, NULL), TV_OK);
-    fill(st, "d.vhd", 6, 60, 24 * MiB);
+    assert_int_equal(tu_create(st, "d.vhd", TV_VHD_DYNAMIC, 8 * MiB, 32 * KiB, NULL), TV_OK);
+    fill(st, "d.vhd", 6, 60, 8 * MiB);
 }
 
 static tv_status_t mk_compact_large(tv_storage_t *st, tv_vhd_op_t **op)
@@ -249,7 +249,7 @@ SCENARIO(crash_compact_differencing, { "compact differencing", setup_chain, mk_c
 SCENARIO(crash_merge_new_blocks, { "merge (parent gains blocks)", setup_chain, mk_merge, { "d.vhd", "c.vhd" }, 0 })
 SCENARIO(crash_merge_same_blocks, { "merge (same block size)", setup_chain_same_blocks, mk_merge, { "d.vhd", "c.vhd" }, 0 })
 SCENARIO(crash_merge_to, { "merge-to dynamic", setup_chain, mk_merge_to, { "d.vhd", "c.vhd", "flat.vhd" }, 0 })
-SCENARIO(crash_compact_large_sampled, { "compact 24 MiB (sampled)", setup_large, mk_compact_large, { "d.vhd" }, 24 })
+SCENARIO(crash_compact_large_sampled, { "compact 8 MiB, 32 KiB blocks (sampled)", setup_large, mk_compact_large, { "d.vhd" }, 16 })
 SCENARIO(crash_create_fixed, { "create fixed", setup_fixed, mk_create_fixed, { "f.vhd", "new.vhd" }, 0 })
 SCENARIO(crash_create_differencing, { "create differencing", setup_dynamic, mk_create_diff, { "d.vhd", "new.vhd" }, 0 })
 

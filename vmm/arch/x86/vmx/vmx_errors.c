@@ -74,7 +74,7 @@ void vmx_report_entry_failure(struct vcpu *v, uint32_t reason, uint64_t q)
  * first entry, so each failure path runs under Bochs' strict entry checks:
  *   guest-cr0      guest CR0 without NE (fixed to 1): invalid guest state
  *   link-pointer   VMCS link pointer 0 instead of ~0: invalid guest state
- *   msr-load       an MSR-load entry naming a non-existent MSR: MSR loading
+ *   msr-load       an MSR-load entry naming an x2APIC MSR: MSR loading failure
  *   host-tr        host TR selector 0: VMfailValid, invalid host state
  *   control        reserved pin-based control bits: VMfailValid, invalid controls */
 void vmx_test_fault(struct vcpu *v)
@@ -90,9 +90,10 @@ void vmx_test_fault(struct vcpu *v)
     } else if (tv_strcmp(kind, "link-pointer") == 0) {
         vmwrite_ok(VMCS_LINK_POINTER, 0);
     } else if (tv_strcmp(kind, "msr-load") == 0) {
-        /* The area's first entry becomes an MSR no CPU has. */
-        uint64_t *area = (uint64_t *)(uintptr_t)vmread(VMCS_ENTRY_MSR_LOAD);
-        *(uint32_t *)area = 0x12345678u;
+        /* The area's first entry becomes an x2APIC MSR, which the MSR-load
+         * area may not name (SDM 26.4). */
+        uint32_t *area = (uint32_t *)(uintptr_t)vmread(VMCS_ENTRY_MSR_LOAD);
+        area[0] = 0x808u;
     } else if (tv_strcmp(kind, "host-tr") == 0) {
         vmwrite_ok(VMCS_HOST_TR_SEL, 0);
     } else if (tv_strcmp(kind, "control") == 0) {
