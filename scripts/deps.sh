@@ -7,6 +7,7 @@ packages=(
     qemu-system-x86 ovmf mtools dosfstools
     libcmocka-dev
     qemu-utils libvhdi-utils python3-libvhdi
+    bochs bochs-term bochsbios vgabios grub-pc-bin grub-common xorriso
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -28,3 +28,14 @@ $(MB2_LOADER): $(MB2_OBJS) boot/multiboot2/mb2.ld
 
 ALL_TARGETS += $(MB2_LOADER)
 -include $(MB2_OBJS:.o=.d)
+
+# --- Hosted unit test and fuzz target of the boot information parser ---
+UNIT_TESTS += $(BUILD)/tests/unit/test_mb2_info
+$(BUILD)/tests/unit/test_mb2_info: $(call host_objs,tests/unit/multiboot2/test_mb2_info.c boot/multiboot2/mb2_info.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+FUZZ_TARGETS += $(BUILD)/fuzz/mb2_info
+$(BUILD)/fuzz/mb2_info: tests/fuzz/multiboot2/fuzz_mb2_info.c boot/multiboot2/mb2_info.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. $^ -o $@

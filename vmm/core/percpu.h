@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include "core/timer.h"
 
 struct thread;
 struct vcpu;
@@ -33,6 +34,14 @@ struct percpu {
     uint64_t host_vmcb_pa;        /* VMSAVE/VMLOAD area for host state */
     struct vcpu *fpu_owner;       /* whose extended state the FPU holds */
     uint64_t ticks;               /* scheduler ticks taken */
+    /* Scheduler run state of this CPU (vmm/core/sched.c). */
+    struct thread *rq_head[2], *rq_tail[2];
+    uint32_t rq_len[2];
+    uint64_t class_vtime[2];
+    struct timer slice_timer;
+    struct thread *dead_thread;
+    /* Software timers of this CPU, sorted by deadline (vmm/core/timer.c). */
+    struct timer *timer_list;
 };
 
 #define MAX_CPUS 1

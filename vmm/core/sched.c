@@ -14,16 +14,20 @@ void thread_entry_trampoline(void);
 
 static struct sched_config config = { 2000000ull, 50, 100000ull };
 
-/* Per-CPU run state (single CPU for now; move into struct percpu with SMP). */
-static struct thread *rq_head[CLASS_COUNT], *rq_tail[CLASS_COUNT];
-static uint32_t rq_len[CLASS_COUNT];
-static uint64_t class_vtime[CLASS_COUNT];
+/* Run queues, class times, the slice timer and the thread to reap live in
+ * struct percpu (this CPU's scheduler); these are global. */
 static struct thread *all_threads;
 static uint32_t next_thread_id = 1;
 static struct thread boot_thread;
-static struct timer slice_timer;
-static struct thread *dead_thread;
 static uint64_t max_vcpu_wait_ns;
+
+_Static_assert(CLASS_COUNT == 2, "struct percpu sizes its run queues for two classes");
+#define rq_head (this_cpu()->rq_head)
+#define rq_tail (this_cpu()->rq_tail)
+#define rq_len (this_cpu()->rq_len)
+#define class_vtime (this_cpu()->class_vtime)
+#define slice_timer (this_cpu()->slice_timer)
+#define dead_thread (this_cpu()->dead_thread)
 
 void sched_init(const struct sched_config *cfg)
 {

@@ -5,8 +5,9 @@
 #include "core/percpu.h"
 #include "core/time.h"
 
-/* Sorted by deadline.  Single CPU for now: protected by disabling interrupts. */
-static struct timer *timer_list;
+/* Each CPU's list (struct percpu), sorted by deadline; protected by
+ * disabling interrupts, as only its own CPU touches it. */
+#define timer_list (this_cpu()->timer_list)
 
 static void reprogram(void)
 {
