@@ -39,6 +39,10 @@ typedef struct tv_storage {
     void (*close)(tv_sfile_t *f);
     tv_status_t (*rename)(void *ctx, const char *from, const char *to);
     tv_status_t (*remove)(void *ctx, const char *name);
+    /* Optional (may be NULL): sets *maybe to false when [off, off+len) of
+     * the file surely reads as zeros (a hole), true otherwise.  Lets copies
+     * skip the holes of sparse raw and fixed sources. */
+    tv_status_t (*has_data)(tv_sfile_t *f, uint64_t off, uint64_t len, bool *maybe);
     /* Memory for engine structures (BAT, buffers).  NULL on failure. */
     void *(*alloc)(void *ctx, size_t size);
     void (*free)(void *ctx, void *ptr);

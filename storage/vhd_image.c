@@ -62,8 +62,12 @@ uint32_t tv_vhd_allocated_blocks(const tv_vhd_t *v)
 bool tv_vhd_range_has_data(tv_vhd_t *v, uint64_t off, uint64_t len)
 {
     for (; v; v = v->parent) {
-        if (!is_sparse_kind(v))
-            return true;
+        if (!is_sparse_kind(v)) {
+            bool maybe = true;
+            if (v->st->has_data && v->st->has_data(v->f, off, len, &maybe) != TV_OK)
+                maybe = true;
+            return maybe;
+        }
         uint64_t end = off + len > v->size ? v->size : off + len;
         for (uint64_t b = off / v->block_size; b * v->block_size < end; b++)
             if (b < v->used_entries && v->bat[b] != VHD_BAT_UNUSED)

@@ -135,6 +135,16 @@ static tv_status_t f_truncate(tv_sfile_t *f, uint64_t size)
     return TV_OK;
 }
 
+static tv_status_t f_has_data(tv_sfile_t *f, uint64_t off, uint64_t len, bool *maybe)
+{
+    off_t d = lseek(f->fd, (off_t)off, SEEK_DATA);
+    if (d < 0)
+        *maybe = errno != ENXIO; /* ENXIO: only a hole up to the end */
+    else
+        *maybe = (uint64_t)d < off + len;
+    return TV_OK;
+}
+
 static void f_close(tv_sfile_t *f)
 {
     close(f->fd);
@@ -204,6 +214,7 @@ void tv_storage_file_init(tv_storage_t *st, bool flushes)
     st->size = f_size;
     st->truncate = f_truncate;
     st->close = f_close;
+    st->has_data = f_has_data;
     st->rename = f_rename;
     st->remove = f_remove;
     st->alloc = f_alloc;

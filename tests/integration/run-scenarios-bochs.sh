@@ -16,7 +16,8 @@
 # name QEMU CPU models and are skipped here.  tests/integration/scenarios-vmx/
 # holds VMX-only scenarios (the VMCS fault hooks), run on VMX models only;
 # they may say "# expect-summary: REGEX" for the monitor's summary counts
-# (partitions stopped on purpose count as failed there).
+# (partitions stopped on purpose count as failed there) and
+# "# bochs-cpu: MODEL" for a CPU model of their own (refusal scenarios).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 cpu=${BOCHS_CPU:-corei7_skylake_x}
@@ -32,7 +33,7 @@ default_set="boot_control triple_fault isolation io_msr privilege multiboot1 lib
 vmx=1
 [ "$cpu" = ryzen ] && vmx=0
 if [ $vmx -eq 1 ]; then
-    default_set="$default_set vmx_faults"
+    default_set="$default_set vmx_faults vmx_no_ept vmx_no_unrestricted no_virt"
 else
     # Bochs 2.7 ends the whole emulation on a triple fault inside an SVM
     # guest ("3rd exception with no resolution") instead of taking the
@@ -73,14 +74,16 @@ run_one() {
         elif [ -f "build/$img" ]; then files+=("build/$img")
         fi
     done
-    local timeout_s
+    local timeout_s run_cpu
     timeout_s=$(sed -n 's/^# timeout:[[:space:]]*//p' "$cfg" | head -1)
+    run_cpu=$(sed -n 's/^# bochs-cpu:[[:space:]]*//p' "$cfg" | head -1)
+    run_cpu=${run_cpu:-$cpu}
     if ! scripts/mkiso.sh "$dir/boot.iso" "$cfg" "${files[@]}" >"$dir/mkiso.log" 2>&1; then
         echo "not ok - scenario $name: cannot build the ISO (see $dir/mkiso.log)" >"$dir/result"
         return
     fi
     local start=$SECONDS
-    scripts/run-bochs.sh --cpu "$cpu" --log "$dir/serial.log" --bochs-log "$dir/bochs.log" \
+    scripts/run-bochs.sh --cpu "$run_cpu" --log "$dir/serial.log" --bochs-log "$dir/bochs.log" \
         --timeout "${timeout_s:-120}" "$dir/boot.iso" >"$dir/bochs.out" 2>&1
     local rc=$? took=$((SECONDS - start))
     local log=$dir/serial.log why=""
@@ -112,10 +115,10 @@ run_one() {
         grep -aqE -- "$re" "$log" && why="${why:+$why; }unexpected log line /$re/"
     done < <(sed -n 's/^# reject-log:[[:space:]]*//p' "$cfg")
     if [ -z "$why" ]; then
-        echo "ok - scenario $name on bochs $cpu (${took}s)" >"$dir/result"
+        echo "ok - scenario $name on bochs $run_cpu (${took}s)" >"$dir/result"
     else
         {
-            echo "not ok - scenario $name on bochs $cpu: $why (${took}s, log $log)"
+            echo "not ok - scenario $name on bochs $run_cpu: $why (${took}s, log $log)"
             grep -aE 'WRN|ERR|PANIC|not ok|SUMMARY|EXCEPTION|multiboot2' "$log" | tail -n 25 | sed 's/^/#   /'
             # Bochs' own diagnosis of a refused VM entry or a CPU panic.
             grep -aE 'VMFAIL|VMENTER FAIL|VMEXIT|PANIC|>>PANIC<<' "$dir/bochs.log" 2>/dev/null |

@@ -64,6 +64,18 @@ static void notify(void *ctx, uint32_t vector)
         vcpu_post_interrupt(&p->vcpu, (uint8_t)vector);
 }
 
+/* Called on the vCPU's own thread during TASK_WAIT: an interrupt waiting for
+ * the guest ends the wait step at once (the call continues after it). */
+static bool interrupt_pending(void *ctx)
+{
+    struct partition *p = ctx;
+    struct vcpu *v = &p->vcpu;
+    for (int w = 0; w < 4; w++)
+        if (__atomic_load_n(&v->posted_irr[w], __ATOMIC_RELAXED))
+            return true;
+    return v->apic.timer_fired || vapic_pending_vector(&v->apic) >= 0;
+}
+
 static struct task_hcall_ctx *ctx_for(struct partition *p)
 {
     struct task_hcall_ctx *hc = &hctx[p->id];
@@ -75,6 +87,7 @@ static struct task_hcall_ctx *ctx_for(struct partition *p)
         hc->mem.map = mem_map;
         hc->mem.unmap = mem_unmap;
         hc->mem.notify = notify;
+        hc->mem.interrupt_pending = interrupt_pending;
         hc->wait_slice_ns = wait_slice_ns;
 #ifdef TV_TEST_BUILD
         hc->test_calls = true;
