@@ -72,7 +72,15 @@ sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 RC
 printf 'c\nquit\n' >"$work/cmds.rc"
 start=$(date +%s%N)
-( cd "$work" && TERM=dumb exec timeout -s KILL "$timeout_s" bochs-bin -q -f bochsrc -rc cmds.rc </dev/null >"$work/term.out" 2>&1 ) &
+# The subshell reaps timeout itself, so a killed run prints no job notice.
+(
+    cd "$work" || exit 1
+    TERM=dumb timeout -s KILL "$timeout_s" bochs-bin -q -f bochsrc -rc cmds.rc \
+        </dev/null >"$work/term.out" 2>&1 &
+    echo $! >"$work/timeout.pid"
+    wait $!
+    echo $? >"$work/rc"
+) 2>/dev/null &
 pid=$!
 code=
 while kill -0 "$pid" 2>/dev/null; do
@@ -81,12 +89,11 @@ while kill -0 "$pid" 2>/dev/null; do
     sleep 0.2
 done
 if [ -n "$code" ]; then
-    # Our own child: the timeout wrapper and Bochs under it.
-    # $pid is the timeout wrapper (exec'd); killing Bochs under it ends it.
-    pkill -KILL -P "$pid" 2>/dev/null
+    # Bochs is the child of our own timeout process; ending it ends the run.
+    pkill -KILL -P "$(cat "$work/timeout.pid")" 2>/dev/null
 fi
-wait "$pid" 2>/dev/null
-rc=$?
+wait "$pid"
+rc=$(cat "$work/rc" 2>/dev/null || echo 1)
 took=$(( ($(date +%s%N) - start) / 1000000 ))
 [ -n "$code" ] || code=$(grep -aoE 'monitor halted \(exit code 0x[0-9a-f]+\)' "$log" | tail -1 | grep -oE '0x[0-9a-f]+')
 case $code in

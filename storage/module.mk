@@ -10,7 +10,7 @@ STORAGE_TASK_DEPS := $(wildcard task/*.c)
 PORTABLE_SRCS += $(STORAGE_SRCS) $(STORAGE_TASK_SRCS)
 
 STORAGE_TEST_SUPPORT := tests/unit/storage/mem_storage.c tests/unit/storage/vhd_test_util.c
-STORAGE_INC := -Istorage -Itests/unit/storage -Itask
+STORAGE_INC := -I. -Istorage -Itests/unit/storage -Itask
 
 # Every object built from these sources also sees storage/ headers.
 $(call host_objs,$(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(STORAGE_HOST_SRCS) $(wildcard tests/unit/storage/*.c) $(wildcard tools/tvdisk/*.c)): HOST_CFLAGS += $(STORAGE_INC)
@@ -48,7 +48,7 @@ BENCH_SCRIPTS += bench/vhd/bench_vhd.sh
 STORAGE_FREESTANDING_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -ffreestanding -fno-builtin \
     -nostdinc -isystem $(shell $(HOST_CC) -print-file-name=include) \
     -mgeneral-regs-only -mno-red-zone -fno-stack-protector -fno-pic -mcmodel=kernel \
-    -Iinclude -Ilib -Istorage -Itask
+    -Iinclude -Ilib -I. -Istorage -Itask
 ALL_TARGETS += $(BUILD)/storage/freestanding.stamp
 $(BUILD)/storage/freestanding.stamp: $(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(wildcard storage/*.h task/*.h include/taskvisor/*.h)
 	@mkdir -p $(BUILD)/storage/freestanding

@@ -13,7 +13,7 @@
 #ifndef TV_VHD_TASK_H
 #define TV_VHD_TASK_H
 
-#include "task_mgr.h"
+#include "task/task_mgr.h"
 #include "vhd_op.h"
 
 /* Filled when the task's driver cleans up (caller-owned, may be NULL). */

@@ -25,7 +25,13 @@ static tv_status_t test_run(struct task_job *job, void *ctx)
             tv_status_t why = tj->spec.fail_status ? tj->spec.fail_status : TV_E_IO;
             return why;
         }
-        if (tj->spec.unit_ns) {
+        if (tj->spec.unit_ns && (tj->spec.flags & TV_TASK_TEST_BUSY)) {
+            /* A CPU-bound step that never yields: only preemption by the
+             * platform's scheduler gets anyone else onto the CPU. */
+            uint64_t end = tp_now_ns() + tj->spec.unit_ns;
+            while (tp_now_ns() < end)
+                ;
+        } else if (tj->spec.unit_ns) {
             st = task_job_sleep(job, tj->spec.unit_ns);
             if (st != TV_OK)
                 return st;
@@ -65,7 +71,8 @@ static const struct task_driver test_driver = {
     .cleanup = test_cleanup,
 };
 
-#define KNOWN_FLAGS (TV_TASK_TEST_NOT_CANCELABLE | TV_TASK_TEST_NOT_PAUSABLE | TV_TASK_TEST_FAIL_COMMIT)
+#define KNOWN_FLAGS (TV_TASK_TEST_NOT_CANCELABLE | TV_TASK_TEST_NOT_PAUSABLE | \
+                     TV_TASK_TEST_FAIL_COMMIT | TV_TASK_TEST_BUSY)
 
 tv_status_t task_test_job_start(struct task_mgr *mgr, const struct tv_task_test_spec *spec,
                                 uint64_t *id_out)

@@ -39,3 +39,12 @@ FUZZ_TARGETS += $(BUILD)/fuzz/mb2_info
 $(BUILD)/fuzz/mb2_info: tests/fuzz/multiboot2/fuzz_mb2_info.c boot/multiboot2/mb2_info.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. $^ -o $@
+
+# --- A bootable ISO of the default configuration (GRUB, Multiboot2) ---
+# `make iso`, then `scripts/run-bochs.sh build/taskvisor.iso` (VMX) or with
+# --cpu ryzen (SVM).  Not part of `all`: it needs grub-mkrescue and xorriso.
+.PHONY: iso
+iso: $(MB2_LOADER) $(BUILD)/esp.img scripts/mkiso.sh
+	@scripts/mkiso.sh --loader $(MB2_LOADER) $(BUILD)/taskvisor.iso $(DEFAULT_CFG) \
+	    $(BUILD)/monitor.elf $(DEFAULT_IMAGES)
+	@echo "  ISO $(BUILD)/taskvisor.iso"

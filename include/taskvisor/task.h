@@ -205,6 +205,7 @@ struct tv_task_test_spec {
 #define TV_TASK_TEST_NOT_CANCELABLE (1u << 0) /* never cancelable */
 #define TV_TASK_TEST_NOT_PAUSABLE   (1u << 1)
 #define TV_TASK_TEST_FAIL_COMMIT    (1u << 2) /* commit fails */
+#define TV_TASK_TEST_BUSY           (1u << 3) /* each unit spins unit_ns (CPU-bound, never yields) */
 
 /* The layout is the ABI: same on 32- and 64-bit guests (no implicit padding). */
 _Static_assert(sizeof(struct tv_task_target) == 16, "tv_task_target layout");

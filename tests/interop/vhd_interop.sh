@@ -188,7 +188,6 @@ check "no space: exit 7 and no output left behind" bash -c "
     '$T' convert --fixed ours.vhd tiny/big.vhd 2>err.txt; rc=\$?
     left=\$(ls tiny | wc -l); umount tiny
     [ \$rc -eq 7 ] && [ \$left -eq 0 ] && grep -q 'no space' err.txt"
-XX
 
 check "--json check of a damaged copy reports its errors, --repair fixes them" bash -c "
     cp ours.vhd dmg.vhd && truncate -s -512 dmg.vhd

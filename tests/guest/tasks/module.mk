@@ -6,3 +6,4 @@ $(eval $(call guest_image,tasks_denied,tests/guest/tasks/tasks_denied.c))
 ALL_TARGETS += $(BUILD)/guests/tasks.elf $(BUILD)/guests/tasks_denied.elf
 $(BUILD)/guestobj/tests/guest/tasks/%.o: GUEST_CFLAGS += -Iclient
 $(eval $(call guest_image,task_bench,tests/guest/tasks/task_bench.c $(TASK_GUEST_CLIENT)))
+ALL_TARGETS += $(BUILD)/guests/task_bench.elf

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mem_storage.h"
 #include "task_mgr.h"
@@ -495,6 +496,51 @@ static void operations_as_tasks(void **state)
     free(model);
 }
 
+/* A slow disk: every read takes 10 ms, so a job of 8 reads cannot finish
+ * before the test has paused it. */
+static tv_status_t (*fast_read)(tv_sfile_t *f, uint64_t off, void *buf, size_t len);
+static tv_status_t slow_read(tv_sfile_t *f, uint64_t off, void *buf, size_t len)
+{
+    struct timespec ts = { 0, 10 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    return fast_read(f, off, buf, len);
+}
+
+/* Pause holds the job at a checkpoint; resume finishes it. */
+static void pause_and_resume_task(void **state)
+{
+    (void)state;
+    uint64_t size = 32 * MiB;
+    uint8_t *model = calloc(1, size);
+    assert_int_equal(tu_create(&st, "d.vhd", TV_VHD_FIXED, size, 0, NULL), TV_OK);
+    assert_int_equal(tu_write(&st, "d.vhd", 5 * MiB, 8192, 1, model), TV_OK);
+    fast_read = st.read;
+    st.read = slow_read;
+    struct task_mgr_config cfg = { .workers = 1 };
+    struct task_mgr *mgr;
+    struct tv_vhd_task_report rep;
+    struct tv_task_info info;
+    uint64_t id;
+    tv_vhd_op_t *op;
+    assert_int_equal(task_mgr_create(&cfg, &mgr), TV_OK);
+    assert_int_equal(tv_vhd_op_convert(&st, "d.vhd", false, "f.vhd", TV_VHD_DYNAMIC, 0, &op), TV_OK);
+    assert_int_equal(tv_vhd_task_start(mgr, op, TV_TASK_TYPE_DISK_CONVERT, "convert", &rep, &id), TV_OK);
+    assert_int_equal(task_pause(mgr, id), TV_OK);
+    assert_int_equal(task_wait(mgr, id, 100), TV_E_TIMEOUT); /* held */
+    assert_int_equal(task_query(mgr, id, &info), TV_OK);
+    assert_int_equal(info.state, TV_TASK_PAUSED);
+    assert_true(info.done < size);
+    assert_false(mem_fs_exists(fs, "f.vhd"));
+    assert_int_equal(task_resume(mgr, id), TV_OK);
+    assert_int_equal(task_wait(mgr, id, 60000), TV_OK);
+    assert_int_equal(task_query(mgr, id, &info), TV_OK);
+    assert_int_equal(info.state, TV_TASK_COMPLETED);
+    task_mgr_destroy(mgr);
+    st.read = fast_read;
+    expect_contents("f.vhd", 0, model, size);
+    free(model);
+}
+
 /* Cancel in the middle (the op API the driver uses), and no space. */
 static void cancel_midway_and_no_space(void **state)
 {
@@ -574,6 +620,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(check_parent_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(interrupted_merge_finished_on_open, setup, teardown),
         cmocka_unit_test_setup_teardown(operations_as_tasks, setup, teardown),
+        cmocka_unit_test_setup_teardown(pause_and_resume_task, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_midway_and_no_space, setup, teardown),
         cmocka_unit_test_setup_teardown(create_operations, setup, teardown),
     };

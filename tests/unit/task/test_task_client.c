@@ -111,7 +111,7 @@ static void ivmtask_cancel_and_wait(void **state)
     int64_t waited = (b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec);
     assert_true(waited >= 30 * (int64_t)MS);
     tv_loopback_stats(e->lb, &s1);
-    assert_true(s1.continuations - s0.continuations >= 5);
+    assert_true(s1.continuations - s0.continuations >= 2); /* 2 ms slices */
     assert_int_equal(tv_task_cancel(t), TV_OK);
     assert_int_equal(tv_task_wait_for_completion(t, -1), TV_OK);
     enum tv_task_result r;

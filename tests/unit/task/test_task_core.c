@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "platform_hosted.h"
+#include "task_platform.h"
 #include "task_mgr.h"
 #include "task_state.h"
 #include "task_test_util.h"
@@ -180,6 +181,12 @@ static void description_utf8(void **state)
     assert_int_equal(task_create(mgr, &spec, &id), TV_OK);
     info = q(mgr, id);
     assert_string_equal(info.description, "bad ??" "? ok ??" "?!");
+    /* 4-byte characters pass; above U+10FFFF, overlong 3-byte and a
+     * sequence cut by the end of the string do not */
+    spec.description = "\xf0\x9f\x98\x80|\xf4\x90\x80\x80|\xe0\x80\xaf|\xe2\x82";
+    assert_int_equal(task_create(mgr, &spec, &id), TV_OK);
+    info = q(mgr, id);
+    assert_string_equal(info.description, "\xf0\x9f\x98\x80|?" "?" "??|?" "??|?" "?");
     spec.description = NULL;
     assert_int_equal(task_create(mgr, &spec, &id), TV_OK);
     info = q(mgr, id);
@@ -683,6 +690,7 @@ struct waiter {
     struct task_mgr *mgr;
     uint64_t id;
     int64_t timeout;
+    uint64_t deadline;
     _Atomic int done;
     tv_status_t st;
 };
@@ -691,6 +699,14 @@ static void *waiter_main(void *p)
 {
     struct waiter *w = p;
     w->st = task_wait(w->mgr, w->id, w->timeout);
+    w->done = 1;
+    return NULL;
+}
+
+static void *poller_main(void *p)
+{
+    struct waiter *w = p;
+    w->st = task_wait_poll(w->mgr, w->id, w->deadline, UINT64_MAX);
     w->done = 1;
     return NULL;
 }
@@ -716,17 +732,30 @@ static void wait_timeouts(void **state)
     assert_int_equal(task_wait_deadline(-1, 7, &dl), TV_OK);
     assert_int_equal(dl, UINT64_MAX);
 
-    /* a 1000 ms wait ends exactly when the driven clock passes it */
-    struct waiter w = { .mgr = mgr, .id = id, .timeout = 1000 };
+    /* a wait for a deadline ends exactly when the driven clock passes it
+     * (deadline fixed here, so the waiter's start time does not matter) */
+    struct waiter w = { .mgr = mgr, .id = id, .deadline = tp_now_ns() + 1000 * MS };
     pthread_t th;
-    pthread_create(&th, NULL, waiter_main, &w);
-    nanosleep(&(struct timespec){ 0, 5 * 1000000 }, NULL);
+    pthread_create(&th, NULL, poller_main, &w);
     tp_hosted_clock_advance(999 * MS);
     nanosleep(&(struct timespec){ 0, 10 * 1000000 }, NULL);
     assert_int_equal(w.done, 0);
     tp_hosted_clock_advance(1 * MS);
     pthread_join(th, NULL);
     assert_int_equal(w.st, TV_E_TIMEOUT);
+
+    /* task_wait(1000 ms) ends with TIMEOUT once enough driven time passed */
+    struct waiter w1 = { .mgr = mgr, .id = id, .timeout = 1000 };
+    pthread_create(&th, NULL, waiter_main, &w1);
+    uint64_t advanced = 0;
+    while (!w1.done && advanced < 3600 * SEC) {
+        tp_hosted_clock_advance(100 * MS);
+        advanced += 100 * MS;
+        nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    }
+    pthread_join(th, NULL);
+    assert_int_equal(w1.st, TV_E_TIMEOUT);
+    assert_true(advanced >= 1000 * MS);
 
     /* a forever wait ends when the task finishes */
     struct waiter w2 = { .mgr = mgr, .id = id, .timeout = -1 };

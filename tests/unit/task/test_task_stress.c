@@ -192,8 +192,11 @@ static void stress(void **state)
 
     /* Everything still alive must reach an end once nobody pauses it. */
     uint32_t n = id_count < ID_SLOTS ? id_count : ID_SLOTS;
-    for (uint32_t i = 0; i < n; i++) {
+    /* Resume all first: a paused task keeps its run slot, so a queued one
+     * could otherwise wait behind a paused one further down the list. */
+    for (uint32_t i = 0; i < n; i++)
         task_resume(mgr, ids[i]);
+    for (uint32_t i = 0; i < n; i++) {
         tv_status_t st = task_wait(mgr, ids[i], 10000);
         if (st != TV_OK && st != TV_E_NOT_FOUND)
             fail_msg("task %llu did not finish: %d", (unsigned long long)ids[i], st);

@@ -46,6 +46,7 @@ struct vmx_caps vmx_caps;
 static uint64_t vmxon_pa;
 static uint64_t io_bitmap_pa;      /* two pages: every port exits */
 static uint64_t msr_bitmap_pa;     /* one page: the allow-list passes */
+static uint64_t current_pa;        /* the current VMCS (one CPU), 0 when none */
 
 #define CPUID1_ECX_VMX (1u << 5)
 
@@ -99,9 +100,14 @@ static tv_status_t vmx_probe(char *why, size_t len)
     uint64_t proc2_cap = rdmsr(MSR_VMX_PROCBASED2);
     uint32_t want2 = PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED;
     if (((proc2_cap >> 32) & want2) != want2) {
-        tv_snprintf(why, len, "VMX without %s%s%s", !((proc2_cap >> 32) & PROC2_EPT) ? "EPT " : "",
-                    !((proc2_cap >> 32) & PROC2_VPID) ? "VPID " : "",
-                    !((proc2_cap >> 32) & PROC2_UNRESTRICTED) ? "unrestricted guest" : "");
+        uint32_t missing = want2 & ~(uint32_t)(proc2_cap >> 32);
+        tv_snprintf(why, len, "VMX without %s%s%s%s%s (IA32_VMX_PROCBASED_CTLS2 %#llx)",
+                    (missing & PROC2_EPT) ? "EPT" : "",
+                    (missing & PROC2_EPT) && (missing & ~PROC2_EPT) ? ", " : "",
+                    (missing & PROC2_VPID) ? "VPID" : "",
+                    (missing & PROC2_VPID) && (missing & PROC2_UNRESTRICTED) ? ", " : "",
+                    (missing & PROC2_UNRESTRICTED) ? "unrestricted guest" : "",
+                    (unsigned long long)proc2_cap);
         return TV_E_UNSUPPORTED;
     }
     c->ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
@@ -264,6 +270,7 @@ static tv_status_t vmx_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, uint32_
     x->eptp = npt_root_pa | (3u << 3) | 6u;  /* 4-level walk, write-back */
     x->flush_ept = true;
     v->arch = x;
+    current_pa = 0;
     if (!vmx_clear(&x->vmcs_pa) || !vmx_ptrld(&x->vmcs_pa)) {
         log_err("VMCLEAR/VMPTRLD of a new VMCS failed");
         page_free(x->msr_area_pa, 1);
@@ -272,6 +279,7 @@ static tv_status_t vmx_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, uint32_
         v->arch = 0;
         return TV_E_UNSUPPORTED;
     }
+    current_pa = x->vmcs_pa;
     struct vmx_caps *c = &vmx_caps;
     bool ok = vmw(v, VMCS_PIN_CTLS, c->pin) &&
               vmw(v, VMCS_PROC_CTLS, c->proc) &&
@@ -298,6 +306,7 @@ static tv_status_t vmx_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, uint32_
               vmw(v, VMCS_ENTRY_INTR_INFO, 0);
     if (!ok) {
         vmx_clear(&x->vmcs_pa);
+        current_pa = 0;
         page_free(x->msr_area_pa, 1);
         page_free(x->vmcs_pa, 1);
         kfree(x);
@@ -314,6 +323,8 @@ static void vmx_vcpu_destroy(struct vcpu *v)
     if (!x)
         return;
     vmx_clear(&x->vmcs_pa);
+    if (current_pa == x->vmcs_pa)
+        current_pa = 0;
     page_free(x->msr_area_pa, 1);
     page_free(x->vmcs_pa, 1);
     kfree(x);
@@ -323,7 +334,6 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 /* The one VMCS current on this CPU is the running vCPU's (SDM 24.1). */
 static void load_vmcs(struct vcpu *v)
 {
-    static uint64_t current_pa;
     struct vmx_vcpu *x = v->arch;
     if (current_pa != x->vmcs_pa) {
         if (!vmx_ptrld(&x->vmcs_pa))
@@ -401,6 +411,21 @@ static void sync_long_mode(struct vcpu *v, uint64_t guest_cr0)
 
 static void inject_gp0(struct vcpu *v);
 
+/* PAE paging outside long mode: with EPT the CPU takes the four PDPTEs from
+ * the VMCS on entry, so a paging change we emulate loads them as MOV CR0/CR4
+ * would (SDM 4.4.1, 26.3.2.4).  False when they lie outside guest RAM. */
+static bool load_pdptes(struct vcpu *v, uint64_t cr0, uint64_t cr4)
+{
+    if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (v->efer & EFER_LME))
+        return true;
+    uint64_t pdpte[4];
+    if (guest_read(v->part, vmread(VMCS_GUEST_CR3) & 0xffffffe0ull, pdpte, sizeof pdpte) != TV_OK)
+        return false;
+    for (unsigned i = 0; i < 4; i++)
+        vmw(v, VMCS_GUEST_PDPTE0 + 2 * i, pdpte[i]);
+    return true;
+}
+
 /* The guest's view: its own bits where it owns them, the shadow elsewhere. */
 static uint64_t guest_cr0(void)
 {
@@ -447,13 +472,17 @@ static bool handle_cr_access(struct vcpu *v, uint64_t q, unsigned insn_len)
             inject_gp0(v);
             return true;
         }
+        if (!load_pdptes(v, value, cr4)) {
+            inject_gp0(v);
+            return true;
+        }
         vmw(v, VMCS_CR0_SHADOW, value);
         vmw(v, VMCS_GUEST_CR0, real_cr0(value));
         sync_long_mode(v, value);
     } else if (cr == 4) {
         /* The guest may not set what VMX forbids, nor VMXE (not offered). */
         uint64_t allowed = vmx_caps.cr4_fixed1 & ~CR4_VMXE;
-        if (value & ~allowed) {
+        if ((value & ~allowed) || !load_pdptes(v, cr0, value)) {
             inject_gp0(v);
             return true;
         }
