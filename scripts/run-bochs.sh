@@ -15,7 +15,8 @@
 #                    report.
 # Exit status: 0 the monitor halted with its pass code (0x10), 1 with its
 # failure code (0x11), 2 with its panic code (0x12), 3 it halted with another
-# code, 124 timeout, 125 Bochs ended without the monitor halting.
+# code, 4 the Multiboot2 loader refused to start (its error is in the log),
+# 124 timeout, 125 Bochs ended without the monitor halting.
 # The run ends on the monitor's "monitor halted (exit code N)" line: on Bochs
 # port 0xf4 is no exit device, so the monitor halts and we stop Bochs.
 set -uo pipefail
@@ -85,6 +86,7 @@ pid=$!
 code=
 while kill -0 "$pid" 2>/dev/null; do
     code=$(grep -aoE 'monitor halted \(exit code 0x[0-9a-f]+\)' "$log" | tail -1 | grep -oE '0x[0-9a-f]+')
+    grep -aq 'taskvisor (multiboot2): cannot start' "$log" && code=loader
     [ -n "$code" ] && break
     sleep 0.2
 done
@@ -100,6 +102,7 @@ case $code in
 0x10) status=0 what="monitor pass" ;;
 0x11) status=1 what="monitor failure" ;;
 0x12) status=2 what="monitor panic" ;;
+loader) status=4 what="the Multiboot2 loader refused to start (see $log)" ;;
 '')   if [ "$rc" -eq 137 ] || [ "$rc" -eq 124 ]; then status=124 what="timeout after ${timeout_s}s"
       else status=125 what="Bochs ended (status $rc) without the monitor halting"; fi ;;
 *)    status=3 what="monitor halted with code $code" ;;

@@ -1,5 +1,5 @@
 /* libFuzzer target over VHD parsing: footer, header, BAT, bitmaps and parent
- * locators.  The input is an image file (and, under a second name, a
+ * locators (and the merge journal).  The input is an image file (and, under a second name, a
  * candidate parent, so locators can resolve).  The engine must never crash
  * or hang and must answer every malformed input with an error status. */
 #include <stddef.h>
@@ -44,6 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mem_fs_storage(fs, &st);
     mem_fs_put(fs, "dir/disk.vhd", data, size);
     mem_fs_put(fs, "dir/parent.vhd", data, size);
+    /* The same bytes as a merge journal of the parent (journal parsing). */
+    if (size >= 2048)
+        mem_fs_put(fs, "dir/parent.vhd.tvjournal", data, size);
 
     tv_vhd_t *v;
     if (tv_vhd_open(&st, "dir/disk.vhd", TV_VHD_OPEN_NO_PARENT | TV_VHD_OPEN_NO_RECOVER, &v) == TV_OK) {

@@ -130,8 +130,13 @@ static tv_status_t vmx_probe(char *why, size_t len)
         !wanted_survive("VM-entry", entry_cap, ENTRY_LOAD_PAT | ENTRY_LOAD_EFER | ENTRY_LOAD_DEBUG,
                         &c->entry, why, len))
         return TV_E_UNSUPPORTED;
-    /* Without the TRUE MSRs CR3 exits may be forced on; handled below. */
-    c->proc_can_window = (proc_cap >> 32) & PROC_INTR_WINDOW;
+    /* Interrupt-window exiting is switched on and off per entry. */
+    if (!((proc_cap >> 32) & PROC_INTR_WINDOW)) {
+        tv_snprintf(why, len, "VMX without interrupt-window exiting");
+        return TV_E_UNSUPPORTED;
+    }
+    /* Without the TRUE MSRs CR3 exits may be forced on: handle_cr_access
+     * serves them. */
     c->cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
     c->cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
     c->cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);

@@ -14,7 +14,6 @@ struct vmx_caps {
     uint32_t pin, proc, proc2, exit, entry;   /* the controls we run with */
     uint64_t ept_vpid;
     uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
-    bool proc_can_window;
     bool inout_info;                          /* INS/OUTS instruction information */
 };
 extern struct vmx_caps vmx_caps;

@@ -88,3 +88,4 @@ vmx_leave:
     pop rbp
     pop rbx
     ret
+
