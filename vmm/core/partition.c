@@ -106,6 +106,8 @@ static void parse_expectation(struct partition *p, const char *options)
         p->expect = EXPECT_TRIPLE_FAULT;
     } else if (tv_strcmp(val, "bad_access") == 0) {
         p->expect = EXPECT_BAD_ACCESS;
+    } else if (tv_strcmp(val, "entry_failed") == 0) {
+        p->expect = EXPECT_ENTRY_FAILED;
     } else if (tv_strcmp(val, "running") == 0) {
         p->expect = EXPECT_RUNNING;
     } else {

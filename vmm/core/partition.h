@@ -25,6 +25,7 @@ enum part_expect {
     EXPECT_TRIPLE_FAULT,
     EXPECT_BAD_ACCESS,
     EXPECT_RUNNING,         /* still running when the others are done */
+    EXPECT_ENTRY_FAILED,    /* refused by VM entry (test builds' fault hooks) */
 };
 
 struct partition {

@@ -44,6 +44,10 @@ static void print_summary(void)
             ok = p->state == PART_STOPPED && p->stop_reason == STOP_BAD_ACCESS;
             expected = "access outside its memory";
             break;
+        case EXPECT_ENTRY_FAILED:
+            ok = p->state == PART_STOPPED && p->stop_reason == STOP_ENTRY_FAILED;
+            expected = "VM entry failure";
+            break;
         case EXPECT_RUNNING:
             ok = p->state == PART_RUNNING;
             expected = "still running";

@@ -28,6 +28,10 @@ static inline void wr(uint32_t reg, uint32_t v) { mmio_write32(apic_base + reg, 
 
 void lapic_init(void)
 {
+    /* The monitor takes interrupts only through the local APIC: mask both
+     * 8259 PICs, which a BIOS may leave delivering the PIT on vector 8. */
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
     uint64_t msr = rdmsr(MSR_APIC_BASE);
     apic_base = msr & 0xfffff000ull;
     wrmsr(MSR_APIC_BASE, msr | (1ull << 11)); /* globally enabled, xAPIC mode */
