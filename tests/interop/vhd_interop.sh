@@ -182,12 +182,16 @@ check "compact of a fixed disk: wrong type (exit 6)" bash -c "'$T' compact fixed
 check "differencing child of a missing parent: exit 5" bash -c "'$T' create --diff x.vhd nothere.vhd 2>err.txt; [ \$? -eq 5 ] && grep -q 'parent disk not found' err.txt && test ! -e x.vhd"
 check "corrupt image: exit 3 and a hint" bash -c "head -c 1000000 /dev/urandom > junk.vhd; '$T' info junk.vhd 2>err.txt; [ \$? -eq 3 ] && grep -q corrupt err.txt"
 check "target exists: exit 8" bash -c "'$T' convert --fixed ours.vhd fixed.vhd 2>/dev/null; [ \$? -eq 8 ]"
-check "no space: exit 7 and no output left behind" bash -c "
-    if [ \$(id -u) -ne 0 ] || ! command -v mount >/dev/null; then exit 0; fi
-    mkdir -p tiny && mount -t tmpfs -o size=1m tmpfs tiny 2>/dev/null || exit 0
-    '$T' convert --fixed ours.vhd tiny/big.vhd 2>err.txt; rc=\$?
-    left=\$(ls tiny | wc -l); umount tiny
-    [ \$rc -eq 7 ] && [ \$left -eq 0 ] && grep -q 'no space' err.txt"
+mkdir -p tiny
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m tmpfs tiny 2>/dev/null; then
+    check "no space: exit 7, one-line error, no output left behind" bash -c "
+        '$T' convert --fixed ours.vhd tiny/big.vhd 2>err.txt; rc=\$?
+        left=\$(ls tiny | wc -l)
+        [ \$rc -eq 7 ] && [ \$left -eq 0 ] && grep -q 'no space' err.txt"
+    umount tiny
+else
+    n=$((n + 1)); echo "ok $n - no space # SKIP needs root to mount a small tmpfs"
+fi
 
 check "--json check of a damaged copy reports its errors, --repair fixes them" bash -c "
     cp ours.vhd dmg.vhd && truncate -s -512 dmg.vhd

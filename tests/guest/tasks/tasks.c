@@ -60,9 +60,10 @@ int guest_main(const struct guest_boot *boot)
     cpu_sti();
     report("events register", tv_events_register(&client, EVENT_VECTOR) == TV_OK);
 
-    /* A: 100 units of 2 ms. Query, timeout, pause/resume, wait. */
+    /* A: 500 units of 2 ms (long enough for slow emulators, where every
+     * console line costs milliseconds). Query, timeout, pause/resume, wait. */
     struct tv_task a;
-    start(&a, "task A: counting", 100, 2000000, 0, 0);
+    start(&a, "task A: counting", 500, 2000000, 0, 0);
     char desc[64];
     size_t len = 0;
     tv_task_description(a, desc, sizeof desc, &len);
@@ -144,7 +145,7 @@ int guest_main(const struct guest_boot *boot)
     /* C: passes its point of no return at unit 1, so cancel is refused and
      * it finishes. */
     struct tv_task c;
-    start(&c, "task C: past no return", 50, 1000000, 1, 0);
+    start(&c, "task C: past no return", 300, 1000000, 1, 0);
     sleep_ms(10, tsc_khz);
     st = tv_task_cancel(c);
     tv_task_is_cancelable(c, &b);
@@ -155,7 +156,7 @@ int guest_main(const struct guest_boot *boot)
 
     /* D: never cancelable. */
     struct tv_task d;
-    start(&d, "task D: not cancelable", 5, 1000000, 0, TV_TASK_TEST_NOT_CANCELABLE);
+    start(&d, "task D: not cancelable", 200, 1000000, 0, TV_TASK_TEST_NOT_CANCELABLE);
     report("cancel of a never-cancelable task is NOT_CANCELABLE", tv_task_cancel(d) == TV_E_NOT_CANCELABLE);
     tv_task_wait_for_completion(d, -1);
 
