@@ -17,6 +17,7 @@
 # Usage: run-scenarios.sh [NAME...]   (default: all); JOBS=n runs n at once.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+source tests/integration/judge.sh
 out=build/integration
 mkdir -p "$out"
 jobs=${JOBS:-2}
@@ -57,30 +58,17 @@ run_one() {
     local start=$SECONDS
     scripts/run-qemu.sh "${qopts[@]}" "$dir/esp.img" >"$dir/qemu.out" 2>&1
     local rc=$? took=$((SECONDS - start))
-    local log=$dir/serial.log why=""
-    local summary
-    summary=$(grep -aoE 'TASKVISOR SUMMARY: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-    if grep -q '^# expect-refusal: yes' "$cfg"; then
-        [ $rc -eq 35 ] || why="expected the monitor's failure exit (status 35), got $rc"
-        grep -aq 'TASKVISOR REFUSED' "$log" || why="${why:+$why; }no TASKVISOR REFUSED line"
-    elif grep -q '^# expect-panic: yes' "$cfg"; then
-        # The monitor's panic exit: isa-debug-exit 0x12 -> QEMU status 37.
-        [ $rc -eq 37 ] || why="expected the monitor's panic exit (status 37), got $rc"
-        [ -n "$summary" ] && why="${why:+$why; }a summary was printed after a panic"
-    elif [ -z "$summary" ]; then
-        why="no monitor summary (qemu status $rc)"
-    elif ! [[ $summary =~ ,\ 0\ failed ]]; then
-        why="monitor: ${summary#TASKVISOR SUMMARY: }"
-    fi
-    local re
-    while IFS= read -r re; do
-        [ -n "$re" ] || continue
-        grep -aqE -- "$re" "$log" || why="${why:+$why; }missing log line /$re/"
-    done < <(sed -n 's/^# expect-log:[[:space:]]*//p' "$cfg")
-    while IFS= read -r re; do
-        [ -n "$re" ] || continue
-        grep -aqE -- "$re" "$log" && why="${why:+$why; }unexpected log line /$re/"
-    done < <(sed -n 's/^# reject-log:[[:space:]]*//p' "$cfg")
+    local log=$dir/serial.log exit_kind
+    # QEMU's isa-debug-exit status: (code << 1) | 1 for the monitor's codes.
+    case $rc in
+        33) exit_kind=pass ;;
+        35) exit_kind=fail ;;
+        37) exit_kind=panic ;;
+        124) exit_kind="timeout" ;;
+        *) exit_kind="qemu status $rc" ;;
+    esac
+    local why
+    why=$(judge_scenario "$cfg" "$log" "$exit_kind")
     if [ -z "$why" ]; then
         echo "ok - scenario $name (${took}s)" >"$dir/result"
     else
@@ -90,7 +78,7 @@ run_one() {
         } >"$dir/result"
     fi
 }
-export -f run_one
+export -f run_one judge_scenario
 export out
 
 if [ ! -f build/monitor-test.elf ]; then
