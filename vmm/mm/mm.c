@@ -16,13 +16,21 @@ static void *identity(uint64_t pa) { return (void *)(uintptr_t)pa; }
 
 struct pmm *mm_pmm(void) { return &pmm; }
 
+/* Whole pages are zeroed with REP STOSQ: one instruction the CPU (and an
+ * emulator) runs far faster than a loop, which matters for guest RAM. */
+static void zero_pages(void *p, uint64_t n)
+{
+    uint64_t count = n * (PAGE_SIZE / 8);
+    __asm__ volatile("cld; rep stosq" : "+D"(p), "+c"(count) : "a"(0ull) : "memory");
+}
+
 tv_status_t page_alloc(uint64_t n, uint64_t align_pages, uint64_t *pa)
 {
     bool irq = spin_lock_irqsave(&pmm_lock);
     tv_status_t st = pmm_alloc(&pmm, n, align_pages, pa);
     spin_unlock_irqrestore(&pmm_lock, irq);
     if (st == TV_OK)
-        tv_memset(phys_to_virt(*pa), 0, n * PAGE_SIZE);
+        zero_pages(phys_to_virt(*pa), n);
     return st;
 }
 
