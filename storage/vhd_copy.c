@@ -143,31 +143,36 @@ static tv_status_t start(struct copy_op *c)
     return alloc_bufs(c, chunk, false);
 }
 
-/* One chunk of a chain-to-image copy: zero chunks are skipped, since every
- * output reads zeros where nothing was written. */
+/* One chunk of a chain-to-image copy, in units no bigger than the source's
+ * or the output's blocks: units with no data anywhere in the source chain
+ * are skipped without reading, and all-zero units are not written (every
+ * output reads zeros where nothing was written). */
 static tv_status_t convert_step(struct copy_op *c)
 {
     uint64_t size = c->s->size;
     uint32_t chunk = c->d->kind == TV_VHD_DYNAMIC ? c->d->block_size : COPY_CHUNK;
     if (chunk < COPY_CHUNK && c->d->kind == TV_VHD_DYNAMIC)
         chunk = COPY_CHUNK / chunk * chunk;
+    uint32_t unit = c->d->kind == TV_VHD_DYNAMIC ? c->d->block_size : chunk;
+    uint32_t sbs = tv_vhd_block_size(c->s);
+    if (sbs && sbs < unit)
+        unit = sbs;
     uint64_t n = size - c->pos < chunk ? size - c->pos : chunk;
-    if (tv_vhd_range_has_data(c->s, c->pos, n)) {
-        tv_status_t s = tv_vhd_read(c->s, c->pos, c->buf, (size_t)n);
+    for (uint64_t o = 0; o < n; o += unit) {
+        size_t k = n - o < unit ? (size_t)(n - o) : unit;
+        uint64_t at = c->pos + o;
+        if (!tv_vhd_range_has_data(c->s, at, k))
+            continue;
+        tv_status_t s = tv_vhd_read(c->s, at, c->buf, k);
         if (s != TV_OK)
             return s;
-        /* Whole dynamic blocks at a time, so zero blocks stay unallocated. */
-        uint32_t unit = c->d->kind == TV_VHD_DYNAMIC ? c->d->block_size : (uint32_t)n;
-        for (uint64_t o = 0; o < n; o += unit) {
-            size_t k = n - o < unit ? (size_t)(n - o) : unit;
-            if (!vhd_is_zero(c->buf + o, k)) {
-                /* Fixed and raw outputs were extended with zeros: write only data. */
-                s = c->d->kind == TV_VHD_DYNAMIC ? tv_vhd_write(c->d, c->pos + o, c->buf + o, k)
-                                                 : vhd_write_fresh(c->d, c->pos + o, c->buf + o, k);
-                if (s != TV_OK)
-                    return s;
-            }
-        }
+        if (vhd_is_zero(c->buf, k))
+            continue;
+        /* Fixed and raw outputs were extended with zeros: write only data. */
+        s = c->d->kind == TV_VHD_DYNAMIC ? tv_vhd_write(c->d, at, c->buf, k)
+                                         : vhd_write_fresh(c->d, at, c->buf, k);
+        if (s != TV_OK)
+            return s;
     }
     c->pos += n;
     c->op.done = c->pos;

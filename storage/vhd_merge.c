@@ -153,8 +153,8 @@ static tv_status_t merge_block(struct merge_op *m)
     uint64_t base = (uint64_t)b * bs;
     uint32_t sectors = (uint32_t)((c->size - base < bs ? c->size - base : bs) / VHD_SECTOR);
     tv_status_t s = vhd_load_bitmap(c, b);
-    if (s == TV_OK)
-        s = c->st->read(c->f, vhd_block_offset(c, b) + c->bm_bytes, m->buf, (size_t)sectors * VHD_SECTOR);
+    uint64_t data = vhd_block_offset(c, b) + c->bm_bytes;
+    /* Only the child's present runs are read and written. */
     for (uint32_t i = 0; s == TV_OK && i < sectors;) {
         if (!vhd_bit(c->bm, i)) {
             i++;
@@ -163,8 +163,10 @@ static tv_status_t merge_block(struct merge_op *m)
         uint32_t j = i + 1;
         while (j < sectors && vhd_bit(c->bm, j))
             j++;
-        s = tv_vhd_write(m->p, base + (uint64_t)i * VHD_SECTOR, m->buf + (size_t)i * VHD_SECTOR,
-                         (size_t)(j - i) * VHD_SECTOR);
+        size_t off = (size_t)i * VHD_SECTOR, len = (size_t)(j - i) * VHD_SECTOR;
+        s = c->st->read(c->f, data + off, m->buf + off, len);
+        if (s == TV_OK)
+            s = tv_vhd_write(m->p, base + off, m->buf + off, len);
         i = j;
     }
     m->op.done += bs;

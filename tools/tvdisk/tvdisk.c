@@ -253,11 +253,15 @@ static int run_task(tv_vhd_op_t *op, uint32_t type, const char *target)
                    check_result->lost_bytes);
         printf("}\n");
     } else {
-        if (final != TV_OK && final != TV_E_CANCELLED)
-            fprintf(stderr, "tvdisk: %s: %s: %s\n", opt.cmd, target, explain(final));
-        if (!opt.quiet || final != TV_OK)
-            fprintf(final == TV_OK ? stdout : stderr, "%s: data %s: %s\n", opt.cmd,
-                    task_outcome_name(info.outcome), report.detail[0] ? report.detail : "");
+        /* One line: what happened, and what the data looks like now. */
+        if (final == TV_OK) {
+            if (!opt.quiet)
+                printf("%s: data %s: %s\n", opt.cmd, task_outcome_name(info.outcome), report.detail);
+        } else {
+            fprintf(stderr, "tvdisk: %s: %s: %s; data %s%s%s\n", opt.cmd, target,
+                    final == TV_E_CANCELLED ? "cancelled" : explain(final), task_outcome_name(info.outcome),
+                    report.detail[0] ? ": " : "", report.detail);
+        }
     }
     return exit_for(final);
 }
@@ -365,9 +369,8 @@ static int cmd_check(int argc, char **argv)
     if (!opt.json)
         printf("check %s:\n", argv[0]);
     check_result = &r;
-    /* The check runs as a task too (there is no check task type yet: it
-     * is filed under compact, the closest disk maintenance type). */
-    return run_task(op, TV_TASK_TYPE_DISK_COMPACT, argv[0]);
+    /* The check runs as a task too. */
+    return run_task(op, TV_TASK_TYPE_DISK_CHECK, argv[0]);
 }
 
 static int cmd_merge(int argc, char **argv)
