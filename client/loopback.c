@@ -30,7 +30,7 @@ static tv_status_t mem_read(void *ctx, uint64_t gpa, void *dst, size_t len)
 {
     unsigned char *p = arena_ptr(ctx, gpa, len);
     if (!p)
-        return TV_E_FAULT;
+        return TV_E_INVALID_ARGUMENT;
     memcpy(dst, p, len);
     return TV_OK;
 }
@@ -39,7 +39,7 @@ static tv_status_t mem_write(void *ctx, uint64_t gpa, const void *src, size_t le
 {
     unsigned char *p = arena_ptr(ctx, gpa, len);
     if (!p)
-        return TV_E_FAULT;
+        return TV_E_INVALID_ARGUMENT;
     memcpy(p, src, len);
     return TV_OK;
 }

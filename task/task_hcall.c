@@ -137,7 +137,7 @@ static tv_status_t hc_events_register(struct task_hcall_ctx *hc, const uint64_t 
     if (gpa) {
         ring = hc->mem.map(hc->mem.ctx, gpa, TV_TASK_RING_SIZE);
         if (!ring)
-            return TV_E_FAULT;
+            return TV_E_INVALID_ARGUMENT;
     }
     tv_status_t st = task_events_register(hc->mgr, ring, (uint32_t)vector, hc->mem.notify,
                                           hc->mem.ctx);

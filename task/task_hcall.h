@@ -15,7 +15,7 @@
 /* Access to the calling partition's memory. */
 struct task_guest_mem {
     void *ctx;
-    /* Copy len bytes from/to guest-physical gpa.  TV_E_FAULT unless every
+    /* Copy len bytes from/to guest-physical gpa.  TV_E_INVALID_ARGUMENT unless every
      * byte lies in memory the caller owns (check gpa + len for wrap). */
     tv_status_t (*read)(void *ctx, uint64_t gpa, void *dst, size_t len);
     tv_status_t (*write)(void *ctx, uint64_t gpa, const void *src, size_t len);

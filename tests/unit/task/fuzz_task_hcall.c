@@ -50,7 +50,7 @@ static tv_status_t m_read(void *ctx, uint64_t gpa, void *dst, size_t len)
 {
     uint8_t *p = at(ctx, gpa, len);
     if (!p)
-        return TV_E_FAULT;
+        return TV_E_INVALID_ARGUMENT;
     memcpy(dst, p, len);
     return TV_OK;
 }
@@ -59,7 +59,7 @@ static tv_status_t m_write(void *ctx, uint64_t gpa, const void *src, size_t len)
 {
     uint8_t *p = at(ctx, gpa, len);
     if (!p)
-        return TV_E_FAULT;
+        return TV_E_INVALID_ARGUMENT;
     memcpy(p, src, len);
     return TV_OK;
 }

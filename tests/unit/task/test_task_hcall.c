@@ -37,7 +37,7 @@ static tv_status_t f_read(void *ctx, uint64_t gpa, void *dst, size_t len)
 {
     unsigned char *p = at(ctx, gpa, len);
     if (!p)
-        return TV_E_FAULT;
+        return TV_E_INVALID_ARGUMENT;
     memcpy(dst, p, len);
     return TV_OK;
 }
@@ -46,7 +46,7 @@ static tv_status_t f_write(void *ctx, uint64_t gpa, const void *src, size_t len)
 {
     unsigned char *p = at(ctx, gpa, len);
     if (!p)
-        return TV_E_FAULT;
+        return TV_E_INVALID_ARGUMENT;
     memcpy(p, src, len);
     return TV_OK;
 }
@@ -180,9 +180,9 @@ static void query(void **state)
                      TV_E_BUFFER_TOO_SMALL);
     assert_int_equal(res.out, sz);
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE, 0, 0, 0, &res), TV_E_BUFFER_TOO_SMALL);
-    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE - 8, sz, 0, 0, &res), TV_E_FAULT);
-    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE + SIZE - 8, sz, 0, 0, &res), TV_E_FAULT);
-    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, UINT64_MAX - 7, sz, 0, 0, &res), TV_E_FAULT);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE - 8, sz, 0, 0, &res), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE + SIZE - 8, sz, 0, 0, &res), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, UINT64_MAX - 7, sz, 0, 0, &res), TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE, sz, 1, 0, &res), TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE, sz, 0, 1, &res), TV_E_INVALID_ARGUMENT);
 }
@@ -222,14 +222,14 @@ static void list(void **state)
                      TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 10, 2, 0, &res), TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 10, 0, 5, &res), TV_E_INVALID_ARGUMENT);
-    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 48, 10, 0, 0, &res), TV_E_FAULT);
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 48, 10, 0, 0, &res), TV_E_INVALID_ARGUMENT);
     assert_int_equal(res.out, 0);
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 48, 2, 0, 0, &res), TV_OK);
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, 0xfffffffffffffff8ull, 10, 0, 0, &res),
-                     TV_E_FAULT);
+                     TV_E_INVALID_ARGUMENT);
     /* a capacity far beyond the caller's memory faults, it does not overrun */
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 8, TASK_HCALL_LIST_MAX, 0, 0, &res),
-                     TV_E_FAULT);
+                     TV_E_INVALID_ARGUMENT);
 }
 
 static void verbs(void **state)
@@ -329,8 +329,8 @@ static void events_register(void **state)
     assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 40, 1, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + SIZE, 40, 0, 0, 0, &res),
-                     TV_E_FAULT);
-    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, 0x1000, 40, 0, 0, 0, &res), TV_E_FAULT);
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, 0x1000, 40, 0, 0, 0, &res), TV_E_INVALID_ARGUMENT);
     assert_int_equal(e->f.maps, 0);
     assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 40, 0, 0, 0, &res), TV_OK);
     struct tv_task_ring *ring = (struct tv_task_ring *)(e->f.mem + 0x1000);
@@ -373,7 +373,7 @@ static void test_start(void **state)
     assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa + 4, sz, 0, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TEST_TASK_START, BASE + SIZE - 8, sz, 0, 0, 0, &res),
-                     TV_E_FAULT);
+                     TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TEST_TASK_START, gpa, sz, 0, 0, 0, &res), TV_OK);
     assert_int_equal(res.out, 1);
     spec.total_units = TASK_TEST_MAX_UNITS + 1;
