@@ -33,7 +33,7 @@ $(BUILD)/$(1)/%.o: %.c
 $(BUILD)/$(1)/%.o: %.asm
 	@mkdir -p $$(dir $$@)
 	@echo "  AS [$(1)] $$<"
-	@nasm -f elf64 -g -o $$@ $$<
+	@nasm -f elf64 -g -MD $$(@:.o=.d) -MP -o $$@ $$<
 
 # Two links: the first gives the symbol addresses for the crash-report
 # table, the second adds the table in a section that moves no code.

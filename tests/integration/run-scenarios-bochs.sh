@@ -33,8 +33,8 @@ jobs=${JOBS:-2}
 # intercept with V_INTR_MASKING (SVM) say it must.  The same spinner with
 # IF=1 (sti; jmp $) is preempted and the scenario passes, and QEMU's SVM
 # preempts the IF=0 spinner; so the VMX set runs vmx_apic_timer (the same guest
-# without the spinner) instead; tasks_cpu_bound's bounds are for QEMU -icount.
-default_set="boot_control triple_fault isolation io_msr privilege multiboot1 libselftest fpu_state tasks"
+# without the spinner) instead.
+default_set="boot_control triple_fault isolation io_msr privilege multiboot1 libselftest fpu_state tasks tasks_cpu_bound"
 vmx=1
 [ "$cpu" = ryzen ] && vmx=0
 if [ $vmx -eq 1 ]; then

@@ -309,6 +309,12 @@ void sched_start(void)
     cpu->current = &boot_thread;
     cpu->idle = &boot_thread;
     timer_init(&slice_timer, slice_expired, 0);
+    /* Waiting starts now: threads created during start-up were not yet
+     * waiting for a CPU that scheduled anything. */
+    uint64_t now = time_now_ns();
+    for (struct thread *t = all_threads; t; t = t->all_next)
+        if (t->state == THREAD_RUNNABLE)
+            t->runnable_since_ns = now;
     cpu->need_resched = true;
     for (;;) {
         cpu_cli();

@@ -3,6 +3,7 @@
 ; The host GS base (per-CPU data) is back before the C code runs again.
 bits 64
 default rel
+%include "vmm/arch/x86/guest_gprs.inc"
 
 section .text
 ; void svm_vmrun(uint64_t vmcb_pa, struct vcpu_regs *regs, uint64_t host_save_pa)
@@ -23,20 +24,7 @@ svm_vmrun:
     vmsave                  ; rAX implicit              ; host FS/GS/TR/LDTR/KernelGSBase/STAR/SYSENTER
 
     mov rax, rsi
-    mov rbx, [rax + 8*1]
-    mov rcx, [rax + 8*2]
-    mov rdx, [rax + 8*3]
-    mov rsi, [rax + 8*4]
-    mov rdi, [rax + 8*5]
-    mov rbp, [rax + 8*6]
-    mov r8,  [rax + 8*7]
-    mov r9,  [rax + 8*8]
-    mov r10, [rax + 8*9]
-    mov r11, [rax + 8*10]
-    mov r12, [rax + 8*11]
-    mov r13, [rax + 8*12]
-    mov r14, [rax + 8*13]
-    mov r15, [rax + 8*14]
+    LOAD_GUEST_GPRS rax
 
     mov rax, [rsp]          ; vmcb (guest RAX lives in the VMCB)
     vmload                  ; rAX implicit
@@ -44,20 +32,7 @@ svm_vmrun:
     vmsave                  ; rAX implicit
 
     mov rax, [rsp + 8]      ; regs
-    mov [rax + 8*1], rbx
-    mov [rax + 8*2], rcx
-    mov [rax + 8*3], rdx
-    mov [rax + 8*4], rsi
-    mov [rax + 8*5], rdi
-    mov [rax + 8*6], rbp
-    mov [rax + 8*7], r8
-    mov [rax + 8*8], r9
-    mov [rax + 8*9], r10
-    mov [rax + 8*10], r11
-    mov [rax + 8*11], r12
-    mov [rax + 8*12], r13
-    mov [rax + 8*13], r14
-    mov [rax + 8*14], r15
+    STORE_GUEST_GPRS rax
 
     mov rax, [rsp + 16]
     vmload                  ; rAX implicit              ; host hidden state back (GS base first of all)

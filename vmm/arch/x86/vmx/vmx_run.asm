@@ -4,6 +4,7 @@
 ; HOST_RIP points at vmx_exit_point once per VMCS.
 bits 64
 default rel
+%include "vmm/arch/x86/guest_gprs.inc"
 
 VMCS_HOST_RSP equ 0x6c14
 
@@ -30,20 +31,7 @@ vmx_enter:
     mov cr2, rax
 
     mov rax, rdi
-    mov rbx, [rax + 8*1]
-    mov rcx, [rax + 8*2]
-    mov rdx, [rax + 8*3]
-    mov rsi, [rax + 8*4]
-    mov rdi, [rax + 8*5]
-    mov rbp, [rax + 8*6]
-    mov r8,  [rax + 8*7]
-    mov r9,  [rax + 8*8]
-    mov r10, [rax + 8*9]
-    mov r11, [rax + 8*10]
-    mov r12, [rax + 8*11]
-    mov r13, [rax + 8*12]
-    mov r14, [rax + 8*13]
-    mov r15, [rax + 8*14]
+    LOAD_GUEST_GPRS rax
     cmp qword [rsp + 8], 0
     mov rax, [rax]          ; guest RAX last (MOV leaves the flags alone)
     jne .resume
@@ -61,20 +49,7 @@ vmx_exit_point:             ; RSP = HOST_RSP: the frame pushed above
     push rax
     mov rax, [rsp + 8]      ; regs
     pop qword [rax]         ; guest RAX
-    mov [rax + 8*1], rbx
-    mov [rax + 8*2], rcx
-    mov [rax + 8*3], rdx
-    mov [rax + 8*4], rsi
-    mov [rax + 8*5], rdi
-    mov [rax + 8*6], rbp
-    mov [rax + 8*7], r8
-    mov [rax + 8*8], r9
-    mov [rax + 8*9], r10
-    mov [rax + 8*10], r11
-    mov [rax + 8*11], r12
-    mov [rax + 8*12], r13
-    mov [rax + 8*13], r14
-    mov [rax + 8*14], r15
+    STORE_GUEST_GPRS rax
     mov rbx, cr2
     mov rcx, [rsp + 16]
     mov [rcx], rbx
