@@ -4,5 +4,5 @@
 # full by QEMU (UEFI); this run proves the Multiboot2 path and a second SVM
 # implementation.  BOCHS_SCENARIOS overrides the set.
 cd "$(dirname "$0")/../../.." || exit 1
-BOCHS_SCENARIOS=${BOCHS_SCENARIOS:-"boot_control isolation io_msr multiboot1 privilege tasks tasks_cpu_bound"} \
+BOCHS_SCENARIOS=${BOCHS_SCENARIOS:-"boot_control isolation io_msr multiboot1 privilege libselftest fpu_state tasks tasks_cpu_bound monitor_exception"} \
     exec tests/integration/run-scenarios-bochs.sh --cpu ryzen "$@"
