@@ -34,3 +34,22 @@ judge_scenario() {
     done < <(sed -n 's/^# reject-log:[[:space:]]*//p' "$cfg")
     printf '%s' "$why"
 }
+
+# run_scenarios OUT JOBS NAME...: runs the caller's run_one for every name,
+# JOBS at a time (run_one writes OUT/NAME/result), then prints the results in
+# the order given.  Returns 1 when any scenario failed or left no result.
+run_scenarios() {
+    local out=$1 jobs=$2 status=0 name
+    shift 2
+    printf '%s\n' "$@" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
+    for name in "$@"; do
+        if [ -f "$out/$name/result" ]; then
+            cat "$out/$name/result"
+            grep -q '^not ok' "$out/$name/result" && status=1
+        else
+            echo "not ok - scenario $name: no result"
+            status=1
+        fi
+    done
+    return $status
+}

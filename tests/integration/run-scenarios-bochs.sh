@@ -127,15 +127,4 @@ if ! command -v bochs-bin >/dev/null || ! command -v grub-mkrescue >/dev/null; t
     echo "not ok - bochs integration ($cpu): bochs or grub-mkrescue missing (scripts/deps.sh)"
     exit 1
 fi
-printf '%s\n' "${scenarios[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
-status=0
-for name in "${scenarios[@]}"; do
-    if [ -f "$out/$name/result" ]; then
-        cat "$out/$name/result"
-        grep -q '^not ok' "$out/$name/result" && status=1
-    else
-        echo "not ok - scenario $name: no result"
-        status=1
-    fi
-done
-exit $status
+run_scenarios "$out" "$jobs" "${scenarios[@]}"

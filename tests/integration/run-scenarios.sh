@@ -85,15 +85,4 @@ if [ ! -f build/monitor-test.elf ]; then
     echo "not ok - integration: build/monitor-test.elf missing (run make)"
     exit 1
 fi
-printf '%s\n' "${scenarios[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
-status=0
-for name in "${scenarios[@]}"; do
-    if [ -f "$out/$name/result" ]; then
-        cat "$out/$name/result"
-        grep -q '^not ok' "$out/$name/result" && status=1
-    else
-        echo "not ok - scenario $name: no result"
-        status=1
-    fi
-done
-exit $status
+run_scenarios "$out" "$jobs" "${scenarios[@]}"
