@@ -59,16 +59,6 @@ static void svc_log(void *ctx, const char *line)
     log_msg(TV_LOG_WARN, v->part->name, "%s", line);
 }
 
-static tv_status_t mem_from(void *ctx, uint64_t gpa, void *dst, size_t len)
-{
-    return guest_read(ctx, gpa, dst, len) == TV_OK ? TV_OK : TV_E_FAULT;
-}
-
-static tv_status_t mem_to(void *ctx, uint64_t gpa, const void *src, size_t len)
-{
-    return guest_write(ctx, gpa, src, len) == TV_OK ? TV_OK : TV_E_FAULT;
-}
-
 static const struct hcall_section *const sections_list[] = {
     &hcall_platform_section,
     &task_hcall_section,
@@ -92,7 +82,7 @@ void handle_hypercall(struct vcpu *v, struct vm_exit *e)
     virt->get_mode(v, &m);
     struct partition *p = v->part;
     struct guest_mem_range ram = { 0, p->mem_bytes };
-    struct guest_mem_view view = { &ram, 1, p, mem_from, mem_to };
+    struct guest_mem_view view = { &ram, 1, p, guest_read_cb, guest_write_cb };
     struct hcall_caller caller = {
         .partition_id = p->id,
         .is_control = (p->flags & TV_PART_CONTROL) != 0,

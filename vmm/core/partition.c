@@ -52,9 +52,14 @@ tv_status_t guest_write(struct partition *p, uint64_t gpa, const void *src, uint
     return guest_copy(p, gpa, (void *)src, len, true);
 }
 
-static tv_status_t writer_write(void *ctx, uint64_t gpa, const void *src, size_t len)
+tv_status_t guest_read_cb(void *part, uint64_t gpa, void *dst, size_t len)
 {
-    return guest_write(ctx, gpa, src, len);
+    return guest_read(part, gpa, dst, len);
+}
+
+tv_status_t guest_write_cb(void *part, uint64_t gpa, const void *src, size_t len)
+{
+    return guest_write(part, gpa, src, len);
 }
 
 static tv_status_t writer_zero(void *ctx, uint64_t gpa, uint64_t len)
@@ -161,7 +166,7 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, const char *opt
             goto fail_mem;
     }
 
-    struct guest_mem_writer w = { p, writer_write, writer_zero };
+    struct guest_mem_writer w = { p, guest_write_cb, writer_zero };
     struct guest_entry_state entry;
     st = guest_image_load(&plan, img, &w, bp->cmdline, p->mem_bytes, &entry);
     if (st != TV_OK) {

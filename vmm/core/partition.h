@@ -56,6 +56,11 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, const char *opt
 tv_status_t guest_read(struct partition *p, uint64_t gpa, void *dst, uint64_t len);
 tv_status_t guest_write(struct partition *p, uint64_t gpa, const void *src, uint64_t len);
 bool guest_range_ok(const struct partition *p, uint64_t gpa, uint64_t len);
+/* The same two in the shape of the copy callbacks (hypercall memory views,
+ * task calls, the image loader): ctx is the partition; a range outside its
+ * RAM is TV_E_INVALID_ARGUMENT. */
+tv_status_t guest_read_cb(void *part, uint64_t gpa, void *dst, size_t len);
+tv_status_t guest_write_cb(void *part, uint64_t gpa, const void *src, size_t len);
 /* Called on the vCPU thread when the partition has stopped. */
 void partition_stopped(struct partition *p);
 const char *partition_state_name(int state);

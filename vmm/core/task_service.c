@@ -32,17 +32,6 @@ tv_status_t task_service_init(const char *options)
     return st;
 }
 
-/* Guest memory for the task calls: bounded to the caller's RAM. */
-static tv_status_t mem_read(void *ctx, uint64_t gpa, void *dst, size_t len)
-{
-    return guest_read(ctx, gpa, dst, len) == TV_OK ? TV_OK : TV_E_INVALID_ARGUMENT;
-}
-
-static tv_status_t mem_write(void *ctx, uint64_t gpa, const void *src, size_t len)
-{
-    return guest_write(ctx, gpa, src, len) == TV_OK ? TV_OK : TV_E_INVALID_ARGUMENT;
-}
-
 /* The event ring must lie in one host-contiguous piece of guest RAM. */
 static void *mem_map(void *ctx, uint64_t gpa, size_t len)
 {
@@ -82,8 +71,8 @@ static struct task_hcall_ctx *ctx_for(struct partition *p)
     if (!hc->mgr) {
         hc->mgr = mgr;
         hc->mem.ctx = p;
-        hc->mem.read = mem_read;
-        hc->mem.write = mem_write;
+        hc->mem.read = guest_read_cb;   /* bounded to the caller's RAM */
+        hc->mem.write = guest_write_cb;
         hc->mem.map = mem_map;
         hc->mem.unmap = mem_unmap;
         hc->mem.notify = notify;
