@@ -1,8 +1,8 @@
 # boot/: the UEFI loader (BOOTX64.EFI), its portable parts (config parser,
 # monitor ELF loader, memory map conversion), a test monitor, and their tests.
 
-BOOT_CONFIG_SRCS   := boot/config/boot_config.c boot/config/config_values.c
-BOOT_PORTABLE_SRCS := $(BOOT_CONFIG_SRCS) boot/efi/monitor_elf.c boot/efi/mem_map.c \
+BOOT_CONFIG_SRCS   := boot/common/boot_config.c boot/common/config_values.c
+BOOT_PORTABLE_SRCS := $(BOOT_CONFIG_SRCS) boot/common/monitor_elf.c boot/common/mem_map.c \
                       boot/efi/device_path.c
 BOOT_EFI_SRCS      := boot/efi/efi_main.c boot/efi/efi_console.c boot/efi/efi_files.c \
                       boot/efi/efi_load.c boot/efi/efi_platform.c boot/efi/efi_handoff.c
@@ -64,11 +64,11 @@ $(BUILD)/tests/unit/test_boot_config: $(call host_objs,tests/unit/boot/test_boot
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
 
-$(BUILD)/tests/unit/test_monitor_elf: $(call host_objs,tests/unit/boot/test_monitor_elf.c boot/efi/monitor_elf.c $(LIB_SRCS))
+$(BUILD)/tests/unit/test_monitor_elf: $(call host_objs,tests/unit/boot/test_monitor_elf.c boot/common/monitor_elf.c $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
 
-$(BUILD)/tests/unit/test_mem_map: $(call host_objs,tests/unit/boot/test_mem_map.c boot/efi/mem_map.c $(LIB_SRCS))
+$(BUILD)/tests/unit/test_mem_map: $(call host_objs,tests/unit/boot/test_mem_map.c boot/common/mem_map.c $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
 
@@ -83,7 +83,7 @@ $(BUILD)/fuzz/boot_config: tests/fuzz/boot/fuzz_boot_config.c $(BOOT_CONFIG_SRCS
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $^ -o $@
 
-$(BUILD)/fuzz/monitor_elf: tests/fuzz/boot/fuzz_monitor_elf.c boot/efi/monitor_elf.c boot/efi/mem_map.c $(LIB_SRCS)
+$(BUILD)/fuzz/monitor_elf: tests/fuzz/boot/fuzz_monitor_elf.c boot/common/monitor_elf.c boot/common/mem_map.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $^ -o $@
 

@@ -1,8 +1,8 @@
 # guests/: partition images shipped with Taskvisor (not tests).
 #   build/guests/control.elf   the default control partition (console)
-include tests/guest/lib/guestlib.mk
+include guests/lib/guestlib.mk
 
-CONTROL_SRCS := $(wildcard guests/control/*.c) client/tv_client.c tests/guest/tasks/guest_transport.c
-$(BUILD)/guestobj/guests/control/%.o: GUEST_CFLAGS += -Iclient -Itests/guest/tasks
+CONTROL_SRCS := $(wildcard guests/control/*.c) client/tv_client.c client/guest_transport.c
+$(BUILD)/guestobj/guests/control/%.o: GUEST_CFLAGS += -Iclient
 $(eval $(call guest_image,control,$(CONTROL_SRCS)))
 ALL_TARGETS += $(BUILD)/guests/control.elf

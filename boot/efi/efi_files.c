@@ -2,7 +2,7 @@
  * page allocator for everything the monitor keeps. */
 #include "efi_loader.h"
 
-#include "../efi/mem_map.h"
+#include "../common/mem_map.h"
 #include "tv_fmt.h"
 #include "tv_string.h"
 

@@ -4,7 +4,7 @@
  * room to spare beforehand and messages wait until it is over. */
 #include "efi_loader.h"
 
-#include "mem_map.h"
+#include "../common/mem_map.h"
 
 typedef void (*tv_monitor_entry_t)(struct tv_boot_info *bi) __attribute__((sysv_abi));
 

@@ -2,8 +2,8 @@
  * Every failure names the config line that asked for the file. */
 #include "efi_loader.h"
 
-#include "mem_map.h"
-#include "monitor_elf.h"
+#include "../common/mem_map.h"
+#include "../common/monitor_elf.h"
 #include "tv_fmt.h"
 #include "tv_string.h"
 

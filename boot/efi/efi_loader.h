@@ -7,8 +7,8 @@
 #include <efi.h>
 #include <efilib.h>
 
-#include "../boot_info.h"
-#include "../config/boot_config.h"
+#include "../common/boot_info.h"
+#include "../common/boot_config.h"
 #include "taskvisor/status.h"
 
 #define TV_CONFIG_PATH   "\\taskvisor\\taskvisor.cfg"

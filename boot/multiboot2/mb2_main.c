@@ -7,10 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "boot/boot_info.h"
-#include "boot/config/boot_config.h"
-#include "boot/efi/mem_map.h"
-#include "boot/efi/monitor_elf.h"
+#include "boot/common/boot_info.h"
+#include "boot/common/boot_config.h"
+#include "boot/common/mem_map.h"
+#include "boot/common/monitor_elf.h"
 #include "mb2_info.h"
 #include "tv_fmt.h"
 #include "tv_string.h"

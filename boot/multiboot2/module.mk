@@ -6,7 +6,7 @@ MB2_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -ffreestanding -fno-builti
               -fno-pie -mcmodel=small -fno-stack-protector -mno-red-zone -mgeneral-regs-only \
               -fno-asynchronous-unwind-tables -fcf-protection=none -I. -Iinclude -Ilib -MMD -MP
 MB2_C_SRCS := boot/multiboot2/mb2_main.c boot/multiboot2/mb2_info.c $(BOOT_CONFIG_SRCS) \
-              boot/efi/monitor_elf.c boot/efi/mem_map.c $(LIB_SRCS)
+              boot/common/monitor_elf.c boot/common/mem_map.c $(LIB_SRCS)
 MB2_OBJS   := $(BUILD)/mb2/boot/multiboot2/mb2_entry.o \
               $(patsubst %.c,$(BUILD)/mb2/%.o,$(MB2_C_SRCS))
 MB2_LOADER := $(BUILD)/taskvisor-mb2.elf

@@ -1,6 +1,6 @@
 # tests/guest/: the test guests (one image per integration scenario) and the
 # bare-QEMU test of the guest library.
-include tests/guest/lib/guestlib.mk
+include guests/lib/guestlib.mk
 
 TEST_GUESTS := libselftest hello control_calls cpl3_ud mgmt_denied triple_fault oob_access \
                svm_insns canary_scan apic_timer spinner bench

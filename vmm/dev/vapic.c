@@ -1,7 +1,7 @@
 #include "dev/vapic.h"
 #include "arch/x86/cpu.h"
-#include "core/time.h"
-#include "core/vcpu.h"
+#include "kernel/time.h"
+#include "vm/vcpu.h"
 #include "tv_string.h"
 
 #define X2APIC_BASE_MSR  0x800u

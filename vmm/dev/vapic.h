@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 #include <stdbool.h>
-#include "core/timer.h"
+#include "kernel/timer.h"
 #include "taskvisor/status.h"
 
 /* Virtual APIC timer input clock: 100 MHz, reported in CPUID 0x40000010 EBX. */

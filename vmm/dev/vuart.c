@@ -1,5 +1,5 @@
 #include "dev/vuart.h"
-#include "core/log.h"
+#include "kernel/log.h"
 #include "tv_string.h"
 
 #define LSR_DR   0x01

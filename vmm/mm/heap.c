@@ -1,7 +1,7 @@
 /* A small kernel heap: power-of-two size classes from 32 B to 2 KiB carved
  * from pages, and whole pages (with a header page) for larger blocks. */
 #include "mm/mm.h"
-#include "core/spinlock.h"
+#include "kernel/spinlock.h"
 #include "tv_string.h"
 
 #define MIN_SHIFT 5

@@ -1,7 +1,7 @@
 #include "mm/mm.h"
 #include "arch/x86/cpu.h"
-#include "core/log.h"
-#include "core/spinlock.h"
+#include "kernel/log.h"
+#include "kernel/spinlock.h"
 #include "mm/pagetable.h"
 #include "tv_string.h"
 

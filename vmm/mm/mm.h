@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "boot/boot_info.h"
+#include "boot/common/boot_info.h"
 #include "mm/pmm.h"
 #include "taskvisor/status.h"
 

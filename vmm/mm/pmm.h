@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
-#include "boot/boot_info.h"
+#include "boot/common/boot_info.h"
 #include "taskvisor/status.h"
 
 #define PAGE_SIZE 4096ull

@@ -3,7 +3,7 @@
  * isa-debug-exit (port 0xf4): 0x10 -> exit status 33 (pass), 0x11 -> 35 (fail). */
 #include <stdint.h>
 
-#include "../../boot_info.h"
+#include "../../common/boot_info.h"
 #include "tv_fmt.h"
 #include "tv_string.h"
 

@@ -1,11 +1,11 @@
-/* libFuzzer target: the boot configuration parser (boot/config/).  Beyond
+/* libFuzzer target: the boot configuration parser (boot/common/).  Beyond
  * "no crash", every accepted config must satisfy the format's invariants. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../boot/config/boot_config.h"
+#include "../../../boot/common/boot_config.h"
 
 static struct tv_boot_config cfg;
 static struct tv_config_error err;

@@ -1,4 +1,4 @@
-/* libFuzzer target: the monitor ELF loader (boot/efi/monitor_elf.c).  An
+/* libFuzzer target: the monitor ELF loader (boot/common/monitor_elf.c).  An
  * accepted image is also loaded and relocated into a buffer of exactly its
  * span, so ASan catches any write the validation failed to bound. */
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../boot/efi/monitor_elf.h"
+#include "../../../boot/common/monitor_elf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,6 @@
 # tests/guest/tasks/: guests driving the in-monitor task subsystem through
 # libtaskvisor (client/) with a hypercall transport.
-TASK_GUEST_CLIENT := client/tv_client.c tests/guest/tasks/guest_transport.c
+TASK_GUEST_CLIENT := client/tv_client.c client/guest_transport.c
 $(eval $(call guest_image,tasks,tests/guest/tasks/tasks.c $(TASK_GUEST_CLIENT)))
 $(eval $(call guest_image,tasks_denied,tests/guest/tasks/tasks_denied.c))
 ALL_TARGETS += $(BUILD)/guests/tasks.elf $(BUILD)/guests/tasks_denied.elf

@@ -1,4 +1,4 @@
-/* Unit tests for the boot configuration parser (boot/config/): the accepted
+/* Unit tests for the boot configuration parser (boot/common/): the accepted
  * format, every error path with its line number, and the value parsers. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../boot/config/boot_config.h"
+#include "../../../boot/common/boot_config.h"
 
 static struct tv_boot_config cfg;
 static struct tv_config_error err;

@@ -1,4 +1,4 @@
-/* Unit tests for the UEFI -> boot_info memory map conversion (boot/efi/mem_map.c). */
+/* Unit tests for the UEFI -> boot_info memory map conversion (boot/common/mem_map.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../../boot/efi/mem_map.h"
+#include "../../../boot/common/mem_map.h"
 
 /* Firmware descriptors are often 48 bytes apart, larger than the struct. */
 #define STRIDE 48

@@ -1,4 +1,4 @@
-/* Unit tests for the monitor ELF loader (boot/efi/monitor_elf.c): a
+/* Unit tests for the monitor ELF loader (boot/common/monitor_elf.c): a
  * synthetic PIE image is built in memory, then broken one field at a time. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../boot/efi/monitor_elf.h"
+#include "../../../boot/common/monitor_elf.h"
 
 #define FILE_SIZE 0x1800
 #define DYN_OFF   0x1400

@@ -1,7 +1,7 @@
 /* GDT and TSS with IST stacks for NMI, #DF and #MC (SDM vol. 3 7.7, 6.14.5). */
 #include "arch/x86/gdt.h"
 #include "arch/x86/cpu.h"
-#include "core/percpu.h"
+#include "kernel/percpu.h"
 #include "tv_string.h"
 
 #define IST_STACK_SIZE 8192

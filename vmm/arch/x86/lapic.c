@@ -1,8 +1,8 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
-#include "core/log.h"
-#include "core/time.h"
+#include "kernel/log.h"
+#include "kernel/time.h"
 
 #define APIC_ID      0x020
 #define APIC_VERSION 0x030

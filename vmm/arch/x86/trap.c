@@ -2,11 +2,11 @@
 #include "arch/x86/trap.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/gdt.h"
-#include "core/ksyms.h"
-#include "core/log.h"
-#include "core/panic.h"
-#include "core/percpu.h"
-#include "core/sched.h"
+#include "kernel/ksyms.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
+#include "kernel/percpu.h"
+#include "kernel/sched.h"
 
 struct idt_entry {
     uint16_t offset_lo;

@@ -2,9 +2,9 @@
  * entry and the decoding of #VMEXIT codes into struct vm_exit. */
 #include "arch/x86/svm/vmcb.h"
 #include "arch/x86/cpu.h"
-#include "core/log.h"
-#include "core/percpu.h"
-#include "core/vcpu.h"
+#include "kernel/log.h"
+#include "kernel/percpu.h"
+#include "vm/vcpu.h"
 #include "mm/mm.h"
 #include "mm/pagetable.h"
 #include "tv_fmt.h"

@@ -2,9 +2,9 @@
  * build's VMCS fault hooks that make Bochs produce each of them. */
 #include "arch/x86/vmx/vmx_internal.h"
 #include "arch/x86/vmx/vmcs.h"
-#include "core/log.h"
-#include "core/partition.h"
-#include "core/vcpu.h"
+#include "kernel/log.h"
+#include "vm/partition.h"
+#include "vm/vcpu.h"
 #include "tv_fmt.h"
 #include "tv_string.h"
 

@@ -1,0 +1,94 @@
+#include "kernel/timer.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/trap.h"
+#include "kernel/percpu.h"
+#include "kernel/time.h"
+
+/* Each CPU's list (struct percpu), sorted by deadline; protected by
+ * disabling interrupts, as only its own CPU touches it. */
+#define timer_list (this_cpu()->timer_list)
+
+static void reprogram(void)
+{
+    if (!timer_list) {
+        lapic_timer_stop();
+        return;
+    }
+    uint64_t now = time_now_ns();
+    uint64_t d = timer_list->deadline_ns;
+    lapic_timer_oneshot_ns(d > now ? d - now : 0);
+}
+
+static void unlink(struct timer *t)
+{
+    for (struct timer **pp = &timer_list; *pp; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    t->armed = false;
+    t->next = 0;
+}
+
+void timer_init(struct timer *t, void (*fn)(struct timer *), void *arg)
+{
+    t->fn = fn;
+    t->arg = arg;
+    t->armed = false;
+    t->next = 0;
+}
+
+void timer_arm(struct timer *t, uint64_t deadline_ns)
+{
+    bool irq = irq_save();
+    if (t->armed)
+        unlink(t);
+    t->deadline_ns = deadline_ns;
+    struct timer **pp = &timer_list;
+    while (*pp && (*pp)->deadline_ns <= deadline_ns)
+        pp = &(*pp)->next;
+    t->next = *pp;
+    *pp = t;
+    t->armed = true;
+    if (timer_list == t)
+        reprogram();
+    irq_restore(irq);
+}
+
+void timer_cancel(struct timer *t)
+{
+    bool irq = irq_save();
+    if (t->armed) {
+        bool was_first = timer_list == t;
+        unlink(t);
+        if (was_first)
+            reprogram();
+    }
+    irq_restore(irq);
+}
+
+uint64_t timer_next_deadline(void)
+{
+    return timer_list ? timer_list->deadline_ns : UINT64_MAX;
+}
+
+static void timer_irq(struct trap_frame *tf)
+{
+    (void)tf;
+    lapic_eoi();
+    uint64_t now = time_now_ns();
+    while (timer_list && timer_list->deadline_ns <= now) {
+        struct timer *t = timer_list;
+        unlink(t);
+        t->fn(t);
+        now = time_now_ns();
+    }
+    reprogram();
+}
+
+void timer_subsystem_init(void)
+{
+    irq_register(VEC_TIMER, timer_irq);
+}

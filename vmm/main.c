@@ -1,0 +1,72 @@
+/* Monitor entry: bring up the CPU, memory, time, the scheduler, then the
+ * virtualization backend and the partitions named in the boot config. */
+#include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/trap.h"
+#include "kernel/log.h"
+#include "kernel/options.h"
+#include "kernel/panic.h"
+#include "kernel/percpu.h"
+#include "kernel/sched.h"
+#include "kernel/time.h"
+#include "kernel/timer.h"
+#include "vm/vmm.h"
+#include "drivers/serial.h"
+#include "mm/mm.h"
+#include "tv_string.h"
+
+extern char __bss_start[], __bss_end[];
+
+uint64_t monitor_entry_tsc;
+
+static void check_boot_info(const struct tv_boot_info *bi)
+{
+    if (!bi || bi->magic != TV_BOOT_INFO_MAGIC) {
+        log_raw("taskvisor: no boot information (bad magic); cannot start\n");
+        monitor_exit(MON_EXIT_PANIC);
+    }
+    if (bi->version != TV_BOOT_INFO_VERSION || bi->size != sizeof *bi) {
+        log_raw("taskvisor: boot information version %u size %u, expected %u size %u\n",
+                bi->version, bi->size, TV_BOOT_INFO_VERSION, (unsigned)sizeof *bi);
+        monitor_exit(MON_EXIT_PANIC);
+    }
+    if (bi->mem_count > TV_BOOT_MAX_MEM || bi->partition_count > TV_BOOT_MAX_PARTITIONS) {
+        log_raw("taskvisor: boot information counts out of range\n");
+        monitor_exit(MON_EXIT_PANIC);
+    }
+}
+
+void monitor_main(struct tv_boot_info *bi);
+void monitor_main(struct tv_boot_info *bi)
+{
+    monitor_entry_tsc = rdtsc();
+    /* .bss is zeroed by the loader; do it again for boot paths that do not. */
+    serial_init();
+    check_boot_info(bi);
+    /* Options are needed before anything can fail (debug-exit port). */
+    monitor_set_debug_exit_port((unsigned)option_get_u64(bi->options, "debug_exit", 0));
+    log_set_level((int)bi->log_level);
+    percpu_init_bsp();
+    idt_init();
+    time_init();
+    log_info("Taskvisor monitor at %#llx (%llu KiB), boot path %s, TSC %llu kHz",
+             (unsigned long long)bi->monitor_phys, (unsigned long long)(bi->monitor_size >> 10),
+             bi->boot_path == TV_BOOT_PATH_UEFI ? "UEFI" : "Multiboot2",
+             (unsigned long long)time_tsc_khz());
+    log_info("options: %s", bi->options[0] ? bi->options : "(none)");
+    tv_status_t st = mm_init(bi);
+    if (st != TV_OK)
+        panic_stop("memory initialisation failed (%d)", st);
+    lapic_init();
+    timer_subsystem_init();
+    struct sched_config sc = {
+        .tick_ns = option_get_u64(bi->options, "sched_tick_us", 2000) * 1000ull,
+        .task_share_pct = (uint32_t)option_get_u64(bi->options, "task_share", 50),
+        .min_slice_ns = 0,
+    };
+    sched_init(&sc);
+    st = vmm_start(bi);
+    if (st != TV_OK)
+        panic_stop("cannot start partitions (%d)", st);
+    sched_start();
+}

@@ -1,0 +1,152 @@
+#include "vm/exit.h"
+#include "vm/fpu.h"
+#include "kernel/log.h"
+#include "vm/partition.h"
+#include "taskvisor/hypercall.h"
+#include "tv_fmt.h"
+
+typedef void (*exit_handler_t)(struct vcpu *v, struct vm_exit *e);
+
+static const char *const reason_names[EXIT_REASON_COUNT] = {
+    [EXIT_NONE] = "none",
+    [EXIT_CPUID] = "cpuid",
+    [EXIT_MSR_READ] = "msr-read",
+    [EXIT_MSR_WRITE] = "msr-write",
+    [EXIT_IO] = "io",
+    [EXIT_HLT] = "hlt",
+    [EXIT_HYPERCALL] = "hypercall",
+    [EXIT_NESTED_PAGE_FAULT] = "nested-page-fault",
+    [EXIT_SHUTDOWN] = "shutdown",
+    [EXIT_EXTERNAL_INTERRUPT] = "external-interrupt",
+    [EXIT_INTERRUPT_WINDOW] = "interrupt-window",
+    [EXIT_VIRT_INSTRUCTION] = "virtualization-instruction",
+    [EXIT_XSETBV] = "xsetbv",
+    [EXIT_ENTRY_FAILED] = "entry-failed",
+    [EXIT_EXCEPTION] = "exception",
+    [EXIT_UNKNOWN] = "unknown",
+};
+
+const char *exit_reason_name(int reason)
+{
+    if (reason < 0 || reason >= EXIT_REASON_COUNT || !reason_names[reason])
+        return "?";
+    return reason_names[reason];
+}
+
+static void handle_hlt(struct vcpu *v, struct vm_exit *e)
+{
+    vcpu_advance_rip(v, e);
+    v->halted = true;
+}
+
+static void handle_npf(struct vcpu *v, struct vm_exit *e)
+{
+    char why[96];
+    tv_snprintf(why, sizeof why, "%s of guest-physical %#llx outside its memory",
+                e->npf.fetch ? "fetch" : e->npf.write ? "write" : "read",
+                (unsigned long long)e->npf.gpa);
+    vcpu_stop(v, STOP_BAD_ACCESS, e->npf.gpa, why);
+}
+
+static void handle_shutdown(struct vcpu *v, struct vm_exit *e)
+{
+    (void)e;
+    vcpu_stop(v, STOP_TRIPLE_FAULT, 0, "triple fault (shutdown)");
+}
+
+static void handle_external_interrupt(struct vcpu *v, struct vm_exit *e)
+{
+    (void)v;
+    (void)e; /* taken by the host when the vCPU thread re-enables interrupts */
+}
+
+static void handle_interrupt_window(struct vcpu *v, struct vm_exit *e)
+{
+    (void)e;
+    virt->request_interrupt_window(v, false); /* the loop injects next */
+}
+
+static void handle_virt_instruction(struct vcpu *v, struct vm_exit *e)
+{
+    (void)e;
+    inject_ud(v);
+}
+
+static void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
+{
+    struct guest_mode m;
+    virt->get_mode(v, &m);
+    uint64_t value = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+    if (m.cpl != 0 || !fpu_guest_xsetbv(v, (uint32_t)v->regs.rcx, value)) {
+        inject_gp(v);
+        return;
+    }
+    vcpu_advance_rip(v, e);
+}
+
+static void handle_entry_failed(struct vcpu *v, struct vm_exit *e)
+{
+    char why[96];
+    tv_snprintf(why, sizeof why, "VM entry refused (exit code %#llx, info %#llx/%#llx)",
+                (unsigned long long)e->raw_code, (unsigned long long)e->info1,
+                (unsigned long long)e->info2);
+    vcpu_stop(v, STOP_ENTRY_FAILED, e->raw_code, why);
+}
+
+static void handle_unknown(struct vcpu *v, struct vm_exit *e)
+{
+    char why[96];
+    tv_snprintf(why, sizeof why, "unhandled exit %s (code %#llx, info %#llx/%#llx)",
+                exit_reason_name(e->reason), (unsigned long long)e->raw_code,
+                (unsigned long long)e->info1, (unsigned long long)e->info2);
+    vcpu_stop(v, STOP_UNHANDLED_EXIT, e->raw_code, why);
+}
+
+static const exit_handler_t exit_handlers[EXIT_REASON_COUNT] = {
+    [EXIT_CPUID] = handle_cpuid,
+    [EXIT_MSR_READ] = handle_msr_read,
+    [EXIT_MSR_WRITE] = handle_msr_write,
+    [EXIT_IO] = handle_io,
+    [EXIT_HLT] = handle_hlt,
+    [EXIT_HYPERCALL] = handle_hypercall,
+    [EXIT_NESTED_PAGE_FAULT] = handle_npf,
+    [EXIT_SHUTDOWN] = handle_shutdown,
+    [EXIT_EXTERNAL_INTERRUPT] = handle_external_interrupt,
+    [EXIT_INTERRUPT_WINDOW] = handle_interrupt_window,
+    [EXIT_VIRT_INSTRUCTION] = handle_virt_instruction,
+    [EXIT_XSETBV] = handle_xsetbv,
+    [EXIT_ENTRY_FAILED] = handle_entry_failed,
+    /* EXIT_EXCEPTION and EXIT_UNKNOWN: nothing intercepts them on purpose. */
+};
+
+/* The cheapest exit the monitor has: TV_HC_NOP answered before the
+ * hypercall table (still refused at CPL > 0, like every hypercall). */
+static bool nop_fast_path(struct vcpu *v, struct vm_exit *e)
+{
+    if (e->reason != EXIT_HYPERCALL || v->regs.rax != TV_HC_NOP)
+        return false;
+    struct guest_mode m;
+    virt->get_mode(v, &m);
+    if (m.cpl != 0)
+        return false;
+    v->regs.rax = TV_OK;
+    vcpu_advance_rip(v, e);
+    return true;
+}
+
+void exit_dispatch(struct vcpu *v, struct vm_exit *e)
+{
+    int r = e->reason;
+    if (nop_fast_path(v, e)) {
+        v->exit_counts[EXIT_HYPERCALL]++;
+        return;
+    }
+    if (r < 0 || r >= EXIT_REASON_COUNT)
+        r = EXIT_UNKNOWN;
+    v->exit_counts[r]++;
+    exit_handler_t h = exit_handlers[r];
+    if (h)
+        h(v, e);
+    else
+        handle_unknown(v, e);
+}

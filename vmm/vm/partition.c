@@ -1,0 +1,216 @@
+/* Creating partitions from the boot configuration: RAM, nested page
+ * tables, the guest image, the vCPU and its thread. */
+#include "vm/partition.h"
+#include "vm/fpu.h"
+#include "kernel/log.h"
+#include "kernel/options.h"
+#include "guestload/guestload.h"
+#include "mm/mm.h"
+#include "tv_fmt.h"
+#include "tv_string.h"
+
+struct partition *partitions[MAX_PARTITIONS];
+uint32_t partition_count;
+
+static tv_status_t npt_alloc(void *ctx, uint64_t *pa) { (void)ctx; return page_alloc(1, 1, pa); }
+static void npt_free(void *ctx, uint64_t pa) { (void)ctx; page_free(pa, 1); }
+static uint64_t *npt_map(void *ctx, uint64_t pa) { (void)ctx; return phys_to_virt(pa); }
+static const struct pt_ops npt_ops = { 0, npt_alloc, npt_free, npt_map };
+
+bool guest_range_ok(const struct partition *p, uint64_t gpa, uint64_t len)
+{
+    return gpa <= p->mem_bytes && len <= p->mem_bytes - gpa;
+}
+
+static tv_status_t guest_copy(struct partition *p, uint64_t gpa, void *buf, uint64_t len, bool to_guest)
+{
+    if (!guest_range_ok(p, gpa, len))
+        return TV_E_INVALID_ARGUMENT;
+    uint8_t *b = buf;
+    while (len) {
+        uint64_t idx = gpa / GUEST_CHUNK, off = gpa % GUEST_CHUNK;
+        uint64_t n = GUEST_CHUNK - off < len ? GUEST_CHUNK - off : len;
+        uint8_t *host = (uint8_t *)phys_to_virt(p->chunks[idx] + off);
+        if (to_guest)
+            tv_memcpy(host, b, n);
+        else
+            tv_memcpy(b, host, n);
+        gpa += n;
+        b += n;
+        len -= n;
+    }
+    return TV_OK;
+}
+
+tv_status_t guest_read(struct partition *p, uint64_t gpa, void *dst, uint64_t len)
+{
+    return guest_copy(p, gpa, dst, len, false);
+}
+
+tv_status_t guest_write(struct partition *p, uint64_t gpa, const void *src, uint64_t len)
+{
+    return guest_copy(p, gpa, (void *)src, len, true);
+}
+
+tv_status_t guest_read_cb(void *part, uint64_t gpa, void *dst, size_t len)
+{
+    return guest_read(part, gpa, dst, len);
+}
+
+tv_status_t guest_write_cb(void *part, uint64_t gpa, const void *src, size_t len)
+{
+    return guest_write(part, gpa, src, len);
+}
+
+static tv_status_t writer_zero(void *ctx, uint64_t gpa, uint64_t len)
+{
+    struct partition *p = ctx;
+    if (!guest_range_ok(p, gpa, len))
+        return TV_E_INVALID_ARGUMENT;
+    while (len) {
+        uint64_t idx = gpa / GUEST_CHUNK, off = gpa % GUEST_CHUNK;
+        uint64_t n = GUEST_CHUNK - off < len ? GUEST_CHUNK - off : len;
+        tv_memset(phys_to_virt(p->chunks[idx] + off), 0, n);
+        gpa += n;
+        len -= n;
+    }
+    return TV_OK;
+}
+
+const char *partition_state_name(int state)
+{
+    return state == PART_CREATED ? "created" : state == PART_RUNNING ? "running" : "stopped";
+}
+
+const char *stop_reason_name(int reason)
+{
+    switch (reason) {
+    case STOP_NONE: return "none";
+    case STOP_EXIT_PORT: return "exited";
+    case STOP_TRIPLE_FAULT: return "triple fault";
+    case STOP_BAD_ACCESS: return "access outside its memory";
+    case STOP_ENTRY_FAILED: return "VM entry failed";
+    case STOP_UNHANDLED_EXIT: return "unhandled exit";
+    case STOP_REQUESTED: return "stopped on request";
+    default: return "internal error";
+    }
+}
+
+static void parse_expectation(struct partition *p, const char *options)
+{
+    char key[48], val[32];
+    tv_snprintf(key, sizeof key, "expect.%s", p->name);
+    p->expect = EXPECT_EXIT_CODE;
+    p->expect_code = 0;
+    if (!option_get(options, key, val, sizeof val))
+        return;
+    if (tv_strncmp(val, "exit:", 5) == 0) {
+        if (!parse_u64(val + 5, &p->expect_code))
+            log_warn("bad %s=%s: expecting exit code 0", key, val);
+    } else if (tv_strcmp(val, "triple_fault") == 0) {
+        p->expect = EXPECT_TRIPLE_FAULT;
+    } else if (tv_strcmp(val, "bad_access") == 0) {
+        p->expect = EXPECT_BAD_ACCESS;
+    } else if (tv_strcmp(val, "entry_failed") == 0) {
+        p->expect = EXPECT_ENTRY_FAILED;
+    } else if (tv_strcmp(val, "running") == 0) {
+        p->expect = EXPECT_RUNNING;
+    } else {
+        log_warn("unknown expectation %s=%s (ignored)", key, val);
+    }
+}
+
+tv_status_t partition_create(const struct tv_boot_partition *bp, const char *options,
+                             uint32_t id, struct partition **out)
+{
+    char err[128];
+    tv_status_t st;
+    struct partition *p = kzalloc(sizeof *p);
+    if (!p)
+        return TV_E_NO_MEMORY;
+    p->id = id;
+    tv_strlcpy(p->name, bp->name, sizeof p->name);
+    p->flags = bp->flags;
+    p->mem_bytes = (bp->memory_bytes + GUEST_CHUNK - 1) & ~(GUEST_CHUNK - 1);
+    parse_expectation(p, options);
+    if (p->mem_bytes < GUEST_MIN_MEM || p->mem_bytes > (64ull << 30)) {
+        log_err("partition %s: memory size %llu bytes is out of range (2 MiB .. 64 GiB)",
+                p->name, (unsigned long long)bp->memory_bytes);
+        kfree(p);
+        return TV_E_INVALID_ARGUMENT;
+    }
+
+    /* Judge the untrusted image before committing memory to it. */
+    struct guest_load_plan plan;
+    const void *img = phys_to_virt(bp->image_phys);
+    st = guest_image_plan(img, bp->image_size, p->mem_bytes, &plan, err, sizeof err);
+    if (st != TV_OK) {
+        log_err("partition %s: image %s refused: %s", p->name, bp->image_path, err);
+        kfree(p);
+        return st;
+    }
+
+    p->chunk_count = p->mem_bytes / GUEST_CHUNK;
+    p->chunks = kzalloc(p->chunk_count * sizeof(uint64_t));
+    if (!p->chunks || (st = pt_init(&p->npt, virt->npt_format, &npt_ops)) != TV_OK)
+        goto fail_mem;
+    for (uint64_t i = 0; i < p->chunk_count; i++) {
+        st = page_alloc(GUEST_CHUNK / PAGE_SIZE, GUEST_CHUNK / PAGE_SIZE, &p->chunks[i]);
+        if (st != TV_OK)
+            goto fail_mem;
+        /* The first 2 MiB (real-mode area, legacy hole, boot info) is mapped
+         * with 4 KiB leaves so it can later be split per page (MMIO, ROM);
+         * the rest with 2 MiB leaves. */
+        st = pt_map(&p->npt, i * GUEST_CHUNK, p->chunks[i], GUEST_CHUNK, virt->npt_perms, i != 0);
+        if (st != TV_OK)
+            goto fail_mem;
+    }
+
+    struct guest_mem_writer w = { p, guest_write_cb, writer_zero };
+    struct guest_entry_state entry;
+    st = guest_image_load(&plan, img, &w, bp->cmdline, p->mem_bytes, &entry);
+    if (st != TV_OK) {
+        log_err("partition %s: loading %s failed (%d)", p->name, bp->image_path, st);
+        goto fail_mem;
+    }
+
+    struct vcpu *v = &p->vcpu;
+    v->part = p;
+    v->id = 0;
+    vuart_init(&p->uart, p->name, (p->flags & TV_PART_CONTROL) != 0);
+    vapic_init(&v->apic, v, 0);
+    if ((st = fpu_vcpu_init(v)) != TV_OK)
+        goto fail_mem;
+    if ((st = virt->vcpu_create(v, p->npt.root_pa, id + 1)) != TV_OK) {
+        log_err("partition %s: cannot create its vCPU (%d)", p->name, st);
+        goto fail_mem;
+    }
+    virt->vcpu_reset_pm32(v);
+    v->regs.rip = entry.rip;
+    v->regs.rax = entry.rax;
+    v->regs.rbx = entry.rbx;
+    v->regs.rcx = entry.rcx;
+    v->regs.rdx = entry.rdx;
+    v->regs.rsi = entry.rsi;
+    v->regs.rdi = entry.rdi;
+    v->regs.rsp = entry.rsp;
+    v->regs.rbp = entry.rbp;
+    v->regs.rflags = entry.rflags | 2;
+    log_info("partition %s: %llu MiB, %s image %s, entry %#llx%s", p->name,
+             (unsigned long long)(p->mem_bytes >> 20), guest_protocol_name(plan.protocol),
+             bp->image_path, (unsigned long long)entry.rip,
+             (p->flags & TV_PART_CONTROL) ? ", control partition" : "");
+    *out = p;
+    return TV_OK;
+
+fail_mem:
+    if (p->chunks) {
+        for (uint64_t i = 0; i < p->chunk_count; i++)
+            if (p->chunks[i])
+                page_free(p->chunks[i], GUEST_CHUNK / PAGE_SIZE);
+        kfree(p->chunks);
+    }
+    pt_destroy(&p->npt);
+    kfree(p);
+    return st == TV_OK ? TV_E_NO_MEMORY : st;
+}

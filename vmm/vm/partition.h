@@ -1,0 +1,69 @@
+/* Partitions: a guest's memory, its vCPU, its devices, and how it ended. */
+#ifndef VMM_PARTITION_H
+#define VMM_PARTITION_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include "boot/common/boot_info.h"
+#include "vm/vcpu.h"
+#include "dev/vuart.h"
+#include "mm/pagetable.h"
+#include "taskvisor/status.h"
+
+#define MAX_PARTITIONS TV_BOOT_MAX_PARTITIONS
+#define GUEST_CHUNK (2ull << 20)   /* guest RAM is backed in 2 MiB pieces */
+
+enum partition_state {
+    PART_CREATED = 0,
+    PART_RUNNING = 1,
+    PART_STOPPED = 2,
+};
+
+/* What a test scenario expects of a partition (monitor option expect.NAME). */
+enum part_expect {
+    EXPECT_EXIT_CODE = 0,   /* exits through the exit port with expect_code */
+    EXPECT_TRIPLE_FAULT,
+    EXPECT_BAD_ACCESS,
+    EXPECT_RUNNING,         /* still running when the others are done */
+    EXPECT_ENTRY_FAILED,    /* refused by VM entry (test builds' fault hooks) */
+};
+
+struct partition {
+    uint32_t id;
+    char name[TV_BOOT_NAME_LEN];
+    uint32_t flags;                 /* TV_PART_* */
+    volatile int state;
+    uint64_t mem_bytes;
+    uint64_t *chunks;               /* host physical base of each 2 MiB chunk */
+    uint64_t chunk_count;
+    struct page_table npt;
+    struct vcpu vcpu;               /* one vCPU per partition for now */
+    struct vuart uart;
+    int expect;
+    uint64_t expect_code;
+    int stop_reason;
+    uint64_t stop_code;
+    char stop_detail[96];
+    uint32_t hcall_denials;         /* rate-limits the ACCESS_DENIED log line */
+};
+
+extern struct partition *partitions[MAX_PARTITIONS];
+extern uint32_t partition_count;
+
+tv_status_t partition_create(const struct tv_boot_partition *bp, const char *options,
+                             uint32_t id, struct partition **out);
+/* Guest-physical access for monitor code: bounded to the partition's RAM. */
+tv_status_t guest_read(struct partition *p, uint64_t gpa, void *dst, uint64_t len);
+tv_status_t guest_write(struct partition *p, uint64_t gpa, const void *src, uint64_t len);
+bool guest_range_ok(const struct partition *p, uint64_t gpa, uint64_t len);
+/* The same two in the shape of the copy callbacks (hypercall memory views,
+ * task calls, the image loader): ctx is the partition; a range outside its
+ * RAM is TV_E_INVALID_ARGUMENT. */
+tv_status_t guest_read_cb(void *part, uint64_t gpa, void *dst, size_t len);
+tv_status_t guest_write_cb(void *part, uint64_t gpa, const void *src, size_t len);
+/* Called on the vCPU thread when the partition has stopped. */
+void partition_stopped(struct partition *p);
+const char *partition_state_name(int state);
+const char *stop_reason_name(int reason);
+
+#endif

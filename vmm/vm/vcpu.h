@@ -1,0 +1,164 @@
+/* Vendor-neutral virtual CPUs, the exit record vendors decode into, and the
+ * one ops table each virtualization backend (SVM now, VMX next) provides. */
+#ifndef VMM_VCPU_H
+#define VMM_VCPU_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "kernel/sched.h"
+#include "dev/vapic.h"
+#include "taskvisor/status.h"
+
+struct partition;
+
+/* Guest general-purpose registers; the backend syncs RAX/RSP/RIP/RFLAGS with
+ * its control structure around each entry. */
+struct vcpu_regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rsp, rip, rflags;
+};
+
+enum exit_reason {
+    EXIT_NONE = 0,
+    EXIT_CPUID,
+    EXIT_MSR_READ,
+    EXIT_MSR_WRITE,
+    EXIT_IO,
+    EXIT_HLT,
+    EXIT_HYPERCALL,
+    EXIT_NESTED_PAGE_FAULT,
+    EXIT_SHUTDOWN,          /* triple fault */
+    EXIT_EXTERNAL_INTERRUPT,
+    EXIT_INTERRUPT_WINDOW,
+    EXIT_VIRT_INSTRUCTION,  /* VMRUN/VMLOAD/.../VMX instructions: #UD */
+    EXIT_XSETBV,
+    EXIT_ENTRY_FAILED,      /* VMEXIT_INVALID / VM-entry failure */
+    EXIT_EXCEPTION,
+    EXIT_UNKNOWN,
+    EXIT_REASON_COUNT
+};
+
+struct vm_exit {
+    int reason;
+    uint64_t raw_code;          /* vendor exit code, for logs */
+    uint64_t info1, info2;      /* vendor qualification, for logs */
+    uint64_t next_rip;          /* 0 when the hardware did not say */
+    union {
+        struct {
+            uint16_t port;
+            uint8_t size;       /* 1, 2, 4 */
+            uint8_t addr_size;  /* 2, 4, 8 for string forms */
+            bool in, string, rep;
+            uint8_t segment;    /* OUTS source segment (0 ES .. 5 GS) */
+        } io;
+        struct {
+            uint64_t gpa;
+            uint64_t error;     /* fault bits as the vendor reports them */
+            bool write, fetch;
+        } npf;
+        struct {
+            uint32_t vector;
+        } exception;
+    };
+};
+
+/* Requests posted to a vCPU by other threads; handled on its own thread. */
+#define VCPU_REQ_STOP   (1u << 0)
+#define VCPU_REQ_KICK   (1u << 1)   /* re-evaluate pending interrupts */
+
+enum vcpu_stop_reason {
+    STOP_NONE = 0,
+    STOP_EXIT_PORT,         /* guest wrote the exit port */
+    STOP_TRIPLE_FAULT,
+    STOP_BAD_ACCESS,        /* touched memory outside its own */
+    STOP_ENTRY_FAILED,
+    STOP_UNHANDLED_EXIT,
+    STOP_REQUESTED,
+    STOP_INTERNAL_ERROR,
+};
+
+struct fpu_area;
+
+struct vcpu {
+    struct partition *part;
+    uint32_t id;
+    struct thread *thread;
+    struct vcpu_regs regs;
+    void *arch;                     /* backend state (VMCB, VMCS) */
+    volatile uint32_t requests;     /* VCPU_REQ_* */
+    volatile uint64_t posted_irr[4];/* interrupts posted by other threads */
+    bool halted;
+    bool stopped;
+    int stop_reason;
+    uint64_t stop_code;
+    uint64_t xcr0;
+    uint64_t efer;                  /* guest-visible EFER (SVME hidden) */
+    uint64_t tsc_aux;
+    struct fpu_area *fpu;
+    struct vapic apic;
+    uint64_t exit_counts[EXIT_REASON_COUNT];
+    uint64_t first_entry_tsc;
+    /* Continuation of a long hypercall (see vmm/hcall). */
+    void *hcall_cont;
+};
+
+/* Segment state in a neutral form (for 32-bit entry and for the decoder). */
+struct seg_state {
+    uint16_t selector;
+    uint64_t base;
+    uint32_t limit;
+    uint16_t attr;      /* packed: descriptor bits 40-47 -> 0-7, 52-55 -> 8-11 */
+};
+
+struct guest_mode {
+    uint64_t cr0, cr3, cr4, efer;
+    unsigned cpl;
+    bool cs_long;       /* CS.L */
+    bool cs_db;         /* CS.D */
+    uint64_t cs_base, ss_base, ds_base, es_base;
+};
+
+/* The backend ops table (one per vendor, chosen at run time). */
+struct virt_ops {
+    const char *name;
+    /* Checks the CPU; on failure writes a reason a person can act on. */
+    tv_status_t (*probe)(char *why, size_t why_len);
+    tv_status_t (*cpu_enable)(void);
+    tv_status_t (*vcpu_create)(struct vcpu *v, uint64_t npt_root_pa, uint32_t asid);
+    void (*vcpu_destroy)(struct vcpu *v);
+    /* 32-bit protected mode, paging off, flat segments; registers from regs. */
+    void (*vcpu_reset_pm32)(struct vcpu *v);
+    /* Enters the guest once and returns the decoded exit (interrupts off). */
+    void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
+    void (*get_mode)(struct vcpu *v, struct guest_mode *m);
+    void (*set_efer)(struct vcpu *v, uint64_t guest_efer);
+    uint64_t (*get_pat)(struct vcpu *v);
+    void (*set_pat)(struct vcpu *v, uint64_t pat);
+    /* Queues an exception for the next entry (error code when has_error). */
+    void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+    /* True when an external interrupt could be delivered now. */
+    bool (*can_inject_interrupt)(struct vcpu *v);
+    bool (*event_pending)(struct vcpu *v);    /* an injection is already queued */
+    void (*inject_interrupt)(struct vcpu *v, uint8_t vector);
+    void (*request_interrupt_window)(struct vcpu *v, bool on);
+    /* An emulated instruction completed: the STI/MOV-SS shadow ends. */
+    void (*clear_interrupt_shadow)(struct vcpu *v);
+    /* Nested paging format for this vendor (NPT or EPT). */
+    const struct pt_format *npt_format;
+    unsigned npt_perms;
+    void (*npt_flush)(struct vcpu *v);
+};
+
+extern const struct virt_ops *virt;
+
+void vcpu_thread_main(void *arg);
+void vcpu_post_request(struct vcpu *v, uint32_t req);
+/* Raises a fixed interrupt in the vCPU's virtual APIC from any thread (or
+ * interrupt context); the vCPU thread moves it into the IRR. */
+void vcpu_post_interrupt(struct vcpu *v, uint8_t vector);
+void vcpu_stop(struct vcpu *v, int reason, uint64_t code, const char *why);
+void vcpu_advance_rip(struct vcpu *v, const struct vm_exit *exit);
+
+#endif
