@@ -8,20 +8,6 @@ struct vhd_job {
     struct tv_vhd_task_report *report;
 };
 
-/* The VMTaskResult for a failure status. */
-static enum tv_task_result result_for(tv_status_t s)
-{
-    switch (s) {
-    case TV_E_NO_MEMORY: return TV_TASK_RESULT_OUT_OF_MEMORY;
-    case TV_E_IO: case TV_E_NO_SPACE: case TV_E_CORRUPT: case TV_E_READ_ONLY:
-    case TV_E_PARENT_MISSING: case TV_E_PARENT_MODIFIED: case TV_E_WRONG_TYPE:
-        return TV_TASK_RESULT_DISK;
-    case TV_E_INVALID_ARGUMENT: return TV_TASK_RESULT_ILLEGAL_VALUE;
-    case TV_E_CANCELLED: return TV_TASK_RESULT_CANCELLED;
-    default: return TV_TASK_RESULT_UNEXPECTED;
-    }
-}
-
 static tv_status_t job_run(struct task_job *job, void *ctx)
 {
     struct vhd_job *j = ctx;
@@ -43,7 +29,7 @@ static tv_status_t job_run(struct task_job *job, void *ctx)
         task_job_set_done(job, op->done);
         if (s != TV_E_CONTINUE) {
             if (s != TV_OK)
-                task_job_fail(job, result_for(s), s, op->detail[0] ? op->detail : NULL);
+                task_job_fail(job, task_result_for_status(s), s, op->detail[0] ? op->detail : NULL);
             return s;
         }
     }

@@ -83,6 +83,10 @@ void task_job_set_outcome(struct task_job *job, enum tv_task_outcome outcome);
  * Without it a failure maps the status returned by run/commit to a result
  * (NO_MEMORY -> OUT_OF_MEMORY, IO/NO_SPACE/CORRUPT/READ_ONLY -> DISK,
  * TIMEOUT -> TIMEOUT, INVALID_ARGUMENT -> ILLEGAL_VALUE, else UNEXPECTED). */
+/* The one mapping from a status to Virtual PC's VMTaskResult, used for every
+ * failure the core records and by drivers that report their own. */
+enum tv_task_result task_result_for_status(tv_status_t st);
+
 void task_job_fail(struct task_job *job, enum tv_task_result result,
                    tv_status_t error, const char *description);
 

@@ -26,21 +26,28 @@ struct task_job *task_pick_next(struct task_mgr *mgr)
     return best;
 }
 
-static uint32_t result_for_status(tv_status_t st)
+enum tv_task_result task_result_for_status(tv_status_t st)
 {
     switch (st) {
+    case TV_OK:
+        return TV_TASK_RESULT_SUCCESS;
     case TV_E_NO_MEMORY:
         return TV_TASK_RESULT_OUT_OF_MEMORY;
     case TV_E_IO:
     case TV_E_NO_SPACE:
     case TV_E_CORRUPT:
     case TV_E_READ_ONLY:
+    case TV_E_PARENT_MISSING:
+    case TV_E_PARENT_MODIFIED:
+    case TV_E_WRONG_TYPE:
         return TV_TASK_RESULT_DISK;
     case TV_E_TIMEOUT:
         return TV_TASK_RESULT_TIMEOUT;
     case TV_E_INVALID_ARGUMENT:
         return TV_TASK_RESULT_ILLEGAL_VALUE;
     default:
+        /* TV_E_CANCELLED too: a task ends cancelled only through an
+         * accepted cancel, never through a driver's failure. */
         return TV_TASK_RESULT_UNEXPECTED;
     }
 }
@@ -51,7 +58,7 @@ static void record_failure(struct task_job *t, tv_status_t st)
     if (st == TV_OK)
         st = TV_E_IO; /* a driver must not "fail" with success */
     if (!t->failure_recorded) {
-        t->fail_result = result_for_status(st);
+        t->fail_result = task_result_for_status(st);
         t->error = st;
         t->error_description_len = task_text_copy(t->error_description,
                                                   sizeof t->error_description,

@@ -1103,6 +1103,22 @@ static void events(void **state)
     task_mgr_destroy(mgr);
 }
 
+/* One status-to-result mapping for the core and every driver. */
+static void result_mapping(void **state)
+{
+    (void)state;
+    assert_int_equal(task_result_for_status(TV_OK), TV_TASK_RESULT_SUCCESS);
+    assert_int_equal(task_result_for_status(TV_E_NO_MEMORY), TV_TASK_RESULT_OUT_OF_MEMORY);
+    const tv_status_t disk[] = { TV_E_IO, TV_E_NO_SPACE, TV_E_CORRUPT, TV_E_READ_ONLY,
+                                 TV_E_PARENT_MISSING, TV_E_PARENT_MODIFIED, TV_E_WRONG_TYPE };
+    for (size_t i = 0; i < sizeof disk / sizeof disk[0]; i++)
+        assert_int_equal(task_result_for_status(disk[i]), TV_TASK_RESULT_DISK);
+    assert_int_equal(task_result_for_status(TV_E_TIMEOUT), TV_TASK_RESULT_TIMEOUT);
+    assert_int_equal(task_result_for_status(TV_E_INVALID_ARGUMENT), TV_TASK_RESULT_ILLEGAL_VALUE);
+    assert_int_equal(task_result_for_status(TV_E_CANCELLED), TV_TASK_RESULT_UNEXPECTED);
+    assert_int_equal(task_result_for_status(TV_E_BUSY), TV_TASK_RESULT_UNEXPECTED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1131,6 +1147,7 @@ int main(void)
         cmocka_unit_test_setup(destroy_busy_manager, setup_real_clock),
         cmocka_unit_test(listing),
         cmocka_unit_test(events),
+        cmocka_unit_test(result_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
