@@ -51,7 +51,13 @@ $(BUILD)/tool/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(TOOL_CFLAGS) -c $< -o $@
 
+# The same, compiled as in the test build of the monitor (-DTV_TEST_BUILD).
+$(BUILD)/host-tb/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -DTV_TEST_BUILD -c $< -o $@
+
 host_objs = $(patsubst %.c,$(BUILD)/host/%.o,$(1))
+host_tb_objs = $(patsubst %.c,$(BUILD)/host-tb/%.o,$(1))
 tool_objs = $(patsubst %.c,$(BUILD)/tool/%.o,$(1))
 
 include $(sort $(wildcard */module.mk */*/module.mk */*/*/module.mk))

@@ -3,11 +3,16 @@
 #include <string.h>
 
 #include "loopback.h"
-#include "task_hcall.h"
+#include "hcall/hcall.h"
+#include "services/task_calls.h"
 
 struct tv_loopback {
     struct tv_transport transport;
-    struct task_hcall_ctx hc;
+    struct task_call_state tasks;
+    struct guest_mem_range ram;
+    struct guest_mem_view view;
+    struct hcall_section section;
+    struct hcall_table table;
     unsigned char *arena;
     size_t arena_size;
     size_t arena_used;   /* bump allocator */
@@ -26,6 +31,7 @@ static unsigned char *arena_ptr(struct tv_loopback *lb, uint64_t gpa, size_t len
     return lb->arena + off;
 }
 
+/* Called only for ranges guest_mem_check() accepted. */
 static tv_status_t mem_read(void *ctx, uint64_t gpa, void *dst, size_t len)
 {
     unsigned char *p = arena_ptr(ctx, gpa, len);
@@ -63,23 +69,35 @@ static void notify(void *ctx, uint32_t vector)
     lb->last_vector = vector;
 }
 
+static void *task_state(void *owner, const struct hcall_caller *caller)
+{
+    (void)caller;
+    struct tv_loopback *lb = owner;
+    return &lb->tasks;
+}
+
+/* One call as the monitor makes it: the same dispatcher and permission
+ * checks, a 64-bit CPL0 control-partition caller, registers in and out. */
 static tv_status_t lb_call(void *ctx, uint32_t code, const uint64_t args[5], uint64_t *out)
 {
     struct tv_loopback *lb = ctx;
-    struct task_hcall_result res;
-    uint64_t a[5];
-    memcpy(a, args, sizeof a);
+    struct hcall_caller caller = {
+        .partition_id = 0, .is_control = true, .cpl = 0, .wide = true, .mem = &lb->view,
+    };
+    struct hcall_env env = { &lb->table, NULL, NULL };
+    struct hcall_regs r = { .rax = code, .rdi = args[0], .rsi = args[1], .rdx = args[2],
+                            .r10 = args[3], .r8 = args[4] };
     lb->calls++;
     for (;;) {
-        task_hcall(&lb->hc, code, a, &res);
-        if (res.status != TV_E_CONTINUE)
+        enum hcall_action act = hcall_dispatch(&env, &caller, &r);
+        if (act != HCALL_CONTINUE)
             break;
-        /* What the CPU does: RIP not advanced, registers rewritten. */
-        memcpy(a, res.args, sizeof a);
+        /* What the CPU does: RIP not advanced, the call runs again with the
+         * registers the monitor rewrote. */
         lb->continuations++;
     }
-    *out = res.out;
-    return res.status;
+    *out = r.rdx;
+    return (tv_status_t)r.rax;
 }
 
 static void *lb_shared_alloc(void *ctx, size_t size, size_t align, uint64_t *gpa_out)
@@ -119,16 +137,17 @@ tv_status_t tv_loopback_create(struct task_mgr *mgr, size_t arena_size, uint64_t
     }
     memset(lb->arena, 0, arena_size);
     lb->arena_size = arena_size;
-    lb->hc.mgr = mgr;
-    lb->hc.mem.ctx = lb;
-    lb->hc.mem.read = mem_read;
-    lb->hc.mem.write = mem_write;
-    lb->hc.mem.map = mem_map;
-    lb->hc.mem.unmap = mem_unmap;
-    lb->hc.mem.notify = notify;
-    lb->hc.mem.interrupt_pending = NULL; /* no virtual CPU here */
-    lb->hc.wait_slice_ns = wait_slice_ns;
-    lb->hc.test_calls = true;
+    lb->tasks.mgr = mgr;
+    lb->tasks.wait_slice_ns = wait_slice_ns;
+    lb->tasks.ctx = lb;
+    lb->tasks.map = mem_map;
+    lb->tasks.unmap = mem_unmap;
+    lb->tasks.notify = notify;
+    lb->tasks.interrupt_pending = NULL; /* no virtual CPU here */
+    lb->ram = (struct guest_mem_range){ TV_LOOPBACK_GPA_BASE, arena_size };
+    lb->view = (struct guest_mem_view){ &lb->ram, 1, lb, mem_read, mem_write };
+    lb->section = (struct hcall_section){ task_calls, TASK_CALL_COUNT, task_state, lb };
+    lb->table = (struct hcall_table){ &lb->section, 1 };
     lb->transport.ctx = lb;
     lb->transport.call = lb_call;
     lb->transport.shared_alloc = lb_shared_alloc;
@@ -141,7 +160,7 @@ void tv_loopback_destroy(struct tv_loopback *lb)
 {
     if (!lb)
         return;
-    task_hcall_release(&lb->hc);
+    task_calls_release(&lb->tasks);
     free(lb->arena);
     free(lb);
 }

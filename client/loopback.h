@@ -1,5 +1,6 @@
 /* Hosted loopback transport for libtaskvisor: "hypercalls" are decoded by
- * task/task_hcall.c and run against an in-process task manager, with a
+ * the monitor's own dispatcher (vmm/hcall) and task call section
+ * (vmm/services/task_calls.c) and run against an in-process task manager, with a
  * private arena standing in for the control partition's guest memory.
  * Hosted only (tests, host tools). */
 #ifndef CLIENT_LOOPBACK_H

@@ -1,6 +1,6 @@
 # task/: the portable task subsystem (see docs/tasks.md).
 TASK_CORE_SRCS := task/task_state.c task/task_mgr.c task/task_query.c task/task_run.c task/task_job.c \
-                  task/task_events.c task/task_text.c task/task_test_job.c task/task_hcall.c
+                  task/task_events.c task/task_text.c task/task_test_job.c
 TASK_HOSTED_SRCS := task/platform_hosted.c
 PORTABLE_SRCS += $(TASK_CORE_SRCS)
 
@@ -21,6 +21,11 @@ $(BUILD)/task/freestanding.stamp: $(TASK_CORE_SRCS) $(wildcard task/*.h include/
 # Hosted unit tests (ASan+UBSan).
 TASK_TEST_UTIL := tests/unit/task/task_test_util.c
 TASK_HOSTED_ALL := $(TASK_CORE_SRCS) $(TASK_HOSTED_SRCS) $(LIB_SRCS)
+# The task hypercalls as the monitor runs them: the task call section under
+# the one dispatcher, built as in the test build (TEST_TASK_START present).
+TASK_CALL_SRCS := vmm/services/task_calls.c vmm/hcall/hcall_dispatch.c \
+                  vmm/hcall/hcall_guest_mem.c vmm/hcall/hcall_platform.c
+TASK_CALL_OBJS := $(call host_tb_objs,$(TASK_CALL_SRCS))
 
 UNIT_TESTS += $(BUILD)/tests/unit/test_task_core
 $(BUILD)/tests/unit/test_task_core: \
@@ -32,14 +37,14 @@ $(call host_objs,tests/unit/task/%.c): HOST_CFLAGS += -Itask -Iclient
 
 UNIT_TESTS += $(BUILD)/tests/unit/test_task_hcall
 $(BUILD)/tests/unit/test_task_hcall: \
-        $(call host_objs,tests/unit/task/test_task_hcall.c $(TASK_HOSTED_ALL))
+        $(call host_objs,tests/unit/task/test_task_hcall.c $(TASK_HOSTED_ALL)) $(TASK_CALL_OBJS)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
 
 UNIT_TESTS += $(BUILD)/tests/unit/test_task_client
 $(BUILD)/tests/unit/test_task_client: \
         $(call host_objs,tests/unit/task/test_task_client.c client/tv_client.c client/loopback.c \
-                         $(TASK_HOSTED_ALL))
+                         $(TASK_HOSTED_ALL)) $(TASK_CALL_OBJS)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
 
@@ -76,8 +81,8 @@ $(BUILD)/tests/unit/test_task_stress_tsan: \
 # libFuzzer target for the hypercall decoder (seed corpus in
 # tests/fuzz/corpus/task_hcall/).
 FUZZ_TARGETS += $(BUILD)/fuzz/task_hcall
-$(BUILD)/fuzz/task_hcall: tests/unit/task/fuzz_task_hcall.c $(TASK_HOSTED_ALL) \
-        $(wildcard task/*.h include/taskvisor/*.h lib/*.h)
+$(BUILD)/fuzz/task_hcall: tests/unit/task/fuzz_task_hcall.c $(TASK_HOSTED_ALL) $(TASK_CALL_SRCS) \
+        $(wildcard task/*.h include/taskvisor/*.h lib/*.h vmm/hcall/*.h vmm/services/task_calls.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itask $(filter %.c,$^) -o $@ -pthread
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DTV_TEST_BUILD -I. -Ivmm -Itask $(filter %.c,$^) -o $@ -pthread
 TEST_SCRIPTS += tests/unit/task/check_task_freestanding.sh

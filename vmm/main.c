@@ -7,12 +7,20 @@
 #include "kernel/options.h"
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
+#include "kernel/power.h"
 #include "kernel/sched.h"
 #include "kernel/time.h"
 #include "kernel/timer.h"
+#include "services/task_service.h"
+#include "vm/hypercall.h"
 #include "vm/vmm.h"
+#ifdef TV_TEST_BUILD
+#include "testing/test_hooks.h"
+#include "testing/verdict.h"
+#endif
 #include "drivers/serial.h"
 #include "mm/mm.h"
+#include "tv_status.h"
 #include "tv_string.h"
 
 extern char __bss_start[], __bss_end[];
@@ -57,6 +65,7 @@ void monitor_main(struct tv_boot_info *bi)
     tv_status_t st = mm_init(bi);
     if (st != TV_OK)
         panic_stop("memory initialisation failed (%d)", st);
+    power_init(bi->acpi_rsdp);
     lapic_init();
     timer_subsystem_init();
     struct sched_config sc = {
@@ -65,8 +74,22 @@ void monitor_main(struct tv_boot_info *bi)
         .min_slice_ns = 0,
     };
     sched_init(&sc);
-    st = vmm_start(bi);
-    if (st != TV_OK)
-        panic_stop("cannot start partitions (%d)", st);
+    st = vmm_init(bi);
+    if (st == TV_OK)
+        st = task_service_init(bi->options);
+    if (st == TV_OK)
+        st = hypercall_table_seal();
+#ifdef TV_TEST_BUILD
+    if (st == TV_OK)
+        st = verdict_start(bi->options);
+    if (st == TV_OK)
+        test_hooks_start(bi->options);
+#endif
+    if (st == TV_OK)
+        st = vmm_run(bi);
+    if (st != TV_OK) {
+        log_err("TASKVISOR REFUSED: cannot start the partitions (%s)", tv_status_name(st));
+        monitor_exit(MON_EXIT_FAIL);
+    }
     sched_start();
 }

@@ -20,9 +20,12 @@ MON_ASM_SRCS := $(sort $(wildcard vmm/arch/x86/*.asm vmm/arch/x86/svm/*.asm vmm/
 MON_PORTABLE := $(LIB_SRCS) vmm/mm/pmm.c vmm/mm/pagetable.c \
                 $(wildcard vmm/guestload/*.c vmm/hcall/*.c vmm/emul/*.c) $(TASK_CORE_SRCS)
 
-# $(1): variant directory, $(2): output ELF, $(3): extra CFLAGS
+# Test-build-only sources: the scenario verdict and the fault hooks.
+MON_TEST_SRCS := $(sort $(wildcard vmm/testing/*.c))
+
+# $(1): variant directory, $(2): output ELF, $(3): extra CFLAGS, $(4): extra sources
 define MONITOR_VARIANT
-$(1)_OBJS := $$(patsubst %.c,$(BUILD)/$(1)/%.o,$$(MON_C_SRCS) $$(MON_PORTABLE)) \
+$(1)_OBJS := $$(patsubst %.c,$(BUILD)/$(1)/%.o,$$(MON_C_SRCS) $(4) $$(MON_PORTABLE)) \
              $$(patsubst %.asm,$(BUILD)/$(1)/%.o,$$(MON_ASM_SRCS))
 
 $(BUILD)/$(1)/%.o: %.c
@@ -51,6 +54,6 @@ $(2): $$($(1)_OBJS) vmm/monitor.ld scripts/gen-ksyms.py scripts/check-monitor-el
 endef
 
 $(eval $(call MONITOR_VARIANT,mon,$(BUILD)/monitor.elf,))
-$(eval $(call MONITOR_VARIANT,mon-test,$(BUILD)/monitor-test.elf,-DTV_TEST_BUILD))
+$(eval $(call MONITOR_VARIANT,mon-test,$(BUILD)/monitor-test.elf,-DTV_TEST_BUILD,$(MON_TEST_SRCS)))
 
 ALL_TARGETS += $(BUILD)/monitor.elf $(BUILD)/monitor-test.elf

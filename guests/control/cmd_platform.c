@@ -101,6 +101,17 @@ int cmd_partitions(int argc, char **argv)
     return 0;
 }
 
+/* Returns only when the monitor could not turn the machine off. */
+int cmd_shutdown(int argc, char **argv)
+{
+    if (!no_args(argc, argv))
+        return 1;
+    guest_puts("powering the machine off\n");
+    tv_status_t st = tv_hypercall(TV_HC_POWER_OFF, 0, 0, 0, 0, 0, 0);
+    guest_printf("power-off failed: %s (%s)\n", tv_status_name(st), tv_status_text(st));
+    return 1;
+}
+
 int cmd_exit(int argc, char **argv)
 {
     if (!no_args(argc, argv))

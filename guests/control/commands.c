@@ -14,7 +14,7 @@ const struct console_command console_commands[] = {
     { "dismiss",    "ID", "forget a finished task",                    cmd_dismiss },
     { "testtask",   "[UNITS [MS]]", "start a test task (test builds of the monitor)", cmd_testtask },
     { "exit",       "",  "stop the control partition",                 cmd_exit },
-    { "shutdown",   "",  "stop the control partition (same as exit)",  cmd_exit },
+    { "shutdown",   "",  "power the machine off (POWER_OFF)",          cmd_shutdown },
 };
 
 const size_t console_command_count = sizeof(console_commands) / sizeof(console_commands[0]);

@@ -42,6 +42,7 @@ int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_partitions(int argc, char **argv);
 int cmd_exit(int argc, char **argv);
+int cmd_shutdown(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
 int cmd_task(int argc, char **argv);
 int cmd_wait(int argc, char **argv);

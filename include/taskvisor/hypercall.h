@@ -35,6 +35,7 @@ enum tv_hypercall {
     TV_HC_NOP                  = 0x000, /* cheapest exit: returns TV_OK */
     TV_HC_GET_VERSION          = 0x001, /* RDX <- major<<16|minor; R?: see docs */
     TV_HC_PARTITION_LIST       = 0x002, /* management */
+    TV_HC_POWER_OFF            = 0x003, /* management: returns only on failure */
 
     TV_HC_TASK_QUERY           = 0x100,
     TV_HC_TASK_LIST            = 0x101,

@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct guest_mem_range ranges[3] = { mem.ranges[0], mem.ranges[1], { UINT64_MAX - 10, 100 } };
     mem.view.ranges = ranges;
 
-    struct hcall_section secs[2] = { hcall_platform_section, { extra, 2 } };
+    struct hcall_section secs[2] = { hcall_platform_section, { extra, 2, 0, 0 } };
     struct hcall_table table = { secs, 2 };
     struct hcall_env env = { &table, &svc, NULL };
 

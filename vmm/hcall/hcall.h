@@ -51,6 +51,8 @@ struct hcall_services {
                                  struct tv_partition_record *rec);
     /* One log line (no trailing newline). */
     void (*log)(void *ctx, const char *line);
+    /* Turns the machine off; returns only on failure, with its status. */
+    tv_status_t (*power_off)(void *ctx);
 };
 
 /* Who is calling. */
@@ -98,6 +100,11 @@ struct hcall_desc {
 struct hcall_section {
     const struct hcall_desc *calls;
     size_t count;
+    /* Optional: the section's state for this caller, handed to its handlers
+     * as ctx->host (e.g. the task calls' per-partition state).  Without it
+     * handlers get env->host.  A NULL answer makes the call UNSUPPORTED. */
+    void *(*caller_state)(void *owner, const struct hcall_caller *caller);
+    void *owner;
 };
 
 struct hcall_table {
@@ -116,9 +123,11 @@ extern const bool hcall_test_build;
 tv_status_t hcall_table_check(const struct hcall_table *table,
                               const struct hcall_desc **bad);
 
-/* Finds `code`; test-only entries are found only when allow_test_only. */
+/* Finds `code`; test-only entries are found only when allow_test_only.
+ * *section (if not NULL) is set to the section holding the entry. */
 const struct hcall_desc *hcall_lookup(const struct hcall_table *table,
-                                      uint64_t code, bool allow_test_only);
+                                      uint64_t code, bool allow_test_only,
+                                      const struct hcall_section **section);
 
 struct hcall_env {
     const struct hcall_table *table;

@@ -47,7 +47,8 @@ tv_status_t hcall_table_check(const struct hcall_table *table,
 }
 
 const struct hcall_desc *hcall_lookup(const struct hcall_table *table,
-                                      uint64_t code, bool allow_test_only)
+                                      uint64_t code, bool allow_test_only,
+                                      const struct hcall_section **section)
 {
     if (!table || code > UINT32_MAX)
         return NULL;
@@ -59,6 +60,8 @@ const struct hcall_desc *hcall_lookup(const struct hcall_table *table,
                 continue;
             if ((d->flags & HCALL_F_TEST_ONLY) && !allow_test_only)
                 return NULL;
+            if (section)
+                *section = sec;
             return d;
         }
     }
@@ -116,7 +119,8 @@ enum hcall_action hcall_dispatch(const struct hcall_env *env,
 
     const bool wide = caller->wide;
     uint64_t code = wide ? regs->rax : (uint32_t)regs->rax;
-    const struct hcall_desc *d = hcall_lookup(env->table, code, hcall_test_build);
+    const struct hcall_section *sec = NULL;
+    const struct hcall_desc *d = hcall_lookup(env->table, code, hcall_test_build, &sec);
     if (!d) {
         set_status(regs, TV_E_UNKNOWN_CALL);
         return HCALL_ADVANCE;
@@ -132,6 +136,13 @@ enum hcall_action hcall_dispatch(const struct hcall_env *env,
     ctx.caller = caller;
     ctx.svc = env->svc;
     ctx.host = env->host;
+    if (sec->caller_state) {
+        ctx.host = sec->caller_state(sec->owner, caller);
+        if (!ctx.host) {
+            set_status(regs, TV_E_UNSUPPORTED);
+            return HCALL_ADVANCE;
+        }
+    }
     for (unsigned i = 0; i < HCALL_NARGS; i++) {
         uint64_t v = *arg_reg(regs, wide, i);
         ctx.arg[i] = wide ? v : (uint32_t)v;

@@ -1,4 +1,4 @@
-/* Platform hypercalls: NOP, GET_VERSION, PARTITION_LIST. */
+/* Platform hypercalls: NOP, GET_VERSION, PARTITION_LIST, POWER_OFF. */
 #include "hcall.h"
 #include "tv_string.h"
 
@@ -74,12 +74,25 @@ static tv_status_t hc_partition_list(struct hcall_ctx *ctx)
     return TV_OK;
 }
 
+/* No arguments (all must be zero); returns only when the machine could not
+ * be turned off. */
+static tv_status_t hc_power_off(struct hcall_ctx *ctx)
+{
+    for (unsigned i = 0; i < HCALL_NARGS; i++)
+        if (ctx->arg[i])
+            return TV_E_INVALID_ARGUMENT;
+    if (!ctx->svc || !ctx->svc->power_off)
+        return TV_E_UNSUPPORTED;
+    return ctx->svc->power_off(ctx->svc->ctx);
+}
+
 static const struct hcall_desc platform_calls[] = {
     { TV_HC_NOP,            "NOP",            0,            hc_nop },
     { TV_HC_GET_VERSION,    "GET_VERSION",    0,            hc_get_version },
     { TV_HC_PARTITION_LIST, "PARTITION_LIST", HCALL_F_MGMT, hc_partition_list },
+    { TV_HC_POWER_OFF, "POWER_OFF", HCALL_F_MGMT, hc_power_off },
 };
 
 const struct hcall_section hcall_platform_section = {
-    platform_calls, sizeof platform_calls / sizeof platform_calls[0]
+    platform_calls, sizeof platform_calls / sizeof platform_calls[0], 0, 0
 };

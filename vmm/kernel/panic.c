@@ -10,6 +10,11 @@ void monitor_set_debug_exit_port(unsigned port)
     debug_exit_port = port;
 }
 
+unsigned monitor_debug_exit_port(void)
+{
+    return debug_exit_port;
+}
+
 void monitor_exit(unsigned code)
 {
     cpu_cli();

@@ -13,6 +13,8 @@ void panic_stop(const char *fmt, ...);
 #define MON_EXIT_PANIC 0x12
 
 void monitor_set_debug_exit_port(unsigned port);
+/* The configured debug-exit port, 0 when none. */
+unsigned monitor_debug_exit_port(void);
 __attribute__((noreturn)) void monitor_exit(unsigned code);
 
 #endif

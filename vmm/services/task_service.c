@@ -3,15 +3,16 @@
 #include "kernel/options.h"
 #include "vm/partition.h"
 #include "mm/mm.h"
-#include "task/task_hcall.h"
+#include "services/task_calls.h"
+#include "vm/hypercall.h"
 #include "task/task_mgr.h"
 #include "tv_string.h"
 
 static struct task_mgr *mgr;
-static struct task_hcall_ctx hctx[MAX_PARTITIONS];
+static struct task_call_state states[MAX_PARTITIONS];
 static uint64_t wait_slice_ns;
 
-tv_status_t task_service_init(const char *options)
+static tv_status_t task_mgr_start(const char *options)
 {
     struct task_mgr_config cfg = {
         .workers = (uint32_t)option_get_u64(options, "task_workers", 2),
@@ -65,76 +66,44 @@ static bool interrupt_pending(void *ctx)
     return v->apic.timer_fired || vapic_pending_vector(&v->apic) >= 0;
 }
 
-static struct task_hcall_ctx *ctx_for(struct partition *p)
+/* The task calls' state for the calling partition, set up on its first call. */
+static void *caller_state(void *owner, const struct hcall_caller *caller)
 {
-    struct task_hcall_ctx *hc = &hctx[p->id];
-    if (!hc->mgr) {
-        hc->mgr = mgr;
-        hc->mem.ctx = p;
-        hc->mem.read = guest_read_cb;   /* bounded to the caller's RAM */
-        hc->mem.write = guest_write_cb;
-        hc->mem.map = mem_map;
-        hc->mem.unmap = mem_unmap;
-        hc->mem.notify = notify;
-        hc->mem.interrupt_pending = interrupt_pending;
-        hc->wait_slice_ns = wait_slice_ns;
-#ifdef TV_TEST_BUILD
-        hc->test_calls = true;
-#endif
+    (void)owner;
+    struct partition *p = partition_by_id(caller->partition_id);
+    if (!p || !mgr)
+        return 0;
+    struct task_call_state *st = &states[p->id];
+    if (!st->mgr) {
+        st->mgr = mgr;
+        st->wait_slice_ns = wait_slice_ns;
+        st->ctx = p;
+        st->map = mem_map;
+        st->unmap = mem_unmap;
+        st->notify = notify;
+        st->interrupt_pending = interrupt_pending;
     }
-    return hc;
+    return st;
 }
 
-static tv_status_t task_call(struct hcall_ctx *ctx, uint32_t code)
+/* A stopped partition's event ring is unregistered: its RAM is going away. */
+static void partition_stopped_listener(struct partition *p)
 {
-    struct vcpu *v = ctx->host;
-    if (!mgr)
-        return TV_E_UNSUPPORTED;
-    struct task_hcall_result res;
-    tv_memset(&res, 0, sizeof res);
-    task_hcall(ctx_for(v->part), code, ctx->arg, &res);
-    ctx->out[0] = res.out;
-    ctx->out_mask = 1;
-    if (res.status == TV_E_CONTINUE) {
-        for (int i = 0; i < HCALL_NARGS; i++)
-            ctx->arg[i] = res.args[i];
-        ctx->arg_update_mask = (1u << HCALL_NARGS) - 1;
-    }
-    return res.status;
+    struct task_call_state *st = &states[p->id];
+    if (st->mgr)
+        task_calls_release(st);
 }
 
-#define TASK_HANDLER(fn, code) \
-    static tv_status_t fn(struct hcall_ctx *ctx) { return task_call(ctx, code); }
-TASK_HANDLER(hc_task_query, TV_HC_TASK_QUERY)
-TASK_HANDLER(hc_task_list, TV_HC_TASK_LIST)
-TASK_HANDLER(hc_task_cancel, TV_HC_TASK_CANCEL)
-TASK_HANDLER(hc_task_pause, TV_HC_TASK_PAUSE)
-TASK_HANDLER(hc_task_resume, TV_HC_TASK_RESUME)
-TASK_HANDLER(hc_task_dismiss, TV_HC_TASK_DISMISS)
-TASK_HANDLER(hc_task_wait, TV_HC_TASK_WAIT)
-TASK_HANDLER(hc_task_events, TV_HC_TASK_EVENTS_REGISTER)
-TASK_HANDLER(hc_test_task_start, TV_HC_TEST_TASK_START)
-
-static const struct hcall_desc task_calls[] = {
-    { TV_HC_TASK_QUERY, "TASK_QUERY", HCALL_F_MGMT, hc_task_query },
-    { TV_HC_TASK_LIST, "TASK_LIST", HCALL_F_MGMT, hc_task_list },
-    { TV_HC_TASK_CANCEL, "TASK_CANCEL", HCALL_F_MGMT, hc_task_cancel },
-    { TV_HC_TASK_PAUSE, "TASK_PAUSE", HCALL_F_MGMT, hc_task_pause },
-    { TV_HC_TASK_RESUME, "TASK_RESUME", HCALL_F_MGMT, hc_task_resume },
-    { TV_HC_TASK_DISMISS, "TASK_DISMISS", HCALL_F_MGMT, hc_task_dismiss },
-    { TV_HC_TASK_WAIT, "TASK_WAIT", HCALL_F_MGMT, hc_task_wait },
-    { TV_HC_TASK_EVENTS_REGISTER, "TASK_EVENTS_REGISTER", HCALL_F_MGMT, hc_task_events },
-    /* Present only in test builds: the dispatcher answers UNKNOWN_CALL otherwise. */
-    { TV_HC_TEST_TASK_START, "TEST_TASK_START", HCALL_F_MGMT | HCALL_F_TEST_ONLY, hc_test_task_start },
-};
-
-const struct hcall_section task_hcall_section = {
-    task_calls, sizeof task_calls / sizeof task_calls[0],
-};
-
-void task_service_partition_stopped(struct partition *p)
+tv_status_t task_service_init(const char *options)
 {
-    struct task_hcall_ctx *hc = &hctx[p->id];
-    if (hc->mgr)
-        task_hcall_release(hc);
+    tv_status_t st = task_mgr_start(options);
+    if (st != TV_OK)
+        return st;
+    static const struct hcall_section section = {
+        task_calls, TASK_CALL_COUNT, caller_state, 0,
+    };
+    st = hypercall_add_section(&section);
+    if (st == TV_OK)
+        st = partition_add_stop_listener(partition_stopped_listener);
+    return st;
 }

@@ -1,11 +1,14 @@
 /* The hypercall exit: describe the caller, run the portable dispatcher
- * (vmm/hcall: one permission table, checked in one place), apply its verdict. */
+ * (vmm/hcall: one permission table, checked in one place), apply its verdict;
+ * and the table itself, which services extend at start-up. */
 #include "arch/x86/cpu.h"
 #include "vm/exit.h"
 #include "kernel/log.h"
+#include "kernel/power.h"
 #include "vm/partition.h"
-#include "services/task_service.h"
+#include "vm/hypercall.h"
 #include "hcall/hcall.h"
+#include "tv_status.h"
 #include "tv_string.h"
 
 static uint32_t svc_features(void *ctx)
@@ -59,25 +62,43 @@ static void svc_log(void *ctx, const char *line)
     log_msg(TV_LOG_WARN, v->part->name, "%s", line);
 }
 
-static const struct hcall_section *const sections_list[] = {
-    &hcall_platform_section,
-    &task_hcall_section,
+static tv_status_t svc_power_off(void *ctx)
+{
+    struct vcpu *v = ctx;
+    log_info("partition %s asked to power off", v->part->name);
+    return power_off();
+}
+
+static struct hcall_section table_sections[HYPERCALL_MAX_SECTIONS] = {
+    { 0 }, /* [0] = the platform calls, filled in by hypercall_table_seal */
 };
-#define SECTION_COUNT (sizeof sections_list / sizeof sections_list[0])
-static struct hcall_section table_sections[SECTION_COUNT];
-static struct hcall_table table = { table_sections, SECTION_COUNT };
-static bool table_ready;
+static struct hcall_table table = { table_sections, 1 };
+static bool table_sealed;
+
+tv_status_t hypercall_add_section(const struct hcall_section *sec)
+{
+    if (table_sealed || table.nsections >= HYPERCALL_MAX_SECTIONS)
+        return TV_E_INVALID_STATE;
+    table_sections[table.nsections++] = *sec;
+    return TV_OK;
+}
+
+tv_status_t hypercall_table_seal(void)
+{
+    table_sections[0] = hcall_platform_section;
+    const struct hcall_desc *bad = 0;
+    tv_status_t st = hcall_table_check(&table, &bad);
+    if (st != TV_OK) {
+        log_err("hypercall table invalid at %s (code %#x): %s", bad && bad->name ? bad->name : "?",
+                bad ? (unsigned)bad->code : 0u, tv_status_name(st));
+        return st;
+    }
+    table_sealed = true;
+    return TV_OK;
+}
 
 void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
-    if (!table_ready) {
-        for (unsigned i = 0; i < SECTION_COUNT; i++)
-            table_sections[i] = *sections_list[i];
-        const struct hcall_desc *bad = 0;
-        if (hcall_table_check(&table, &bad) != TV_OK)
-            log_err("hypercall table invalid at %s", bad && bad->name ? bad->name : "?");
-        table_ready = true;
-    }
     struct guest_mode m;
     virt->get_mode(v, &m);
     struct partition *p = v->part;
@@ -91,7 +112,8 @@ void handle_hypercall(struct vcpu *v, struct vm_exit *e)
         .mem = &view,
         .denials = &p->hcall_denials,
     };
-    struct hcall_services svc = { v, svc_features, svc_partition_count, svc_partition_get, svc_log };
+    struct hcall_services svc = { v, svc_features, svc_partition_count, svc_partition_get, svc_log,
+                                  svc_power_off };
     struct hcall_env env = { &table, &svc, v };
     struct hcall_regs r = { v->regs.rax, v->regs.rbx, v->regs.rcx, v->regs.rdx,
                             v->regs.rsi, v->regs.rdi, v->regs.r8, v->regs.r10 };

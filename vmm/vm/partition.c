@@ -96,32 +96,8 @@ const char *stop_reason_name(int reason)
     }
 }
 
-static void parse_expectation(struct partition *p, const char *options)
-{
-    char key[48], val[32];
-    tv_snprintf(key, sizeof key, "expect.%s", p->name);
-    p->expect = EXPECT_EXIT_CODE;
-    p->expect_code = 0;
-    if (!option_get(options, key, val, sizeof val))
-        return;
-    if (tv_strncmp(val, "exit:", 5) == 0) {
-        if (!parse_u64(val + 5, &p->expect_code))
-            log_warn("bad %s=%s: expecting exit code 0", key, val);
-    } else if (tv_strcmp(val, "triple_fault") == 0) {
-        p->expect = EXPECT_TRIPLE_FAULT;
-    } else if (tv_strcmp(val, "bad_access") == 0) {
-        p->expect = EXPECT_BAD_ACCESS;
-    } else if (tv_strcmp(val, "entry_failed") == 0) {
-        p->expect = EXPECT_ENTRY_FAILED;
-    } else if (tv_strcmp(val, "running") == 0) {
-        p->expect = EXPECT_RUNNING;
-    } else {
-        log_warn("unknown expectation %s=%s (ignored)", key, val);
-    }
-}
-
-tv_status_t partition_create(const struct tv_boot_partition *bp, const char *options,
-                             uint32_t id, struct partition **out)
+tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
+                             struct partition **out)
 {
     char err[128];
     tv_status_t st;
@@ -132,7 +108,6 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, const char *opt
     tv_strlcpy(p->name, bp->name, sizeof p->name);
     p->flags = bp->flags;
     p->mem_bytes = (bp->memory_bytes + GUEST_CHUNK - 1) & ~(GUEST_CHUNK - 1);
-    parse_expectation(p, options);
     if (p->mem_bytes < GUEST_MIN_MEM || p->mem_bytes > (64ull << 30)) {
         log_err("partition %s: memory size %llu bytes is out of range (2 MiB .. 64 GiB)",
                 p->name, (unsigned long long)bp->memory_bytes);

@@ -19,15 +19,6 @@ enum partition_state {
     PART_STOPPED = 2,
 };
 
-/* What a test scenario expects of a partition (monitor option expect.NAME). */
-enum part_expect {
-    EXPECT_EXIT_CODE = 0,   /* exits through the exit port with expect_code */
-    EXPECT_TRIPLE_FAULT,
-    EXPECT_BAD_ACCESS,
-    EXPECT_RUNNING,         /* still running when the others are done */
-    EXPECT_ENTRY_FAILED,    /* refused by VM entry (test builds' fault hooks) */
-};
-
 struct partition {
     uint32_t id;
     char name[TV_BOOT_NAME_LEN];
@@ -39,8 +30,6 @@ struct partition {
     struct page_table npt;
     struct vcpu vcpu;               /* one vCPU per partition for now */
     struct vuart uart;
-    int expect;
-    uint64_t expect_code;
     int stop_reason;
     uint64_t stop_code;
     char stop_detail[96];
@@ -50,8 +39,8 @@ struct partition {
 extern struct partition *partitions[MAX_PARTITIONS];
 extern uint32_t partition_count;
 
-tv_status_t partition_create(const struct tv_boot_partition *bp, const char *options,
-                             uint32_t id, struct partition **out);
+tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
+                             struct partition **out);
 /* Guest-physical access for monitor code: bounded to the partition's RAM. */
 tv_status_t guest_read(struct partition *p, uint64_t gpa, void *dst, uint64_t len);
 tv_status_t guest_write(struct partition *p, uint64_t gpa, const void *src, uint64_t len);
@@ -61,8 +50,14 @@ bool guest_range_ok(const struct partition *p, uint64_t gpa, uint64_t len);
  * RAM is TV_E_INVALID_ARGUMENT. */
 tv_status_t guest_read_cb(void *part, uint64_t gpa, void *dst, size_t len);
 tv_status_t guest_write_cb(void *part, uint64_t gpa, const void *src, size_t len);
-/* Called on the vCPU thread when the partition has stopped. */
+/* The partition with this id, NULL if none. */
+struct partition *partition_by_id(uint32_t id);
+/* Called on the vCPU thread when the partition has stopped: marks it stopped
+ * and tells the stop listeners (services drop their per-partition state;
+ * test builds judge the run). */
 void partition_stopped(struct partition *p);
+#define PARTITION_MAX_STOP_LISTENERS 4
+tv_status_t partition_add_stop_listener(void (*fn)(struct partition *p));
 const char *partition_state_name(int state);
 const char *stop_reason_name(int reason);
 

@@ -1,5 +1,5 @@
-/* Choosing the virtualization backend, starting the partitions, the serial
- * console poller, and the end-of-run summary. */
+/* Choosing the virtualization backend, creating and starting the partitions,
+ * the stop listeners, and the serial console poller. */
 #include "vm/vmm.h"
 #include "arch/x86/cpu.h"
 #include "vm/exit.h"
@@ -9,8 +9,6 @@
 #include "kernel/panic.h"
 #include "vm/partition.h"
 #include "kernel/sched.h"
-#include "services/task_service.h"
-#include "vm/test_hooks.h"
 #include "kernel/time.h"
 #include "drivers/serial.h"
 #include "mm/mm.h"
@@ -24,93 +22,38 @@ extern const struct virt_ops vmx_ops;
 static const struct virt_ops *const backends[] = { &svm_ops, &vmx_ops };
 
 static uint32_t running_partitions;
-static const char *boot_options = "";
 static struct partition *console_target;
+static void (*stop_listeners[PARTITION_MAX_STOP_LISTENERS])(struct partition *p);
+static unsigned stop_listener_count;
 
-static void print_summary(void)
-{
-    uint32_t passed = 0, failed = 0;
-    for (uint32_t i = 0; i < partition_count; i++) {
-        struct partition *p = partitions[i];
-        bool ok;
-        const char *expected;
-        char buf[32];
-        switch (p->expect) {
-        case EXPECT_TRIPLE_FAULT:
-            ok = p->state == PART_STOPPED && p->stop_reason == STOP_TRIPLE_FAULT;
-            expected = "triple fault";
-            break;
-        case EXPECT_BAD_ACCESS:
-            ok = p->state == PART_STOPPED && p->stop_reason == STOP_BAD_ACCESS;
-            expected = "access outside its memory";
-            break;
-        case EXPECT_ENTRY_FAILED:
-            ok = p->state == PART_STOPPED && p->stop_reason == STOP_ENTRY_FAILED;
-            expected = "VM entry failure";
-            break;
-        case EXPECT_RUNNING:
-            ok = p->state == PART_RUNNING;
-            expected = "still running";
-            break;
-        default:
-            ok = p->state == PART_STOPPED && p->stop_reason == STOP_EXIT_PORT &&
-                 p->stop_code == p->expect_code;
-            tv_snprintf(buf, sizeof buf, "exit code %llu", (unsigned long long)p->expect_code);
-            expected = buf;
-            break;
-        }
-        const struct vcpu *v = &p->vcpu;
-        log_info("partition %s: %s (%s, code %#llx), expected %s: %s", p->name,
-                 partition_state_name(p->state), stop_reason_name(p->stop_reason),
-                 (unsigned long long)p->stop_code, expected, ok ? "PASS" : "FAIL");
-        log_info("partition %s exits: cpuid %llu msr %llu/%llu io %llu hlt %llu hypercall %llu "
-                 "npf %llu intr %llu window %llu", p->name,
-                 (unsigned long long)v->exit_counts[EXIT_CPUID],
-                 (unsigned long long)v->exit_counts[EXIT_MSR_READ],
-                 (unsigned long long)v->exit_counts[EXIT_MSR_WRITE],
-                 (unsigned long long)v->exit_counts[EXIT_IO],
-                 (unsigned long long)v->exit_counts[EXIT_HLT],
-                 (unsigned long long)v->exit_counts[EXIT_HYPERCALL],
-                 (unsigned long long)v->exit_counts[EXIT_NESTED_PAGE_FAULT],
-                 (unsigned long long)v->exit_counts[EXIT_EXTERNAL_INTERRUPT],
-                 (unsigned long long)v->exit_counts[EXIT_INTERRUPT_WINDOW]);
-        if (ok) passed++; else failed++;
-    }
-    log_info("scheduler: worst vCPU wait %llu us (tick %llu us, task share %u%%)",
-             (unsigned long long)(sched_max_vcpu_wait_ns() / 1000),
-             (unsigned long long)(sched_get_config()->tick_ns / 1000),
-             sched_get_config()->task_share_pct);
-    /* A scenario may bound the worst scheduling delay of a runnable vCPU. */
-    uint64_t bound_us = option_get_u64(boot_options, "assert_vcpu_wait_us", 0);
-    if (bound_us) {
-        bool ok = sched_max_vcpu_wait_ns() <= bound_us * 1000ull;
-        log_info("worst vCPU wait %llu us, bound %llu us: %s",
-                 (unsigned long long)(sched_max_vcpu_wait_ns() / 1000),
-                 (unsigned long long)bound_us, ok ? "PASS" : "FAIL");
-        if (ok) passed++; else failed++;
-    }
-    log_info("TASKVISOR SUMMARY: %u passed, %u failed", passed, failed);
-    monitor_exit(failed ? MON_EXIT_FAIL : MON_EXIT_PASS);
-}
-
-static bool all_done(void)
+struct partition *partition_by_id(uint32_t id)
 {
     for (uint32_t i = 0; i < partition_count; i++)
-        if (partitions[i]->state != PART_STOPPED && partitions[i]->expect != EXPECT_RUNNING)
-            return false;
-    return true;
+        if (partitions[i]->id == id)
+            return partitions[i];
+    return 0;
+}
+
+tv_status_t partition_add_stop_listener(void (*fn)(struct partition *p))
+{
+    if (stop_listener_count >= PARTITION_MAX_STOP_LISTENERS)
+        return TV_E_NO_MEMORY;
+    stop_listeners[stop_listener_count++] = fn;
+    return TV_OK;
 }
 
 void partition_stopped(struct partition *p)
 {
-    task_service_partition_stopped(p);
     bool irq = irq_save();
     p->state = PART_STOPPED;
-    running_partitions--;
-    bool done = all_done();
+    uint32_t left = --running_partitions;
     irq_restore(irq);
-    if (done)
-        print_summary();
+    for (unsigned i = 0; i < stop_listener_count; i++)
+        stop_listeners[i](p);
+    /* Nothing ends the machine here: the monitor keeps running (and serving
+     * hypercalls, tasks and the console) until it is powered off. */
+    if (left == 0)
+        log_info("all %u partitions have stopped; the monitor keeps running", partition_count);
 }
 
 static void console_poller(void *arg)
@@ -131,7 +74,7 @@ static void console_poller(void *arg)
     }
 }
 
-tv_status_t vmm_start(const struct tv_boot_info *bi)
+tv_status_t vmm_init(const struct tv_boot_info *bi)
 {
     char why[160];
     for (unsigned i = 0; i < sizeof backends / sizeof backends[0]; i++) {
@@ -151,17 +94,13 @@ tv_status_t vmm_start(const struct tv_boot_info *bi)
     tv_status_t st = virt->cpu_enable();
     if (st != TV_OK)
         return st;
-    boot_options = bi->options;
-    st = task_service_init(bi->options);
-    if (st != TV_OK)
-        return st;
     if (bi->partition_count == 0) {
         log_err("the boot configuration names no partitions");
         return TV_E_INVALID_ARGUMENT;
     }
     for (uint32_t i = 0; i < bi->partition_count; i++) {
         struct partition *p;
-        st = partition_create(&bi->partitions[i], bi->options, i, &p);
+        st = partition_create(&bi->partitions[i], i, &p);
         if (st != TV_OK)
             return st;
         partitions[partition_count++] = p;
@@ -173,6 +112,11 @@ tv_status_t vmm_start(const struct tv_boot_info *bi)
                 p->uart.raw = true;
         }
     }
+    return TV_OK;
+}
+
+tv_status_t vmm_run(const struct tv_boot_info *bi)
+{
     for (uint32_t i = 0; i < partition_count; i++) {
         struct partition *p = partitions[i];
         p->state = PART_RUNNING;
@@ -184,7 +128,6 @@ tv_status_t vmm_start(const struct tv_boot_info *bi)
     }
     if (!thread_create("console", CLASS_TASK, console_poller, 0))
         return TV_E_NO_MEMORY;
-    test_hooks_start(bi->options);
     uint64_t guest_bytes = 0;
     for (uint32_t i = 0; i < partition_count; i++)
         guest_bytes += partitions[i]->mem_bytes;

@@ -1,15 +1,18 @@
-/* libFuzzer target: the task hypercall decoder (task/task_hcall.c) fed with
+/* libFuzzer target: the task hypercalls (vmm/services/task_calls.c) under
+ * the one dispatcher (vmm/hcall), fed with
  * arbitrary call codes and arguments (bad ids, pointers outside the caller,
  * unaligned buffers, huge sizes and timeouts, tampered ring pages), against
  * a real task manager run on this one thread.  Checks that every answer is a
- * known status, continuations only come from TASK_WAIT, and whatever the
+ * known status, continuations only come from TASK_WAIT, a call changes only
+ * the registers docs/hypercalls.md says it defines, and whatever the
  * monitor writes into guest memory is well formed. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "platform_hosted.h"
-#include "task_hcall.h"
+#include "hcall/hcall.h"
+#include "services/task_calls.h"
 #include "task_test_job.h"
 #include "taskvisor/hypercall.h"
 
@@ -102,11 +105,48 @@ static uint64_t arg_value(struct reader *r, const uint64_t *ids, size_t nids)
     default: {
         static const uint64_t sizes[] = { sizeof(struct tv_task_info),
                                           sizeof(struct tv_task_test_spec), 4096,
-                                          TASK_HCALL_LIST_MAX, 4000000, 0xffffffffull,
+                                          TASK_CALL_LIST_MAX, 4000000, 0xffffffffull,
                                           BASE + ARENA - 8, BASE + 0x1000 };
         return sizes[take(r, 1) % (sizeof sizes / sizeof sizes[0])];
     }
     }
+}
+
+static void *fuzz_state(void *owner, const struct hcall_caller *caller)
+{
+    (void)caller;
+    return owner;
+}
+
+/* Registers a call may change (docs/hypercalls.md): RAX (status; kept as
+ * the call code by a continuation); RDX (o0) only for QUERY on OK and
+ * BUFFER_TOO_SMALL, LIST and TEST_TASK_START on OK; a continuing TASK_WAIT
+ * rewrites a1 and a2.  A 32-bit caller's registers stay 32-bit values. */
+static void check_registers(uint32_t code, bool wide, enum hcall_action act, tv_status_t st,
+                            const struct hcall_regs *in, const struct hcall_regs *out)
+{
+    bool rdx_ok = (code == TV_HC_TASK_QUERY && (st == TV_OK || st == TV_E_BUFFER_TOO_SMALL)) ||
+                  ((code == TV_HC_TASK_LIST || code == TV_HC_TEST_TASK_START) && st == TV_OK);
+    struct hcall_regs want = *in;
+    if (act == HCALL_CONTINUE) {
+        if (out->rax != in->rax)
+            abort();
+        if (wide) {
+            want.rsi = out->rsi;
+            want.rdx = out->rdx;
+        } else {
+            want.rcx = out->rcx;
+            want.rdx = out->rdx;
+        }
+    } else {
+        want.rax = out->rax;
+        if (rdx_ok)
+            want.rdx = out->rdx;
+    }
+    if (memcmp(&want, out, sizeof want) != 0)
+        abort();
+    if (!wide && (out->rdx >> 32 || out->rcx >> 32))
+        abort();
 }
 
 static void check_info(const struct tv_task_info *in)
@@ -132,12 +172,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct task_mgr_config cfg = { .workers = 0, .max_tasks = 32 };
     if (task_mgr_create(&cfg, &mgr) != TV_OK)
         abort();
-    struct task_hcall_ctx hc = {
-        .mgr = mgr,
-        .mem = { &m, m_read, m_write, m_map, m_unmap, m_notify, NULL },
-        .wait_slice_ns = 0,
-        .test_calls = true,
+    struct task_call_state tasks = {
+        .mgr = mgr, .wait_slice_ns = 0, .ctx = &m, .map = m_map, .unmap = m_unmap,
+        .notify = m_notify,
     };
+    struct guest_mem_range ram = { BASE, ARENA };
+    struct guest_mem_view view = { &ram, 1, &m, m_read, m_write };
+    struct hcall_section section = { task_calls, TASK_CALL_COUNT, fuzz_state, &tasks };
+    struct hcall_table table = { &section, 1 };
+    struct hcall_env env = { &table, NULL, NULL };
+    struct hcall_caller caller = { .is_control = true, .wide = true, .mem = &view };
     uint64_t ids[40];
     size_t nids = 0;
     /* A few tasks in different states to aim at. */
@@ -190,12 +234,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ((uint8_t *)&spec)[i] = (uint8_t)take(&r, 1);
             memcpy(m.mem + 0x3000, &spec, sizeof spec);
         }
-        struct task_hcall_result res;
-        task_hcall(&hc, code, args, &res);
+        caller.wide = (take(&r, 1) & 7) != 0;
+        struct hcall_regs in = { .rax = code, .rbx = take(&r, 1), .rcx = take(&r, 1),
+                                 .rsi = take(&r, 1), .rdi = take(&r, 1), .r8 = take(&r, 1),
+                                 .r10 = take(&r, 1) };
+        if (caller.wide) {
+            in.rdi = args[0]; in.rsi = args[1]; in.rdx = args[2]; in.r10 = args[3];
+            in.r8 = args[4];
+        } else {
+            for (int i = 0; i < 5; i++)
+                args[i] = (uint32_t)args[i];
+            in.rbx = args[0]; in.rcx = args[1]; in.rdx = args[2]; in.rsi = args[3];
+            in.rdi = args[4];
+        }
+        struct hcall_regs out = in;
+        enum hcall_action act = hcall_dispatch(&env, &caller, &out);
+        struct { tv_status_t status; uint64_t out; } res;
+        res.status = act == HCALL_CONTINUE ? TV_E_CONTINUE : (tv_status_t)out.rax;
+        res.out = out.rdx;
+        if (act == HCALL_INJECT_UD)
+            abort();
         if (res.status < 0 || res.status >= TV_STATUS_COUNT)
             abort();
         if (res.status == TV_E_CONTINUE && code != TV_HC_TASK_WAIT)
             abort();
+        check_registers(code, caller.wide, act, res.status, &in, &out);
         if (code == TV_HC_TASK_QUERY && res.status == TV_OK) {
             struct tv_task_info info;
             memcpy(&info, m.mem + (args[1] - BASE), sizeof info);
@@ -208,7 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (code == TV_HC_TEST_TASK_START && res.status == TV_OK && nids < 40)
             ids[nids++] = res.out;
     }
-    task_hcall_release(&hc);
+    task_calls_release(&tasks);
     if (m.mapped != 0)
         abort(); /* every mapped ring page was unmapped */
     task_mgr_destroy(mgr);

@@ -1,5 +1,6 @@
-/* Unit tests of task/task_hcall.c: argument decoding and validation of the
- * task hypercalls against a fake caller memory. */
+/* Unit tests of the task hypercalls (vmm/services/task_calls.c) through the
+ * one dispatcher (vmm/hcall): argument decoding and validation, outputs and
+ * continuations, against a fake caller memory. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,7 +10,8 @@
 #include <string.h>
 
 #include "platform_hosted.h"
-#include "task_hcall.h"
+#include "hcall/hcall.h"
+#include "services/task_calls.h"
 #include "task_platform.h"
 #include "task_test_job.h"
 #include "taskvisor/hypercall.h"
@@ -84,8 +86,20 @@ static bool f_irq(void *ctx)
 struct env {
     struct fake f;
     struct task_mgr *mgr;
-    struct task_hcall_ctx hc;
+    struct task_call_state tasks;
+    struct guest_mem_range ram;
+    struct guest_mem_view view;
+    struct hcall_section section;
+    struct hcall_table table;
+    struct hcall_caller caller;
 };
+
+static void *task_state(void *owner, const struct hcall_caller *caller)
+{
+    (void)caller;
+    struct env *e = owner;
+    return &e->tasks;
+}
 
 static int setup(void **state)
 {
@@ -95,10 +109,15 @@ static int setup(void **state)
     tp_hosted_clock_manual(1000 * MS);
     struct task_mgr_config cfg = { 0 };
     assert_int_equal(task_mgr_create(&cfg, &e->mgr), TV_OK);
-    e->hc.mgr = e->mgr;
-    e->hc.mem = (struct task_guest_mem){ &e->f, f_read, f_write, f_map, f_unmap, f_notify,
-                                         f_irq };
-    e->hc.test_calls = true;
+    e->tasks = (struct task_call_state){ .mgr = e->mgr, .ctx = &e->f, .map = f_map,
+                                         .unmap = f_unmap, .notify = f_notify,
+                                         .interrupt_pending = f_irq };
+    e->ram = (struct guest_mem_range){ BASE, SIZE };
+    e->view = (struct guest_mem_view){ &e->ram, 1, &e->f, f_read, f_write };
+    e->section = (struct hcall_section){ task_calls, TASK_CALL_COUNT, task_state, e };
+    e->table = (struct hcall_table){ &e->section, 1 };
+    e->caller = (struct hcall_caller){ .is_control = true, .wide = true, .mem = &e->view };
+    assert_int_equal(hcall_table_check(&e->table, NULL), TV_OK);
     *state = e;
     return 0;
 }
@@ -106,7 +125,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct env *e = *state;
-    task_hcall_release(&e->hc);
+    task_calls_release(&e->tasks);
     task_mgr_destroy(e->mgr);
     free(e->f.mem);
     free(e);
@@ -114,14 +133,42 @@ static int teardown(void **state)
     return 0;
 }
 
+/* What the caller sees after the call: RAX, RDX (o0), and the argument
+ * registers (rewritten by a continuation). */
+struct task_hcall_result {
+    tv_status_t status;     /* TV_E_CONTINUE when RIP was not advanced */
+    uint64_t out;           /* RDX */
+    uint64_t args[5];
+};
+
+/* One call through the one dispatcher, as a 64-bit (or, with
+ * e->caller.wide = false, 32-bit) CPL0 control-partition caller. */
 static tv_status_t hc(struct env *e, uint32_t code, uint64_t a0, uint64_t a1, uint64_t a2,
                       uint64_t a3, uint64_t a4, struct task_hcall_result *res)
 {
-    uint64_t args[5] = { a0, a1, a2, a3, a4 };
     struct task_hcall_result local;
     if (!res)
         res = &local;
-    task_hcall(&e->hc, code, args, res);
+    struct hcall_regs r = { .rax = code };
+    if (e->caller.wide) {
+        r.rdi = a0; r.rsi = a1; r.rdx = a2; r.r10 = a3; r.r8 = a4;
+    } else {
+        r.rbx = a0; r.rcx = a1; r.rdx = a2; r.rsi = a3; r.rdi = a4;
+    }
+    struct hcall_env env = { &e->table, NULL, NULL };
+    enum hcall_action act = hcall_dispatch(&env, &e->caller, &r);
+    assert_int_not_equal(act, HCALL_INJECT_UD);
+    res->status = act == HCALL_CONTINUE ? TV_E_CONTINUE : (tv_status_t)r.rax;
+    if (act == HCALL_CONTINUE)
+        assert_int_equal(r.rax, code);  /* the call repeats */
+    res->out = r.rdx;
+    if (e->caller.wide) {
+        uint64_t v[5] = { r.rdi, r.rsi, r.rdx, r.r10, r.r8 };
+        memcpy(res->args, v, sizeof v);
+    } else {
+        uint64_t v[5] = { r.rbx, r.rcx, r.rdx, r.rsi, r.rdi };
+        memcpy(res->args, v, sizeof v);
+    }
     return res->status;
 }
 
@@ -140,15 +187,15 @@ static void codes(void **state)
 {
     struct env *e = *state;
     for (uint32_t c = TV_HC_TASK_QUERY; c <= TV_HC_TASK_EVENTS_REGISTER; c++)
-        assert_true(task_hcall_handles(c));
-    assert_true(task_hcall_handles(TV_HC_TEST_TASK_START));
-    assert_false(task_hcall_handles(TV_HC_NOP));
-    assert_false(task_hcall_handles(0x108));
+        assert_non_null(hcall_lookup(&e->table, c, false, NULL));
+    assert_non_null(hcall_lookup(&e->table, TV_HC_TEST_TASK_START, true, NULL));
+    assert_null(hcall_lookup(&e->table, TV_HC_TEST_TASK_START, false, NULL));
     assert_int_equal(hc(e, 0x108, 0, 0, 0, 0, 0, NULL), TV_E_UNKNOWN_CALL);
     assert_int_equal(hc(e, TV_HC_NOP, 0, 0, 0, 0, 0, NULL), TV_E_UNKNOWN_CALL);
-    e->hc.test_calls = false;
-    assert_int_equal(hc(e, TV_HC_TEST_TASK_START, BASE, sizeof(struct tv_task_test_spec), 0, 0,
-                        0, NULL), TV_E_UNKNOWN_CALL);
+    /* management calls: control partition only, checked by the dispatcher */
+    e->caller.is_control = false;
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 1, 0, 0, NULL), TV_E_ACCESS_DENIED);
+    e->caller.is_control = true;
 }
 
 static void query(void **state)
@@ -172,7 +219,7 @@ static void query(void **state)
     /* refusals */
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, 0, BASE, sz, 0, 0, &res), TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, 99, BASE, sz, 0, 0, &res), TV_E_NOT_FOUND);
-    assert_int_equal(res.out, 0);
+    assert_int_equal(res.out, sz); /* RDX (a2) untouched: no output on an error */
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE + 4, sz, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, 0, sz, 0, 0, &res), TV_E_INVALID_ARGUMENT);
@@ -185,6 +232,39 @@ static void query(void **state)
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, UINT64_MAX - 7, sz, 0, 0, &res), TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE, sz, 1, 0, &res), TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE, sz, 0, 1, &res), TV_E_INVALID_ARGUMENT);
+}
+
+/* docs/hypercalls.md: a call writes only the outputs it defines, and checks
+ * every guest buffer against the caller's RAM before anything else. */
+static void output_rules(void **state)
+{
+    struct env *e = *state;
+    uint64_t id = start_test_task(e, 0);
+    struct task_hcall_result res;
+    const uint64_t sz = sizeof(struct tv_task_info);
+    /* verbs, WAIT and EVENTS_REGISTER define no output: RDX keeps its value */
+    const uint32_t no_out[] = { TV_HC_TASK_CANCEL, TV_HC_TASK_PAUSE, TV_HC_TASK_RESUME,
+                                TV_HC_TASK_DISMISS, TV_HC_TASK_EVENTS_REGISTER };
+    for (size_t i = 0; i < sizeof no_out / sizeof no_out[0]; i++) {
+        assert_int_equal(hc(e, no_out[i], id, 0, 0x5a5a, 0, 0, &res), TV_E_INVALID_ARGUMENT);
+        assert_int_equal(res.out, 0x5a5a);
+    }
+    /* WAIT's a2 is its deadline token (long past here): RDX stays as given */
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, 0, 0x5a5a, 0, 0, &res), TV_E_TIMEOUT);
+    assert_int_equal(res.out, 0x5a5a);
+    assert_int_equal(hc(e, TV_HC_TASK_PAUSE, 777, 0, 0, 0, 0, &res), TV_E_NOT_FOUND);
+    assert_int_equal(res.out, 0);
+    /* QUERY: a buffer outside the caller is INVALID_ARGUMENT even when too small */
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE + SIZE + 0x1000, 8, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(res.out, 8);
+    assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE, 8, 0, 0, &res), TV_E_BUFFER_TOO_SMALL);
+    assert_int_equal(res.out, sz);
+    /* LIST: the whole claimed buffer must be caller RAM, even with nothing to list */
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, id, BASE + SIZE + 0x1000, 4, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, id, BASE, 4, 0, 0, &res), TV_OK);
+    assert_int_equal(res.out, 0);
 }
 
 static void list(void **state)
@@ -218,17 +298,17 @@ static void list(void **state)
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + 4, 10, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, 0, 10, 0, 0, &res), TV_E_INVALID_ARGUMENT);
-    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, TASK_HCALL_LIST_MAX + 1, 0, 0, &res),
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, TASK_CALL_LIST_MAX + 1, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 10, 2, 0, &res), TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 10, 0, 5, &res), TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 48, 10, 0, 0, &res), TV_E_INVALID_ARGUMENT);
-    assert_int_equal(res.out, 0);
+    assert_int_equal(res.out, 10); /* RDX (a2) untouched */
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 48, 2, 0, 0, &res), TV_OK);
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, 0xfffffffffffffff8ull, 10, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
     /* a capacity far beyond the caller's memory faults, it does not overrun */
-    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 8, TASK_HCALL_LIST_MAX, 0, 0, &res),
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 8, TASK_CALL_LIST_MAX, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
 }
 
@@ -294,21 +374,27 @@ static void wait_and_continue(void **state)
     assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, (uint64_t)-1, 0, 0, 0, &res), TV_E_CONTINUE);
     assert_int_equal(res.args[1], (uint64_t)-1);
     assert_int_equal(res.args[2], 0);
+    /* 0xffffffff is -1 only from a 32-bit caller */
+    assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, 0xffffffffull, 0, 0, 0, &res),
+                     TV_E_INVALID_ARGUMENT);
+    e->caller.wide = false;
     assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, 0xffffffffull, 0, 0, 0, &res), TV_E_CONTINUE);
+    assert_int_equal(res.args[1], 0xffffffffull);
+    e->caller.wide = true;
     /* a finished task answers OK at once */
     assert_int_equal(task_mgr_run_next(e->mgr), TV_OK);
     assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, (uint64_t)-1, 0, 0, 0, &res), TV_OK);
     assert_int_equal(hc(e, TV_HC_TASK_WAIT, id, 0, 0, 0, 0, &res), TV_OK);
     /* with a slice, one entry blocks up to the slice (real clock here) */
     tp_hosted_clock_real();
-    e->hc.wait_slice_ns = 5 * MS;
+    e->tasks.wait_slice_ns = 5 * MS;
     uint64_t id2 = start_test_task(e, 0);
     uint64_t t0 = tp_now_ns();
     assert_int_equal(hc(e, TV_HC_TASK_WAIT, id2, 4000, 0, 0, 0, &res), TV_E_CONTINUE);
     assert_true(tp_now_ns() - t0 >= 5 * MS);
     assert_true(res.args[1] <= 3995 && res.args[1] >= 1);
     /* an interrupt pending: no blocking at all, straight back to the guest */
-    e->hc.wait_slice_ns = 10000 * MS;
+    e->tasks.wait_slice_ns = 10000 * MS;
     e->f.irq = true;
     t0 = tp_now_ns();
     assert_int_equal(hc(e, TV_HC_TASK_WAIT, id2, 4000000, 0, 0, 0, &res), TV_E_CONTINUE);
@@ -351,7 +437,7 @@ static void events_register(void **state)
     assert_int_equal(e->f.notes, 1); /* vector 0: no interrupt */
     assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, 0, 0, 0, 0, 0, &res), TV_OK);
     assert_int_equal(e->f.unmaps, 2);
-    e->hc.mem.map = NULL;
+    e->tasks.map = NULL;
     assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 40, 0, 0, 0, &res),
                      TV_E_UNSUPPORTED);
 }
@@ -450,6 +536,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(wait_and_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(events_register, setup, teardown),
+        cmocka_unit_test_setup_teardown(output_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start, setup, teardown),
         cmocka_unit_test_setup_teardown(synthetic_job, setup, teardown),
     };

@@ -70,8 +70,8 @@ static const struct hcall_desc extra_calls[] = {
     { 0xf01, "TEST_ECHO", HCALL_F_TEST_ONLY, hc_echo },
 };
 static const struct hcall_section sections[2] = {
-    { NULL, 0 },   /* filled with hcall_platform_section in setup */
-    { extra_calls, 3 },
+    { NULL, 0, 0, 0 },   /* filled with hcall_platform_section in setup */
+    { extra_calls, 3, 0, 0 },
 };
 static struct hcall_section sec_copy[2];
 static struct hcall_table table;
@@ -115,16 +115,16 @@ static void table_is_consistent(void **state)
     assert_int_equal(hcall_table_check(&table, &bad), TV_OK);
     assert_null(bad);
     static const struct hcall_desc dup[] = { { TV_HC_NOP, "DUP", 0, hc_echo } };
-    struct hcall_section s2[2] = { hcall_platform_section, { dup, 1 } };
+    struct hcall_section s2[2] = { hcall_platform_section, { dup, 1, 0, 0 } };
     struct hcall_table t2 = { s2, 2 };
     assert_int_equal(hcall_table_check(&t2, &bad), TV_E_EXISTS);
     assert_ptr_equal(bad, &dup[0]);
     static const struct hcall_desc noname[] = { { 0x5, NULL, 0, hc_echo } };
-    struct hcall_section s3 = { noname, 1 };
+    struct hcall_section s3 = { noname, 1, 0, 0 };
     struct hcall_table t3 = { &s3, 1 };
     assert_int_equal(hcall_table_check(&t3, &bad), TV_E_INVALID_ARGUMENT);
     static const struct hcall_desc badflag[] = { { 0x5, "X", 0x80, hc_echo } };
-    struct hcall_section s4 = { badflag, 1 };
+    struct hcall_section s4 = { badflag, 1, 0, 0 };
     struct hcall_table t4 = { &s4, 1 };
     assert_int_equal(hcall_table_check(&t4, &bad), TV_E_INVALID_ARGUMENT);
 }
@@ -132,11 +132,11 @@ static void table_is_consistent(void **state)
 static void lookup_respects_test_only(void **state)
 {
     (void)state;
-    assert_non_null(hcall_lookup(&table, 0xf01, true));
-    assert_null(hcall_lookup(&table, 0xf01, false));
-    assert_non_null(hcall_lookup(&table, TV_HC_NOP, false));
-    assert_null(hcall_lookup(&table, 0x100000000ull | TV_HC_NOP, false));
-    assert_null(hcall_lookup(&table, 0x3, true));
+    assert_non_null(hcall_lookup(&table, 0xf01, true, NULL));
+    assert_null(hcall_lookup(&table, 0xf01, false, NULL));
+    assert_non_null(hcall_lookup(&table, TV_HC_NOP, false, NULL));
+    assert_null(hcall_lookup(&table, 0x100000000ull | TV_HC_NOP, false, NULL));
+    assert_null(hcall_lookup(&table, 0x3, true, NULL));
 }
 
 static void cpl3_gets_ud_before_anything(void **state)

@@ -1,6 +1,5 @@
-#include "vm/test_hooks.h"
+#include "testing/test_hooks.h"
 
-#ifdef TV_TEST_BUILD
 #include "kernel/log.h"
 #include "kernel/options.h"
 #include "kernel/sched.h"
@@ -30,9 +29,3 @@ void test_hooks_start(const char *options)
     void *where = how[0] == 'p' ? (void *)0x8000000000000000ull : 0;
     thread_create("crash-test", CLASS_TASK, crash_thread, where);
 }
-#else
-void test_hooks_start(const char *options)
-{
-    (void)options;
-}
-#endif

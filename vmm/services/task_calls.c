@@ -1,0 +1,236 @@
+/* The task hypercalls: argument decoding and validation, then the task core.
+ * Guest memory goes through the caller's guest_mem_view only (checked, size
+ * capped); argument blocks are copied once into monitor memory (no double
+ * fetch).  Outputs: a call sets only the output registers it defines
+ * (docs/hypercalls.md), through ctx->out_mask. */
+#include "services/task_calls.h"
+#include "task/task_platform.h"
+#include "task/task_test_job.h"
+#include "taskvisor/hypercall.h"
+#include "tv_string.h"
+
+#define LIST_CHUNK 16 /* entries copied per write: bounded monitor stack */
+
+static struct task_call_state *state_of(struct hcall_ctx *ctx)
+{
+    return ctx->host;
+}
+
+/* Arguments from `first` on must be zero (room for future use). */
+static bool rest_zero(const uint64_t args[HCALL_NARGS], unsigned first)
+{
+    for (unsigned i = first; i < HCALL_NARGS; i++)
+        if (args[i])
+            return false;
+    return true;
+}
+
+static void set_out0(struct hcall_ctx *ctx, uint64_t value)
+{
+    ctx->out[0] = value;
+    ctx->out_mask |= 1u;
+}
+
+/* TASK_QUERY a0 id, a1 buffer gpa (8-aligned), a2 buffer size.
+ * o0 = record size, on OK and on BUFFER_TOO_SMALL.  The buffer is checked
+ * against the caller's RAM before its size is judged. */
+static tv_status_t hc_query(struct hcall_ctx *ctx)
+{
+    struct task_call_state *st = state_of(ctx);
+    const uint64_t *a = ctx->arg;
+    if (!rest_zero(a, 3) || a[0] == 0 || (a[1] & 7u) || a[1] == 0)
+        return TV_E_INVALID_ARGUMENT;
+    uint64_t span = a[2] < sizeof(struct tv_task_info) ? a[2] : sizeof(struct tv_task_info);
+    if (guest_mem_check(ctx->caller->mem, a[1], span ? span : 1) != TV_OK)
+        return TV_E_INVALID_ARGUMENT;
+    set_out0(ctx, sizeof(struct tv_task_info));
+    if (a[2] < sizeof(struct tv_task_info))
+        return TV_E_BUFFER_TOO_SMALL;
+    struct tv_task_info info;
+    tv_status_t s = task_query(st->mgr, a[0], &info);
+    if (s == TV_OK)
+        s = guest_mem_write(ctx->caller->mem, a[1], &info, sizeof info);
+    if (s != TV_OK)
+        ctx->out_mask = 0;
+    return s;
+}
+
+/* TASK_LIST a0 cursor, a1 buffer gpa, a2 capacity (entries), a3 flags.
+ * o0 = entries written (OK only).  The whole claimed buffer must be caller
+ * RAM, whether or not there is anything to list. */
+static tv_status_t hc_list(struct hcall_ctx *ctx)
+{
+    struct task_call_state *st = state_of(ctx);
+    const uint64_t *a = ctx->arg;
+    uint64_t cursor = a[0], gpa = a[1], cap = a[2];
+    if (!rest_zero(a, 4) || (gpa & 7u) || (cap && gpa == 0) || cap > TASK_CALL_LIST_MAX ||
+        (a[3] & ~(uint64_t)TV_TASK_LIST_UNFINISHED))
+        return TV_E_INVALID_ARGUMENT;
+    if (guest_mem_check(ctx->caller->mem, gpa, cap * sizeof(struct tv_task_event)) != TV_OK)
+        return TV_E_INVALID_ARGUMENT;
+    uint64_t written = 0;
+    while (written < cap) {
+        struct tv_task_event chunk[LIST_CHUNK];
+        size_t want = cap - written < LIST_CHUNK ? (size_t)(cap - written) : LIST_CHUNK;
+        size_t got = 0;
+        tv_status_t s = task_list(st->mgr, cursor, (uint32_t)a[3], chunk, want, &got);
+        if (s != TV_OK)
+            return s;
+        if (got == 0)
+            break;
+        s = guest_mem_write(ctx->caller->mem, gpa + written * sizeof chunk[0], chunk,
+                            got * sizeof chunk[0]);
+        if (s != TV_OK)
+            return s;
+        written += got;
+        cursor = chunk[got - 1].id;
+        if (got < want)
+            break;
+    }
+    set_out0(ctx, written);
+    return TV_OK;
+}
+
+/* CANCEL, PAUSE, RESUME, DISMISS: a0 id; no outputs. */
+static tv_status_t verb_args(struct hcall_ctx *ctx)
+{
+    return (!rest_zero(ctx->arg, 1) || ctx->arg[0] == 0) ? TV_E_INVALID_ARGUMENT : TV_OK;
+}
+
+static tv_status_t hc_cancel(struct hcall_ctx *ctx)
+{
+    tv_status_t s = verb_args(ctx);
+    return s != TV_OK ? s : task_cancel(state_of(ctx)->mgr, ctx->arg[0]);
+}
+
+static tv_status_t hc_pause(struct hcall_ctx *ctx)
+{
+    tv_status_t s = verb_args(ctx);
+    return s != TV_OK ? s : task_pause(state_of(ctx)->mgr, ctx->arg[0]);
+}
+
+static tv_status_t hc_resume(struct hcall_ctx *ctx)
+{
+    tv_status_t s = verb_args(ctx);
+    return s != TV_OK ? s : task_resume(state_of(ctx)->mgr, ctx->arg[0]);
+}
+
+static tv_status_t hc_dismiss(struct hcall_ctx *ctx)
+{
+    tv_status_t s = verb_args(ctx);
+    return s != TV_OK ? s : task_dismiss(state_of(ctx)->mgr, ctx->arg[0]);
+}
+
+/* TASK_WAIT a0 id, a1 timeout ms (-1 forever, 0..4,000,000; a 32-bit caller
+ * writes -1 as 0xffffffff, a 64-bit one as all ones), a2 deadline token
+ * (0 on the first entry; 64-bit callers only).  Continuation: the remaining
+ * time (and for a 64-bit caller the token) are written back into a1 (a2)
+ * and RIP is not advanced.  No outputs. */
+static tv_status_t hc_wait(struct hcall_ctx *ctx)
+{
+    struct task_call_state *st = state_of(ctx);
+    const uint64_t *a = ctx->arg;
+    if (!rest_zero(a, 3) || a[0] == 0)
+        return TV_E_INVALID_ARGUMENT;
+    int64_t timeout = (int64_t)a[1];
+    if (!ctx->caller->wide && a[1] == 0xffffffffu)
+        timeout = TV_TASK_WAIT_FOREVER;
+    uint64_t now = tp_now_ns();
+    uint64_t deadline;
+    tv_status_t s = task_wait_deadline(timeout, now, &deadline);
+    if (s != TV_OK)
+        return s;
+    /* A token from an earlier entry can only shorten the wait. */
+    if (a[2] != 0 && a[2] < deadline)
+        deadline = a[2];
+    uint64_t slice_end = st->wait_slice_ns > UINT64_MAX - now ? UINT64_MAX
+                                                              : now + st->wait_slice_ns;
+    if (st->wait_slice_ns == 0 || (st->interrupt_pending && st->interrupt_pending(st->ctx)))
+        slice_end = 0;
+    s = task_wait_poll(st->mgr, a[0], deadline, slice_end);
+    if (s == TV_E_CONTINUE && deadline != UINT64_MAX) {
+        uint64_t left = tp_now_ns();
+        left = deadline > left ? deadline - left : 0;
+        ctx->arg[1] = (left + 999999u) / 1000000u; /* ceil: never early */
+        ctx->arg_update_mask = 1u << 1;
+        /* The token is a 64-bit time: a 32-bit caller's registers cannot
+         * hold it, so its wait goes on from the remaining milliseconds. */
+        if (ctx->caller->wide) {
+            ctx->arg[2] = deadline;
+            ctx->arg_update_mask |= 1u << 2;
+        }
+    }
+    return s;
+}
+
+/* TASK_EVENTS_REGISTER a0 ring gpa (ring-size aligned; 0 unregisters),
+ * a1 vector (0 none, else 32..255).  A refused registration leaves the old
+ * ring registered and mapped: the monitor may still be writing to it. */
+static tv_status_t hc_events_register(struct hcall_ctx *ctx)
+{
+    struct task_call_state *st = state_of(ctx);
+    uint64_t gpa = ctx->arg[0], vector = ctx->arg[1];
+    if (!rest_zero(ctx->arg, 2) || (gpa & (TV_TASK_RING_SIZE - 1)) ||
+        (vector != 0 && (vector < 32 || vector > 255)))
+        return TV_E_INVALID_ARGUMENT;
+    if (!st->map)
+        return TV_E_UNSUPPORTED;
+    void *ring = NULL;
+    if (gpa) {
+        if (guest_mem_check(ctx->caller->mem, gpa, TV_TASK_RING_SIZE) != TV_OK)
+            return TV_E_INVALID_ARGUMENT;
+        ring = st->map(st->ctx, gpa, TV_TASK_RING_SIZE);
+        if (!ring)
+            return TV_E_INVALID_ARGUMENT;
+    }
+    tv_status_t s = task_events_register(st->mgr, ring, (uint32_t)vector, st->notify, st->ctx);
+    if (s != TV_OK) {
+        if (ring && st->unmap)
+            st->unmap(st->ctx, ring, TV_TASK_RING_SIZE);
+        return s;
+    }
+    if (st->ring_host && st->unmap)
+        st->unmap(st->ctx, st->ring_host, TV_TASK_RING_SIZE);
+    st->ring_host = ring;
+    return TV_OK;
+}
+
+/* TEST_TASK_START (test builds) a0 spec gpa, a1 spec size; o0 = task id. */
+static tv_status_t hc_test_start(struct hcall_ctx *ctx)
+{
+    const uint64_t *a = ctx->arg;
+    if (!rest_zero(a, 2) || a[0] == 0 || (a[0] & 7u) || a[1] != sizeof(struct tv_task_test_spec))
+        return TV_E_INVALID_ARGUMENT;
+    struct tv_task_test_spec spec;
+    tv_status_t s = guest_mem_read(ctx->caller->mem, a[0], &spec, sizeof spec);
+    if (s != TV_OK)
+        return s;
+    uint64_t id = 0;
+    s = task_test_job_start(state_of(ctx)->mgr, &spec, &id);
+    if (s == TV_OK)
+        set_out0(ctx, id);
+    return s;
+}
+
+const struct hcall_desc task_calls[TASK_CALL_COUNT] = {
+    { TV_HC_TASK_QUERY, "TASK_QUERY", HCALL_F_MGMT, hc_query },
+    { TV_HC_TASK_LIST, "TASK_LIST", HCALL_F_MGMT, hc_list },
+    { TV_HC_TASK_CANCEL, "TASK_CANCEL", HCALL_F_MGMT, hc_cancel },
+    { TV_HC_TASK_PAUSE, "TASK_PAUSE", HCALL_F_MGMT, hc_pause },
+    { TV_HC_TASK_RESUME, "TASK_RESUME", HCALL_F_MGMT, hc_resume },
+    { TV_HC_TASK_DISMISS, "TASK_DISMISS", HCALL_F_MGMT, hc_dismiss },
+    { TV_HC_TASK_WAIT, "TASK_WAIT", HCALL_F_MGMT, hc_wait },
+    { TV_HC_TASK_EVENTS_REGISTER, "TASK_EVENTS_REGISTER", HCALL_F_MGMT, hc_events_register },
+    /* Only in test builds: the dispatcher answers UNKNOWN_CALL otherwise. */
+    { TV_HC_TEST_TASK_START, "TEST_TASK_START", HCALL_F_MGMT | HCALL_F_TEST_ONLY, hc_test_start },
+};
+
+void task_calls_release(struct task_call_state *st)
+{
+    if (!st->ring_host)
+        return;
+    task_events_register(st->mgr, NULL, 0, NULL, NULL);
+    if (st->unmap)
+        st->unmap(st->ctx, st->ring_host, TV_TASK_RING_SIZE);
+    st->ring_host = NULL;
+}
