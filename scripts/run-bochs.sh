@@ -13,12 +13,22 @@
 #   --ips N          instructions per emulated second (default 4000000)
 #   --panic ACTION   Bochs' action on its own panics: fatal (default) or
 #                    report.
-# Exit status: 0 the monitor halted with its pass code (0x10), 1 with its
-# failure code (0x11), 2 with its panic code (0x12), 3 it halted with another
-# code, 4 the Multiboot2 loader refused to start (its error is in the log),
-# 124 timeout, 125 Bochs ended without the monitor halting.
-# The run ends on the monitor's "monitor halted (exit code N)" line: on Bochs
-# port 0xf4 is no exit device, so the monitor halts and we stop Bochs.
+# Exit status: how the monitor ended the run, read from its write of the exit
+# code to port 0xf4 (the port QEMU's isa-debug-exit uses; on Bochs it is an
+# unmapped port, and Bochs' "unmapped" device logs the write, which we
+# watch in the Bochs log).  Guests cannot forge it: the monitor intercepts
+# every port a guest touches.
+#   0    the monitor wrote its pass code (0x10)
+#   1    its failure code (0x11)
+#   2    its panic code (0x12)
+#   3    another value
+#   4    the Multiboot2 loader refused to start (its error is in the log)
+#   5    the monitor halted ("monitor halted (exit code N)" at the start of a
+#        serial line) without writing port 0xf4 (no debug_exit=0xf4 option,
+#        or it stopped before reading its options)
+#   124  timeout; 125 Bochs ended by itself (triple fault outside a guest,
+#        Bochs panic, shutdown port) without the monitor's exit.
+# The run ends as soon as one of these is seen.
 set -uo pipefail
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-2}"; }
@@ -50,6 +60,8 @@ mkdir -p "$(dirname "$log")"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 : >"$log"
+mkdir -p "$(dirname "$blog")"
+: >"$blog"
 iso_abs=$(realpath "$iso") log_abs=$(realpath "$log")
 cat >"$work/bochsrc" <<RC
 display_library: term
@@ -66,6 +78,8 @@ port_e9_hack: enabled=1
 magic_break: enabled=0
 panic: action=$panic
 error: action=report
+# Bochs' unmapped-port device logs the monitor's exit-port write (see above).
+debug: action=ignore, unmapped=report
 log: $(realpath -m "$blog")
 mouse: enabled=0
 speaker: enabled=0
@@ -83,29 +97,55 @@ start=$(date +%s%N)
     echo $? >"$work/rc"
 ) 2>/dev/null &
 pid=$!
-code=
+# The monitor's exit: its code written to port 0xf4, as Bochs logs it.
+exit_port_code() {
+    grep -aoE 'unmapped: 8-bit write to 00f4 = [0-9a-f]{2}' "$blog" 2>/dev/null | head -1 |
+        sed 's/.*= /0x/'
+}
+# Its closing serial line (log_raw from monitor_exit: always at a line start;
+# a guest's output is prefixed "[  sec.usec] OUT name: " and cannot be).
+halted_code() {
+    grep -aoE '^monitor halted \(exit code 0x[0-9a-f]+\)' "$log" | head -1 | grep -oE '0x[0-9a-f]+'
+}
+port= halted= loader=0
 while kill -0 "$pid" 2>/dev/null; do
-    code=$(grep -aoE 'monitor halted \(exit code 0x[0-9a-f]+\)' "$log" | tail -1 | grep -oE '0x[0-9a-f]+')
-    grep -aq 'taskvisor (multiboot2): cannot start' "$log" && code=loader
-    [ -n "$code" ] && break
+    port=$(exit_port_code)
+    halted=$(halted_code)
+    grep -aq '^taskvisor (multiboot2): cannot start' "$log" && loader=1
+    [ -n "$port$halted" ] || [ $loader -eq 1 ] && break
     sleep 0.2
 done
-if [ -n "$code" ]; then
+# The monitor writes the port, then its closing line, then halts: give the
+# second of them a moment to reach the files.
+for _ in 1 2 3 4 5; do
+    if [ $loader -eq 1 ] || [ -z "$port$halted" ] || { [ -n "$port" ] && [ -n "$halted" ]; }; then
+        break
+    fi
+    sleep 0.2
+    port=$(exit_port_code) halted=$(halted_code)
+done
+[ -n "$port" ] || port=$(exit_port_code)
+if [ -n "$port$halted" ] || [ $loader -eq 1 ]; then
     # Bochs is the child of our own timeout process; ending it ends the run.
     pkill -KILL -P "$(cat "$work/timeout.pid")" 2>/dev/null
 fi
 wait "$pid"
 rc=$(cat "$work/rc" 2>/dev/null || echo 1)
 took=$(( ($(date +%s%N) - start) / 1000000 ))
-[ -n "$code" ] || code=$(grep -aoE 'monitor halted \(exit code 0x[0-9a-f]+\)' "$log" | tail -1 | grep -oE '0x[0-9a-f]+')
-case $code in
-0x10) status=0 what="monitor pass" ;;
-0x11) status=1 what="monitor failure" ;;
-0x12) status=2 what="monitor panic" ;;
-loader) status=4 what="the Multiboot2 loader refused to start (see $log)" ;;
-'')   if [ "$rc" -eq 137 ] || [ "$rc" -eq 124 ]; then status=124 what="timeout after ${timeout_s}s"
-      else status=125 what="Bochs ended (status $rc) without the monitor halting"; fi ;;
-*)    status=3 what="monitor halted with code $code" ;;
+[ -n "$port" ] || port=$(exit_port_code)
+[ -n "$halted" ] || halted=$(halted_code)
+case $port in
+0x10) status=0 what="monitor pass (exit port 0x10)" ;;
+0x11) status=1 what="monitor failure (exit port 0x11)" ;;
+0x12) status=2 what="monitor panic (exit port 0x12)" ;;
+'')   if [ $loader -eq 1 ]; then status=4 what="the Multiboot2 loader refused to start (see $log)"
+      elif [ -n "$halted" ]; then status=5 what="monitor halted (code $halted) without writing the exit port"
+      elif [ "$rc" -eq 137 ] || [ "$rc" -eq 124 ]; then status=124 what="timeout after ${timeout_s}s"
+      else status=125 what="Bochs ended (status $rc) without the monitor's exit"; fi ;;
+*)    status=3 what="monitor wrote $port to the exit port" ;;
 esac
+if [ -n "$port" ] && [ -n "$halted" ] && [ "$port" != "$halted" ]; then
+    what="$what; its closing line says $halted"
+fi
 echo "run-bochs: $what (${took} ms, cpu $cpu)" >&2
 exit $status

@@ -92,8 +92,9 @@ run_one() {
         --timeout "${timeout_s:-120}" "$dir/boot.iso" >"$dir/bochs.out" 2>&1
     local rc=$? took=$((SECONDS - start))
     local log=$dir/serial.log exit_kind
-    # No exit device on Bochs: run-bochs.sh reads the monitor's closing
-    # "monitor halted (exit code 0x..)" line: 0 pass, 1 failure, 2 panic.
+    # No exit device on Bochs: run-bochs.sh reads the code the monitor wrote
+    # to port 0xf4 from Bochs' log: 0 pass, 1 failure, 2 panic; any other
+    # status is described by its last line (timeout, Bochs ended, ...).
     case $rc in
         0) exit_kind=pass ;;
         1) exit_kind=fail ;;
