@@ -1,2 +1,4 @@
 # tests/integration/: the monitor booted in QEMU (SVM, UEFI) with test guests.
 TEST_SCRIPTS += tests/integration/run-scenarios.sh
+# The judge both scenario runners use, on synthetic logs (hosted, fast).
+TEST_SCRIPTS += tests/integration/test_judge.sh

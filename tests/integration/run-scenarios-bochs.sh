@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Boots integration scenarios (tests/integration/scenarios/*.cfg) under the
 # monitor in Bochs through GRUB and the Multiboot2 loader, and prints TAP.
-# Judged like run-scenarios.sh (QEMU): PASS needs the monitor's own line
-# "TASKVISOR SUMMARY: N passed, 0 failed", every expect-log and no
-# reject-log; expect-refusal / expect-panic scenarios need the monitor's
-# failure / panic exit code, which on Bochs is read from the monitor's
-# closing "monitor halted (exit code 0x..)" line (port 0xf4 is no exit
-# device there).  A failing run shows Bochs' own VM-entry diagnosis.
+# Judged like run-scenarios.sh (QEMU), by tests/integration/judge.sh: PASS
+# needs the monitor's pass exit, its own summary line "[  sec.usec] INF
+# SOURCE: TASKVISOR SUMMARY: N passed, 0 failed" with N >= 1 (never a guest's
+# "OUT name:" line), a recent heartbeat from every partition expected
+# running, every expect-log and no reject-log; expect-refusal / expect-panic
+# scenarios need the monitor's failure / panic exit.  Port 0xf4 is no exit
+# device on Bochs: scripts/run-bochs.sh reads the exit code the monitor
+# writes there from Bochs' log of unmapped-port writes (guests cannot reach
+# the port), and a run that ends any other way (timeout, Bochs ending by
+# itself, the monitor halting without the port write) is no pass.  A
+# failing run shows Bochs' own VM-entry diagnosis.
 #
 # Usage: run-scenarios-bochs.sh [--cpu MODEL] [NAME...]
 #   --cpu MODEL   Bochs CPU model: corei7_skylake_x (VMX+EPT, default) or
@@ -115,7 +120,7 @@ run_one() {
         } >"$dir/result"
     fi
 }
-export -f run_one judge_scenario
+export -f run_one
 export out cpu vmx
 
 for f in build/monitor-test.elf build/taskvisor-mb2.elf; do

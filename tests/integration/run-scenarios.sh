@@ -12,8 +12,15 @@
 #                           print a summary
 #   # expect-refusal: yes   the monitor must refuse to start (TASKVISOR REFUSED,
 #                           failure exit code)
-# PASS needs the monitor's own closing line "TASKVISOR SUMMARY: N passed, 0 failed"
-# (the monitor ends the run), plus every expect-log and no reject-log.
+#   # heartbeat: MS         a partition expected running (expect.NAME=running)
+#                           must have printed within MS ms before the summary
+#                           (default 100)
+# Judged by tests/integration/judge.sh (rules at its top): PASS needs the
+# monitor's pass exit (isa-debug-exit status 33; a timeout, a KILL or any
+# other status fails), the monitor's own summary line "[  sec.usec] INF
+# SOURCE: TASKVISOR SUMMARY: N passed, 0 failed" with N >= 1 (a guest's
+# "OUT name:" line never counts), a recent heartbeat from every partition
+# expected running, every expect-log and no reject-log.
 # Usage: run-scenarios.sh [NAME...]   (default: all); JOBS=n runs n at once.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -78,7 +85,7 @@ run_one() {
         } >"$dir/result"
     fi
 }
-export -f run_one judge_scenario
+export -f run_one
 export out
 
 if [ ! -f build/monitor-test.elf ]; then
