@@ -192,7 +192,10 @@ tv_status_t tv_task_list(struct tv_client *client, uint64_t cursor, uint32_t fla
 
 tv_status_t tv_events_register(struct tv_client *client, uint32_t vector)
 {
-    if (!client->ring) {
+    /* A ring that is already registered stays registered (and allocated)
+     * when a re-registration is refused: the monitor still writes to it. */
+    bool fresh = !client->ring;
+    if (fresh) {
         client->ring = client->transport->shared_alloc(client->transport->ctx,
                                                        TV_TASK_RING_SIZE, TV_TASK_RING_SIZE,
                                                        &client->ring_gpa);
@@ -201,7 +204,7 @@ tv_status_t tv_events_register(struct tv_client *client, uint32_t vector)
     }
     tv_status_t st = call(client, TV_HC_TASK_EVENTS_REGISTER, client->ring_gpa, vector, 0, 0,
                           NULL);
-    if (st != TV_OK) {
+    if (st != TV_OK && fresh) {
         if (client->transport->shared_free)
             client->transport->shared_free(client->transport->ctx, client->ring,
                                            TV_TASK_RING_SIZE);

@@ -220,6 +220,20 @@ static void events(void **state)
     tv_loopback_stats(e->lb, &st);
     assert_int_equal(st.notifications, 54);
     assert_int_equal(st.last_vector, 48);
+    /* a refused re-registration keeps the registered ring: the monitor still
+     * writes events into it, so it must not be freed */
+    struct tv_task_ring *ring = e->c.ring;
+    assert_int_equal(tv_events_register(&e->c, 7), TV_E_INVALID_ARGUMENT);
+    assert_ptr_equal(e->c.ring, ring);
+    struct tv_task t2 = start(e, 1, 0, 0, "after refusal");
+    assert_int_equal(tv_task_wait_for_completion(t2, 5000), TV_OK);
+    bool seen = false;
+    do {
+        assert_int_equal(tv_events_read(&e->c, ev, 256, &n, &over), TV_OK);
+        for (size_t i = 0; i < n; i++)
+            seen |= ev[i].id == t2.id && ev[i].state == TV_TASK_COMPLETED;
+    } while (n);
+    assert_true(seen);
     /* nothing read for a while: overflow is reported, then a resync */
     for (int i = 0; i < 200; i++)
         start(e, 0, 0, TV_TASK_TEST_NOT_CANCELABLE, "burst");
