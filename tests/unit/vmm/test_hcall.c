@@ -35,9 +35,17 @@ static void svc_log(void *ctx, const char *line)
     log_count++;
 }
 
+static int power_offs;
+static tv_status_t svc_power_off(void *ctx)
+{
+    (void)ctx;
+    power_offs++;
+    return TV_E_IO;     /* a machine that did not turn off */
+}
+
 static const struct hcall_services svc = {
     .features = svc_features, .partition_count = svc_count,
-    .partition_get = svc_get, .log = svc_log,
+    .partition_get = svc_get, .log = svc_log, .power_off = svc_power_off,
 };
 
 /* ---- extra sections as the monitor would add them ---- */
@@ -136,7 +144,7 @@ static void lookup_respects_test_only(void **state)
     assert_null(hcall_lookup(&table, 0xf01, false, NULL));
     assert_non_null(hcall_lookup(&table, TV_HC_NOP, false, NULL));
     assert_null(hcall_lookup(&table, 0x100000000ull | TV_HC_NOP, false, NULL));
-    assert_null(hcall_lookup(&table, 0x3, true, NULL));
+    assert_null(hcall_lookup(&table, 0x0ff, true, NULL));
 }
 
 static void cpl3_gets_ud_before_anything(void **state)
@@ -158,7 +166,7 @@ static void unknown_and_test_only_calls(void **state)
 {
     (void)state;
     struct hcall_caller c = caller(true, 0, true);
-    struct hcall_regs r = { .rax = 0x3, .rdx = 0x55 };
+    struct hcall_regs r = { .rax = 0x0ff, .rdx = 0x55 };
     assert_int_equal(hcall_dispatch(&env, &c, &r), HCALL_ADVANCE);
     assert_int_equal(r.rax, TV_E_UNKNOWN_CALL);
     assert_int_equal(r.rdx, 0x55);
@@ -365,6 +373,32 @@ static void partition_list_without_provider(void **state)
     assert_int_equal(r.rax, TV_E_UNSUPPORTED);
 }
 
+/* POWER_OFF: management only, no arguments, returns the failure it met. */
+static void power_off_call(void **state)
+{
+    (void)state;
+    power_offs = 0;
+    struct hcall_caller c = caller(false, 0, true);
+    struct hcall_regs r = { .rax = TV_HC_POWER_OFF, .rdx = 9 };
+    hcall_dispatch(&env, &c, &r);
+    assert_int_equal(r.rax, TV_E_ACCESS_DENIED);
+    c = caller(true, 0, true);
+    r = (struct hcall_regs){ .rax = TV_HC_POWER_OFF, .rdi = 1 };
+    hcall_dispatch(&env, &c, &r);
+    assert_int_equal(r.rax, TV_E_INVALID_ARGUMENT);
+    assert_int_equal(power_offs, 0);
+    r = (struct hcall_regs){ .rax = TV_HC_POWER_OFF, .rbx = 9 };
+    assert_int_equal(hcall_dispatch(&env, &c, &r), HCALL_ADVANCE);
+    assert_int_equal(r.rax, TV_E_IO);
+    assert_int_equal(r.rbx, 9);
+    assert_int_equal(power_offs, 1);
+    struct hcall_services none = { 0 };
+    struct hcall_env e2 = { &table, &none, NULL };
+    r = (struct hcall_regs){ .rax = TV_HC_POWER_OFF };
+    hcall_dispatch(&e2, &c, &r);
+    assert_int_equal(r.rax, TV_E_UNSUPPORTED);
+}
+
 static void guest_mem_bounds(void **state)
 {
     (void)state;
@@ -404,6 +438,7 @@ int main(void)
         cmocka_unit_test_setup(lookup_respects_test_only, setup),
         cmocka_unit_test_setup(cpl3_gets_ud_before_anything, setup),
         cmocka_unit_test_setup(unknown_and_test_only_calls, setup),
+        cmocka_unit_test_setup(power_off_call, setup),
         cmocka_unit_test_setup(mgmt_denied_for_guests_and_logged, setup),
         cmocka_unit_test_setup(denial_logging_is_rate_limited, setup),
         cmocka_unit_test_setup(argument_registers_64_and_32, setup),
