@@ -141,4 +141,8 @@ void vcpu_thread_main(void *arg)
     }
     cpu_sti();
     partition_stopped(v->part);
+    /* The vCPU never runs again: its VMCB/VMCS and extended state go back
+     * to the allocators (the partition record stays for queries). */
+    virt->vcpu_destroy(v);
+    fpu_vcpu_free(v);
 }
