@@ -87,14 +87,3 @@ void log_raw(const char *fmt, ...)
         n = (int)sizeof text - 1;
     serial_write(text, (size_t)n);
 }
-
-tv_status_t trace_err(tv_status_t status, const char *fmt, ...)
-{
-    char text[256];
-    va_list ap;
-    va_start(ap, fmt);
-    tv_vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    log_msg(TV_LOG_WARN, "mon", "%s (%s)", text, tv_status_name(status));
-    return status;
-}

@@ -24,8 +24,4 @@ void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define log_info(...)  log_msg(TV_LOG_INFO, "mon", __VA_ARGS__)
 #define log_debug(...) log_msg(TV_LOG_DEBUG, "mon", __VA_ARGS__)
 
-/* Logs the error and returns the status, so `return trace_err(...)` reads well. */
-tv_status_t trace_err(tv_status_t status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 #endif

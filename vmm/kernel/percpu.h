@@ -23,11 +23,9 @@ struct tss64 {
 struct percpu {
     struct percpu *self;          /* at offset 0: read through %gs:0 */
     uint32_t cpu_id;
-    uint32_t apic_id;
     struct thread *current;
     struct thread *idle;
     volatile bool need_resched;
-    uint32_t irq_depth;
     uint64_t gdt[7];
     struct tss64 tss;
     uint64_t hsave_pa;            /* SVM host save area */

@@ -31,7 +31,6 @@ struct thread {
     bool woken_by_timer;
     uint64_t runtime_ns;
     uint64_t slice_start_ns;
-    uint64_t max_wait_ns;          /* longest runnable->running delay seen */
     uint64_t runnable_since_ns;
     void (*fn)(void *);
     void *arg;

@@ -32,7 +32,6 @@ struct partition {
     struct vuart uart;
     int stop_reason;
     uint64_t stop_code;
-    char stop_detail[96];
     uint32_t hcall_denials;         /* rate-limits the ACCESS_DENIED log line */
 };
 

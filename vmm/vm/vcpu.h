@@ -100,16 +100,6 @@ struct vcpu {
     struct vapic apic;
     uint64_t exit_counts[EXIT_REASON_COUNT];
     uint64_t first_entry_tsc;
-    /* Continuation of a long hypercall (see vmm/hcall). */
-    void *hcall_cont;
-};
-
-/* Segment state in a neutral form (for 32-bit entry and for the decoder). */
-struct seg_state {
-    uint16_t selector;
-    uint64_t base;
-    uint32_t limit;
-    uint16_t attr;      /* packed: descriptor bits 40-47 -> 0-7, 52-55 -> 8-11 */
 };
 
 struct guest_mode {
