@@ -1,10 +1,16 @@
-/* CPUID as guests see it: the host's answers, filtered, plus our leaves. */
+/* CPUID as guests see it: the host's answers filtered by the one policy
+ * table (vm/cpuid_policy.c), plus our leaves 0x40000000.. */
 #include "arch/x86/cpu.h"
 #include "vm/exit.h"
 #include "vm/fpu.h"
+#include "vm/cpuid_policy.h"
 #include "kernel/time.h"
 #include "dev/vapic.h"
 #include "taskvisor/hypercall.h"
+
+#ifndef CR4_PKE
+#define CR4_PKE (1ull << 22)
+#endif
 
 
 void handle_cpuid(struct vcpu *v, struct vm_exit *e)
@@ -34,32 +40,20 @@ void handle_cpuid(struct vcpu *v, struct vm_exit *e)
     } else {
         r = cpuid(leaf, sub);
         struct guest_mode m;
-        switch (leaf) {
-        case 1:
-            virt->get_mode(v, &m);
-            r.ebx = (r.ebx & 0x00ffffffu) | (v->apic.id << 24);
-            r.ecx &= ~((1u << 5) | (1u << 3) | (1u << 27)); /* VMX, MONITOR, OSXSAVE */
-            if (m.cr4 & CR4_OSXSAVE)
-                r.ecx |= 1u << 27;
-            if (!fpu_supported_xcr0())
-                r.ecx &= ~(1u << 26);                        /* XSAVE */
-            r.ecx |= (1u << 31) | (1u << 21) | (1u << 24);   /* hypervisor, x2APIC, TSC-deadline */
-            break;
-        case 0xd:
-            if (sub == 0) {
-                r.eax &= (uint32_t)fpu_supported_xcr0();
-                r.edx = 0;
-            }
-            break;
-        case 0x80000001:
-            r.ecx &= ~(1u << 2);                             /* SVM */
-            break;
-        case 0x8000000a:
-            r.eax = r.ebx = r.ecx = r.edx = 0;               /* no SVM features */
-            break;
-        default:
-            break;
-        }
+        virt->get_mode(v, &m);
+        struct cpuid_guest_view g = {
+            .apic_id = v->apic.id,
+            .apic_enabled = (v->apic.apic_base >> 11) & 1,
+            .cr4_osxsave = (m.cr4 & CR4_OSXSAVE) != 0,
+            .cr4_pke = (m.cr4 & CR4_PKE) != 0,
+            .xcr0_supported = fpu_supported_xcr0(),
+        };
+        uint32_t reg[4] = { r.eax, r.ebx, r.ecx, r.edx };
+        cpuid_policy_apply(leaf, sub, reg, &g);
+        r.eax = reg[CPUID_EAX];
+        r.ebx = reg[CPUID_EBX];
+        r.ecx = reg[CPUID_ECX];
+        r.edx = reg[CPUID_EDX];
     }
     v->regs.rax = r.eax;
     v->regs.rbx = r.ebx;

@@ -96,6 +96,11 @@ struct vcpu {
     uint64_t xcr0;
     uint64_t efer;                  /* guest-visible EFER (SVME hidden) */
     uint64_t tsc_aux;
+    /* Emulated MSR state (vm/msr.c); all zero at reset. */
+    uint64_t tsc_offset;            /* guest TSC = host TSC + tsc_offset */
+    uint64_t tsc_adjust;            /* IA32_TSC_ADJUST */
+    uint64_t misc_enable_xor;       /* IA32_MISC_ENABLE ^ its reset value */
+    uint64_t mcg_status;            /* IA32_MCG_STATUS */
     struct fpu_area *fpu;
     struct vapic apic;
     uint64_t exit_counts[EXIT_REASON_COUNT];
@@ -126,6 +131,8 @@ struct virt_ops {
     void (*set_efer)(struct vcpu *v, uint64_t guest_efer);
     uint64_t (*get_pat)(struct vcpu *v);
     void (*set_pat)(struct vcpu *v, uint64_t pat);
+    /* Guest RDTSC/RDTSCP read host TSC + offset from the next entry on. */
+    void (*set_tsc_offset)(struct vcpu *v, uint64_t offset);
     /* Queues an exception for the next entry (error code when has_error). */
     void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
     /* True when an external interrupt could be delivered now. */

@@ -27,7 +27,7 @@ static void check_msr_gp(uint32_t msr, const char *name)
 
 static void check_msrs(void)
 {
-    check_msr_gp(0x10, "TSC");
+    check_msr_gp(0xfe, "MTRRCAP");
     check_msr_gp(0xc0010114, "VM_CR");
     check_msr_gp(0xc0010117, "VM_HSAVE_PA");
     check_msr_gp(0x3a, "FEATURE_CONTROL");

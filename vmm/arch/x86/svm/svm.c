@@ -300,6 +300,8 @@ static void svm_set_efer(struct vcpu *v, uint64_t efer)
 
 static uint64_t svm_get_pat(struct vcpu *v) { return vmcb_get_g_pat(((struct svm_vcpu *)v->arch)->vmcb); }
 static void svm_set_pat(struct vcpu *v, uint64_t pat) { vmcb_set_g_pat(((struct svm_vcpu *)v->arch)->vmcb, pat); }
+/* The VMCB TSC offset applies to RDTSC/RDTSCP in the guest (APM 15.30.1). */
+static void svm_set_tsc_offset(struct vcpu *v, uint64_t off) { vmcb_set_tsc_offset(((struct svm_vcpu *)v->arch)->vmcb, off); }
 
 static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
 {
@@ -368,6 +370,7 @@ const struct virt_ops svm_ops = {
     .set_efer = svm_set_efer,
     .get_pat = svm_get_pat,
     .set_pat = svm_set_pat,
+    .set_tsc_offset = svm_set_tsc_offset,
     .inject_exception = svm_inject_exception,
     .can_inject_interrupt = svm_can_inject_interrupt,
     .event_pending = svm_event_pending,

@@ -43,6 +43,7 @@
 #define PIN_NMI                   (1u << 3)
 /* Primary processor-based controls. */
 #define PROC_INTR_WINDOW          (1u << 2)
+#define PROC_TSC_OFFSET           (1u << 3)
 #define PROC_HLT                  (1u << 7)
 #define PROC_CR3_LOAD             (1u << 15)
 #define PROC_CR3_STORE            (1u << 16)
@@ -88,6 +89,7 @@
 #define VMCS_EXIT_MSR_STORE       0x2006u
 #define VMCS_EXIT_MSR_LOAD        0x2008u
 #define VMCS_ENTRY_MSR_LOAD       0x200au
+#define VMCS_TSC_OFFSET           0x2010u
 #define VMCS_EPTP                 0x201au
 #define VMCS_GUEST_PHYS_ADDR      0x2400u
 #define VMCS_LINK_POINTER         0x2800u

@@ -119,7 +119,8 @@ static tv_status_t vmx_probe(char *why, size_t len)
         return TV_E_UNSUPPORTED;
     }
     /* Guest-owned: CPUID, HLT, I/O, MSRs exit; CR3 accesses do not (EPT). */
-    uint32_t want_proc = PROC_HLT | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY;
+    uint32_t want_proc = PROC_HLT | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY |
+                         PROC_TSC_OFFSET;
     uint32_t want2_all = want2 | ((uint32_t)(proc2_cap >> 32) & (PROC2_RDTSCP | PROC2_INVPCID |
                                                                PROC2_XSAVES));
     if (!wanted_survive("pin-based", pin_cap, PIN_EXT_INTR | PIN_NMI, &c->pin, why, len) ||
@@ -296,6 +297,7 @@ static tv_status_t vmx_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, uint32_
               vmw(v, VMCS_IO_BITMAP_A, io_bitmap_pa) &&
               vmw(v, VMCS_IO_BITMAP_B, io_bitmap_pa + PAGE_SIZE) &&
               vmw(v, VMCS_MSR_BITMAP, msr_bitmap_pa) &&
+              vmw(v, VMCS_TSC_OFFSET, 0) &&
               vmw(v, VMCS_ENTRY_MSR_LOAD, x->msr_area_pa) &&
               vmw(v, VMCS_ENTRY_MSR_LOAD_COUNT, SWITCHED_COUNT) &&
               vmw(v, VMCS_EXIT_MSR_STORE, x->msr_area_pa) &&
@@ -673,6 +675,8 @@ static void vmx_set_efer(struct vcpu *v, uint64_t efer)
 
 static uint64_t vmx_get_pat(struct vcpu *v) { load_vmcs(v); return vmread(VMCS_GUEST_PAT); }
 static void vmx_set_pat(struct vcpu *v, uint64_t pat) { load_vmcs(v); vmw(v, VMCS_GUEST_PAT, pat); }
+/* "Use TSC offsetting" is on: RDTSC/RDTSCP return TSC + offset (SDM 25.3). */
+static void vmx_set_tsc_offset(struct vcpu *v, uint64_t off) { load_vmcs(v); vmw(v, VMCS_TSC_OFFSET, off); }
 
 static void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
 {
@@ -741,6 +745,7 @@ const struct virt_ops vmx_ops = {
     .set_efer = vmx_set_efer,
     .get_pat = vmx_get_pat,
     .set_pat = vmx_set_pat,
+    .set_tsc_offset = vmx_set_tsc_offset,
     .inject_exception = vmx_inject_exception,
     .can_inject_interrupt = vmx_can_inject_interrupt,
     .event_pending = vmx_event_pending,
