@@ -18,17 +18,22 @@ static void paging_state(struct vcpu *v, struct guest_mode *m, struct x86_paging
     ps->maxphyaddr = 0;
 }
 
-tv_status_t guest_insn_length(struct vcpu *v, unsigned *len)
+tv_status_t guest_insn_decode(struct vcpu *v, struct x86_insn *insn)
 {
     struct guest_mode m;
     struct x86_paging_state ps;
     paging_state(v, &m, &ps);
     enum x86_cpu_mode mode = x86_code_mode(m.cr0 & 1, (v->regs.rflags >> 17) & 1,
                                            (m.efer >> 10) & 1, m.cs_long, m.cs_db);
-    struct x86_insn insn;
     struct x86_walk_result fault;
-    tv_status_t st = x86_fetch_decode(&ps, mode, m.cs_base, v->regs.rip, m.cpl, read_gpa,
-                                      v->part, &insn, &fault);
+    return x86_fetch_decode(&ps, mode, m.cs_base, v->regs.rip, m.cpl, read_gpa, v->part, insn,
+                            &fault);
+}
+
+tv_status_t guest_insn_length(struct vcpu *v, unsigned *len)
+{
+    struct x86_insn insn;
+    tv_status_t st = guest_insn_decode(v, &insn);
     if (st != TV_OK)
         return st;
     *len = insn.len;

@@ -6,7 +6,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "vm/vcpu.h"
+#include "emul/x86_decode.h"
 
+/* Decodes the instruction at the guest's CS:RIP (prefixes, sizes). */
+tv_status_t guest_insn_decode(struct vcpu *v, struct x86_insn *insn);
 /* Length of the instruction at the guest's CS:RIP. */
 tv_status_t guest_insn_length(struct vcpu *v, unsigned *len);
 /* Translates a guest linear address; TV_E_FAULT when the guest's own page

@@ -2,6 +2,7 @@
  * models; unknown ports read as all ones and writes are dropped. */
 #include "vm/exit.h"
 #include "vm/guest_insn.h"
+#include "arch/x86/cpu.h"
 #include "kernel/log.h"
 #include "vm/partition.h"
 #include "taskvisor/hypercall.h"
@@ -37,26 +38,69 @@ static uint64_t mask_for(unsigned bytes)
     return bytes == 8 ? ~0ull : (1ull << (bytes * 8)) - 1;
 }
 
+/* Segment and address size of a string I/O instruction, from its own bytes:
+ * not every CPU reports them (SVM's EXITINFO1 segment field needs decode
+ * assists, VMX's instruction information needs IA32_VMX_BASIC bit 54).
+ * INS always writes ES:rDI; OUTS reads DS:rSI unless overridden. */
+static void string_operands(struct vcpu *v, const struct vm_exit *e, unsigned *seg,
+                            unsigned *addr_size)
+{
+    struct x86_insn insn;
+    *seg = e->io.in ? X86_SEG_ES : e->io.segment;
+    *addr_size = e->io.addr_size;
+    if (guest_insn_decode(v, &insn) != TV_OK)
+        return;                    /* keep what the CPU reported */
+    *addr_size = insn.addr_size;
+    if (!e->io.in)
+        *seg = insn.seg_override <= X86_SEG_GS ? insn.seg_override : X86_SEG_DS;
+}
+
+static uint64_t seg_base(const struct guest_mode *m, unsigned seg)
+{
+    switch (seg) {
+    case X86_SEG_ES: return m->es_base;
+    case X86_SEG_CS: return m->cs_base;
+    case X86_SEG_SS: return m->ss_base;
+    case X86_SEG_FS: return m->fs_base;
+    case X86_SEG_GS: return m->gs_base;
+    default: return m->ds_base;
+    }
+}
+
+static bool canonical(uint64_t la, const struct guest_mode *m)
+{
+    unsigned bits = (m->cr4 & (1ull << 12)) ? 57 : 48;   /* CR4.LA57 */
+    return (uint64_t)((int64_t)(la << (64 - bits)) >> (64 - bits)) == la;
+}
+
 static void string_io(struct vcpu *v, struct vm_exit *e)
 {
     struct guest_mode m;
     virt->get_mode(v, &m);
-    uint64_t amask = mask_for(e->io.addr_size);
+    unsigned seg, addr_size;
+    string_operands(v, e, &seg, &addr_size);
+    bool long64 = m.cs_long && (m.efer & EFER_LMA);
+    uint64_t amask = mask_for(addr_size);
     uint64_t count = e->io.rep ? (v->regs.rcx & amask) : 1;
     bool down = v->regs.rflags & (1u << 10); /* DF */
     unsigned done = 0;
+    /* In 64-bit mode only FS and GS have a base (SDM vol. 1 3.4.2.1). */
+    uint64_t base = (long64 && seg != X86_SEG_FS && seg != X86_SEG_GS) ? 0 : seg_base(&m, seg);
     while (count && done < IO_STRING_BATCH) {
-        /* INS writes ES:rDI; OUTS reads seg:rSI (segment override allowed). */
         uint64_t off = e->io.in ? (v->regs.rdi & amask) : (v->regs.rsi & amask);
-        uint64_t base = e->io.in ? m.es_base : (e->io.segment == 0 ? m.es_base :
-                                                e->io.segment == 2 ? m.ss_base :
-                                                e->io.segment == 3 ? m.ds_base :
-                                                e->io.segment == 1 ? m.cs_base : m.ds_base);
-        if (m.cs_long && (e->io.in || e->io.segment <= 3))
-            base = 0; /* flat in 64-bit mode except FS/GS */
+        uint64_t la = base + off;
+        if (!long64) {
+            la &= 0xffffffffull;
+        } else if (!canonical(la, &m) || !canonical(la + e->io.size - 1, &m)) {
+            /* A non-canonical address faults like any memory operand:
+             * #GP(0) (SDM vol. 3 6.15; SS overrides, the only other case,
+             * are ignored in 64-bit mode and decode as DS). */
+            inject_gp(v);
+            return;
+        }
         uint64_t gpa;
         uint32_t pf;
-        tv_status_t st = guest_linear_to_phys(v, base + off, e->io.in, &gpa, &pf);
+        tv_status_t st = guest_linear_to_phys(v, la, e->io.in, &gpa, &pf);
         if (st == TV_E_FAULT) {
             virt->inject_exception(v, 14, true, pf);
             return;

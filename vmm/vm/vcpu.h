@@ -112,7 +112,7 @@ struct guest_mode {
     unsigned cpl;
     bool cs_long;       /* CS.L */
     bool cs_db;         /* CS.D */
-    uint64_t cs_base, ss_base, ds_base, es_base;
+    uint64_t cs_base, ss_base, ds_base, es_base, fs_base, gs_base;
 };
 
 /* The backend ops table (one per vendor, chosen at run time). */

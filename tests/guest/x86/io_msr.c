@@ -5,6 +5,8 @@
  * - string I/O: REP OUTSB to the UART, REP INSB/INSW/INSD from an unknown
  *   port (all ones), with RCX and RDI/RSI advanced exactly, forwards and
  *   backwards (DF=1), including a count larger than one exit's batch;
+ *   OUTS with an FS or GS override reads through that segment's base; a
+ *   non-canonical address in REP INS/OUTS raises #GP(0);
  * - XSETBV: refused (#GP or #UD) for bad values, accepted for a good one
  *   when the CPU offers XSAVE. */
 #include "guest.h"
@@ -114,6 +116,77 @@ static void check_string_io(void)
     reportf(one == 0xffff && p == &one + 1, "INSW moves one word");
 }
 
+/* The UART scratch register (COM1 + 7) keeps the last byte written: an
+ * OUTSB there shows which byte the monitor fetched. */
+#define UART_SCR 0x3ff
+static volatile uint8_t seg_bytes[2] = { 0x11, 0x22 };
+
+static void outs_fs(void *arg)
+{
+    const volatile uint8_t *src = arg;
+    __asm__ volatile("cld; outsb %%fs:(%%rsi), (%%dx)" : "+S"(src) : "d"((uint16_t)UART_SCR) : "memory");
+}
+static void outs_gs_rep(void *arg)
+{
+    const volatile uint8_t *src = arg;
+    uint64_t n = 1;
+    __asm__ volatile("cld; rep outsb %%gs:(%%rsi), (%%dx)" : "+S"(src), "+c"(n)
+                     : "d"((uint16_t)UART_SCR) : "memory");
+}
+static void outs_ds(void *arg)
+{
+    const volatile uint8_t *src = arg;
+    __asm__ volatile("cld; outsb (%%rsi), (%%dx)" : "+S"(src) : "d"((uint16_t)UART_SCR) : "memory");
+}
+
+static void check_outs_segments(void)
+{
+    /* FS/GS base = the distance between the two bytes: through the right
+     * base the instruction fetches seg_bytes[1], through DS seg_bytes[0]. */
+    uint64_t fs = rdmsr(0xc0000100), gs = rdmsr(0xc0000101);
+    wrmsr(0xc0000100, 1);
+    wrmsr(0xc0000101, 1);
+    struct guest_trap t;
+    int v = guest_try(outs_fs, (void *)&seg_bytes[0], &t);
+    uint8_t got = inb(UART_SCR);
+    reportf(v == GUEST_NO_TRAP && got == 0x22, "OUTSB with an FS override uses the FS base (%#x, %s)",
+            got, guest_vector_name(v));
+    v = guest_try(outs_gs_rep, (void *)&seg_bytes[0], &t);
+    got = inb(UART_SCR);
+    reportf(v == GUEST_NO_TRAP && got == 0x22, "REP OUTSB with a GS override uses the GS base (%#x, %s)",
+            got, guest_vector_name(v));
+    v = guest_try(outs_ds, (void *)&seg_bytes[0], &t);
+    got = inb(UART_SCR);
+    reportf(v == GUEST_NO_TRAP && got == 0x11, "OUTSB without override: DS, base 0 in 64-bit mode (%#x)", got);
+    wrmsr(0xc0000100, fs);
+    wrmsr(0xc0000101, gs);
+}
+
+#define NONCANON 0x8000000000001000ull
+
+static void ins_noncanon(void *arg)
+{
+    (void)arg;
+    uint64_t dst = NONCANON, n = 4;
+    __asm__ volatile("cld; rep insb" : "+D"(dst), "+c"(n) : "d"((uint16_t)0x2f8) : "memory");
+}
+static void outs_noncanon(void *arg)
+{
+    (void)arg;
+    uint64_t src = NONCANON, n = 4;
+    __asm__ volatile("cld; rep outsb" : "+S"(src), "+c"(n) : "d"((uint16_t)UART_SCR) : "memory");
+}
+static void check_noncanonical(void)
+{
+    struct guest_trap t;
+    int v = guest_try(ins_noncanon, 0, &t);
+    reportf(v == VEC_GP && t.error_code == 0, "REP INSB to a non-canonical address raises #GP(0) (got %s)",
+            guest_vector_name(v));
+    v = guest_try(outs_noncanon, 0, &t);
+    reportf(v == VEC_GP && t.error_code == 0, "REP OUTSB from a non-canonical address raises #GP(0) (got %s)",
+            guest_vector_name(v));
+}
+
 static void do_xsetbv(void *arg)
 {
     uint64_t v = *(uint64_t *)arg;
@@ -150,6 +223,8 @@ int guest_main(const struct guest_boot *boot)
     check_msrs();
     check_plain_io();
     check_string_io();
+    check_outs_segments();
+    check_noncanonical();
     check_xsetbv();
     guest_exit_summary();
     return 0;

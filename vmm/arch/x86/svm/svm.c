@@ -287,6 +287,8 @@ static void svm_get_mode(struct vcpu *v, struct guest_mode *m)
     m->ss_base = vmcb_seg_base(vm, VMCB_SS);
     m->ds_base = vmcb_seg_base(vm, VMCB_DS);
     m->es_base = vmcb_seg_base(vm, VMCB_ES);
+    m->fs_base = vmcb_seg_base(vm, VMCB_FS);   /* current: VMSAVE after every exit */
+    m->gs_base = vmcb_seg_base(vm, VMCB_GS);
 }
 
 static void svm_set_efer(struct vcpu *v, uint64_t efer)

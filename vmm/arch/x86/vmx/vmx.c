@@ -664,6 +664,8 @@ static void vmx_get_mode(struct vcpu *v, struct guest_mode *m)
     m->ss_base = vmread(VMCS_GUEST_ES_BASE + 2 * VSEG_SS);
     m->ds_base = vmread(VMCS_GUEST_ES_BASE + 2 * VSEG_DS);
     m->es_base = vmread(VMCS_GUEST_ES_BASE + 2 * VSEG_ES);
+    m->fs_base = vmread(VMCS_GUEST_ES_BASE + 2 * VSEG_FS);
+    m->gs_base = vmread(VMCS_GUEST_ES_BASE + 2 * VSEG_GS);
 }
 
 static void vmx_set_efer(struct vcpu *v, uint64_t efer)
