@@ -51,8 +51,18 @@ void monitor_main(struct tv_boot_info *bi)
     /* .bss is zeroed by the loader; do it again for boot paths that do not. */
     serial_init();
     check_boot_info(bi);
-    /* Options are needed before anything can fail (debug-exit port). */
-    monitor_set_debug_exit_port((unsigned)option_get_u64(bi->options, "debug_exit", 0));
+    /* Options are needed before anything can fail (debug-exit port).  A bad
+     * option refuses the boot: nothing runs on a configuration that is not
+     * the one written (docs/boot.md, "Monitor options"). */
+    char why[160];
+    bool options_ok = options_check(bi->options, monitor_options, monitor_option_count, why,
+                                    sizeof why);
+    uint64_t port = option_get_u64(bi->options, "debug_exit", 0);
+    monitor_set_debug_exit_port(port <= 0xffff ? (unsigned)port : 0);
+    if (!options_ok) {
+        log_err("TASKVISOR REFUSED: %s", why);
+        monitor_exit(MON_EXIT_FAIL);
+    }
     log_set_level((int)bi->log_level);
     percpu_init_bsp();
     idt_init();

@@ -39,7 +39,7 @@ jobs=${JOBS:-2}
 # IF=1 (sti; jmp $) is preempted and the scenario passes, and QEMU's SVM
 # preempts the IF=0 spinner; so the VMX set runs vmx_apic_timer (the same guest
 # without the spinner) instead.
-default_set="boot_control triple_fault isolation io_msr cpuid_msr privilege multiboot1 libselftest fpu_state tasks tasks_cpu_bound monitor_exception"
+default_set="boot_control triple_fault isolation io_msr cpuid_msr options_bad_value privilege multiboot1 libselftest fpu_state tasks tasks_cpu_bound monitor_exception"
 vmx=1
 [ "$cpu" = ryzen ] && vmx=0
 if [ $vmx -eq 1 ]; then

@@ -20,8 +20,8 @@ static tv_status_t task_mgr_start(const char *options)
         .max_tasks = (uint32_t)option_get_u64(options, "task_max", 0),
         .retention_ns = option_get_u64(options, "task_retention_s", 300) * 1000000000ull,
     };
-    if (cfg.workers == 0 || cfg.workers > 16)
-        cfg.workers = 2;
+    /* Ranges are checked once at boot (monitor_options in kernel/options.c):
+     * a bad value refuses the boot instead of becoming a default here. */
     /* TASK_WAIT blocks a vCPU for at most this long per entry, then returns
      * to the guest without advancing RIP (continuation). */
     wait_slice_ns = option_get_u64(options, "task_wait_slice_us", 1000) * 1000ull;
