@@ -1,6 +1,6 @@
 # storage/: the VHD engine (portable), its hosted file seam, the tvdisk tool,
 # unit/crash tests, interop tests, the parser fuzz target and benchmarks.
-STORAGE_SRCS := storage/vhd_format.c storage/vhd_path.c storage/vhd_image.c storage/vhd_locator.c \
+STORAGE_SRCS := storage/vhd_format.c storage/vhd_path.c storage/vhd_open.c storage/vhd_block.c storage/vhd_io.c storage/vhd_locator.c \
                 storage/vhd_create.c storage/vhd_op.c storage/vhd_copy.c storage/vhd_merge.c \
                 storage/vhd_check.c
 STORAGE_HOST_SRCS := storage/host/storage_file.c

@@ -47,8 +47,35 @@ static inline uint64_t vhd_block_offset(const tv_vhd_t *v, uint32_t b)
     return v->bat[b] == VHD_BAT_UNUSED ? 0 : (uint64_t)v->bat[b] * VHD_SECTOR;
 }
 
+/* Raw file access of one image; a write extends the known file size. */
+static inline tv_status_t vhd_rd(tv_vhd_t *v, uint64_t off, void *buf, size_t len)
+{
+    return v->st->read(v->f, off, buf, len);
+}
+
+static inline tv_status_t vhd_wr(tv_vhd_t *v, uint64_t off, const void *buf, size_t len)
+{
+    tv_status_t s = v->st->write(v->f, off, buf, len);
+    if (s == TV_OK && off + len > v->file_size)
+        v->file_size = off + len;
+    return s;
+}
+
+/* Dynamic and differencing disks have a header, a BAT and blocks. */
+static inline bool vhd_is_sparse(const tv_vhd_t *v)
+{
+    return v->kind == TV_VHD_DYNAMIC || v->kind == TV_VHD_DIFF;
+}
+
+/* Blocks and metadata (vhd_block.c). */
 /* Loads block b's bitmap into v->bm (block must be allocated). */
 tv_status_t vhd_load_bitmap(tv_vhd_t *v, uint32_t b);
+/* Writes the cached bitmap if it changed (deferred mode). */
+tv_status_t vhd_write_cached_bitmap(tv_vhd_t *v);
+/* Allocates block b at the end of the file: bitmap bm, data zeros except
+ * [in, in+len) taken from data; crash-ordered unless deferred. */
+tv_status_t vhd_allocate_block(tv_vhd_t *v, uint32_t b, const uint8_t *bm, const uint8_t *data,
+                               uint32_t in, uint32_t len);
 /* Writes bitmap and block data as a whole new block b (must be unallocated):
  * bitmap bm, data (block_size bytes, NULL = zeros). */
 tv_status_t vhd_put_block(tv_vhd_t *v, uint32_t b, const uint8_t *bm, const uint8_t *data);
@@ -79,7 +106,7 @@ bool vhd_path_is_absolute(const char *p);
 tv_status_t vhd_utf8_to_utf16(const char *in, uint8_t *out, size_t size, bool big_endian, size_t *len);
 tv_status_t vhd_utf16_to_utf8(const uint8_t *in, size_t len, bool big_endian, char *out, size_t size);
 
-/* Open internals used by check and recovery (vhd_image.c). */
+/* Open internals used by check and recovery (vhd_open.c). */
 tv_status_t vhd_open_ex(tv_storage_t *st, const char *name, unsigned flags, unsigned depth,
                         const uint8_t *via_child_uid, tv_vhd_t **out);
 
