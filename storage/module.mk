@@ -17,7 +17,7 @@ $(call host_objs,$(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(STORAGE_HOST_SRCS) $(wil
 $(call tool_objs,$(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(STORAGE_HOST_SRCS) $(wildcard tools/tvdisk/*.c)): TOOL_CFLAGS += $(STORAGE_INC)
 
 # Unit tests (sanitized).
-STORAGE_UNIT := test_vhd test_vhd_ops test_vhd_crash
+STORAGE_UNIT := test_vhd test_vhd_ops test_vhd_crash test_vhd_guard
 UNIT_TESTS += $(addprefix $(BUILD)/tests/unit/,$(STORAGE_UNIT))
 define storage_unit_rule
 $(BUILD)/tests/unit/$(1): $(call host_objs,tests/unit/storage/$(1).c $(STORAGE_TEST_SUPPORT) $(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(STORAGE_TASK_DEPS) $(STORAGE_HOST_SRCS) $(LIB_SRCS))

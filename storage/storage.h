@@ -13,7 +13,15 @@
  *  - create, truncate, rename and remove are atomic and durable when they
  *    return OK (the hosted seam syncs the directory for create/rename/remove);
  *  - truncate that extends a file fills the new range with zeros;
- *  - rename replaces an existing target atomically. */
+ *  - rename replaces an existing target atomically.
+ *
+ * Locking: an open may ask for a shared or an exclusive lock on the file
+ * (TV_ST_SHARED / TV_ST_EXCLUSIVE); it never waits: a lock that conflicts
+ * with one held through another open (in this or another process) fails at
+ * once with TV_E_BUSY ("in use").  A lock lasts until close and follows the
+ * file, not the name (a rename keeps it).  The engine takes shared locks for
+ * images it only reads and exclusive ones for images it writes, replaces or
+ * deletes, so a second writer of an image in use is refused. */
 #ifndef TV_STORAGE_H
 #define TV_STORAGE_H
 
@@ -25,11 +33,22 @@
 
 typedef struct tv_sfile tv_sfile_t; /* an open file, owned by the seam */
 
+/* Open modes (bits). */
+enum {
+    TV_ST_WRITE     = 1u << 0, /* read-write (else read-only) */
+    TV_ST_SHARED    = 1u << 1, /* hold a shared lock */
+    TV_ST_EXCLUSIVE = 1u << 2, /* hold an exclusive lock */
+};
+
 typedef struct tv_storage {
     void *ctx;
-    /* Opens an existing file; TV_E_NOT_FOUND when absent. */
-    tv_status_t (*open)(void *ctx, const char *name, bool writable, tv_sfile_t **out);
-    /* Creates a new empty file opened read-write; TV_E_EXISTS when present. */
+    /* Opens an existing file with mode TV_ST_* bits; TV_E_NOT_FOUND when
+     * absent, TV_E_WRONG_TYPE when it is neither a regular file nor a block
+     * device (a FIFO, a directory, ...: refused without blocking),
+     * TV_E_BUSY when the lock asked for is held elsewhere. */
+    tv_status_t (*open)(void *ctx, const char *name, unsigned mode, tv_sfile_t **out);
+    /* Creates a new empty file opened read-write and locked exclusively;
+     * TV_E_EXISTS when present. */
     tv_status_t (*create)(void *ctx, const char *name, tv_sfile_t **out);
     tv_status_t (*read)(tv_sfile_t *f, uint64_t off, void *buf, size_t len);
     tv_status_t (*write)(tv_sfile_t *f, uint64_t off, const void *buf, size_t len);

@@ -64,7 +64,7 @@ static void say(struct check_op *c, int level, const char *fmt, ...)
 static bool file_exists(tv_storage_t *st, const char *name)
 {
     tv_sfile_t *f;
-    if (st->open(st->ctx, name, false, &f) != TV_OK)
+    if (st->open(st->ctx, name, 0, &f) != TV_OK)
         return false;
     st->close(f);
     return true;

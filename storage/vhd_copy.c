@@ -25,6 +25,7 @@ struct copy_op {
     struct tv_vhd_create_params params;
     tv_vhd_t *s, *d;
     bool started;
+    bool tmp_ours;          /* the temporary is ours (created and locked by us) */
     bool data_done;
     uint64_t pos;           /* bytes (convert/create) or block index (compact) */
     uint8_t *buf, *pbuf, *bm;
@@ -34,7 +35,7 @@ struct copy_op {
 static tv_status_t name_exists(tv_storage_t *st, const char *name)
 {
     tv_sfile_t *f;
-    tv_status_t s = st->open(st->ctx, name, false, &f);
+    tv_status_t s = st->open(st->ctx, name, 0, &f);
     if (s == TV_OK) {
         st->close(f);
         return TV_E_EXISTS;
@@ -42,10 +43,18 @@ static tv_status_t name_exists(tv_storage_t *st, const char *name)
     return s == TV_E_NOT_FOUND ? TV_OK : s;
 }
 
-/* Removes a stale temporary left by an interrupted run. */
+/* Removes a stale temporary left by an interrupted run.  One still being
+ * written is locked by its writer: then the target is in use (TV_E_BUSY). */
 static tv_status_t clear_tmp(tv_storage_t *st, const char *tmp)
 {
-    tv_status_t s = st->remove(st->ctx, tmp);
+    tv_sfile_t *f;
+    tv_status_t s = st->open(st->ctx, tmp, TV_ST_EXCLUSIVE, &f);
+    if (s == TV_E_NOT_FOUND)
+        return TV_OK;
+    if (s != TV_OK)
+        return s;
+    s = st->remove(st->ctx, tmp); /* while locked: nobody is writing it */
+    st->close(f);
     return s == TV_E_NOT_FOUND ? TV_OK : s;
 }
 
@@ -80,11 +89,14 @@ static tv_status_t start(struct copy_op *c)
         s = tv_vhd_create(st, c->tmp, &c->params, TV_VHD_OPEN_DEFERRED, &c->d);
         if (s != TV_OK)
             return s;
+        c->tmp_ours = true;
         c->op.total = c->d->kind == TV_VHD_FIXED ? c->d->size : 0;
         return c->op.total ? alloc_bufs(c, COPY_CHUNK, false) : TV_OK;
     }
 
-    s = tv_vhd_open(st, c->src, c->src_raw ? TV_VHD_OPEN_RAW : 0, &c->s);
+    /* Compact replaces the source: no one may write it meanwhile. */
+    s = tv_vhd_open(st, c->src, (c->src_raw ? TV_VHD_OPEN_RAW : 0) | (c->mode == MODE_COMPACT ? VHD_OPEN_LOCK_EXCL : 0),
+                    &c->s);
     if (s != TV_OK)
         return s;
     struct tv_vhd_create_params p = { 0 };
@@ -109,6 +121,7 @@ static tv_status_t start(struct copy_op *c)
     s = tv_vhd_create(st, c->tmp, &p, TV_VHD_OPEN_DEFERRED, &c->d);
     if (s != TV_OK)
         return s;
+    c->tmp_ours = true;
     if (c->s->kind != TV_VHD_RAW && c->d->kind != TV_VHD_RAW) {
         /* Keep the creator (readers pick the size field by it) and, for
          * compact, the whole identity of the disk. */
@@ -238,19 +251,22 @@ static tv_status_t create_step(struct copy_op *c)
 static tv_status_t commit(struct copy_op *c)
 {
     tv_storage_t *st = c->op.st;
+    const char *target = c->mode == MODE_COMPACT ? c->src : c->dst;
+    /* Keep the output and the source open (locked) across the rename: no
+     * one may take the temporary for stale, or write the source, before the
+     * new file is in place. */
+    tv_status_t s = tv_vhd_flush(c->d);
+    if (s == TV_OK && c->mode != MODE_COMPACT)
+        s = name_exists(st, c->dst); /* created meanwhile by someone else */
+    if (s == TV_OK)
+        s = st->rename(st->ctx, c->tmp, target);
+    if (s != TV_OK)
+        return s;
     tv_vhd_t *d = c->d;
     c->d = NULL;
-    tv_status_t s = tv_vhd_close(d);
-    if (s != TV_OK)
-        return s;
-    tv_status_t cs = tv_vhd_close(c->s);
+    tv_vhd_close(d); /* flushed above; nothing left to write */
+    tv_vhd_close(c->s);
     c->s = NULL;
-    if (cs != TV_OK)
-        return cs;
-    const char *target = c->mode == MODE_COMPACT ? c->src : c->dst;
-    s = st->rename(st->ctx, c->tmp, target);
-    if (s != TV_OK)
-        return s;
     c->op.cancelable = false;
     c->op.at_commit = false;
     c->op.outcome = TV_VHD_OUTCOME_COMPLETED;
@@ -291,13 +307,15 @@ static tv_status_t copy_step(tv_vhd_op_t *op)
 static void copy_release(struct copy_op *c)
 {
     tv_vhd_op_t *op = &c->op;
+    /* Removed while still open and locked, so no other run's temporary of
+     * the same name can be hit. */
+    if (c->tmp_ours && op->cancelable)
+        op->st->remove(op->st->ctx, c->tmp);
     if (c->d) {
         c->d->flags = 0; /* nothing more to write: the file goes away */
         tv_vhd_close(c->d);
         c->d = NULL;
     }
-    if (c->started && op->cancelable)
-        clear_tmp(op->st, c->tmp);
     tv_vhd_close(c->s);
     c->s = NULL;
 }

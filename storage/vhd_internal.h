@@ -10,6 +10,9 @@
 #define VHD_OPEN_NO_JOURNAL (1u << 16)
 /* Internal open flag (check): accept BAT entries outside the file. */
 #define VHD_OPEN_TOLERANT (1u << 17)
+/* Internal open flag: lock exclusively though read-only (the image will be
+ * replaced, as by compact, or deleted, as the child of a merge). */
+#define VHD_OPEN_LOCK_EXCL (1u << 18)
 
 struct tv_vhd {
     tv_storage_t *st;

@@ -97,13 +97,14 @@ static tv_status_t write_journal(struct merge_op *m)
     return s;
 }
 
-/* Opens the child (own data only) and the parent for writing. */
+/* Opens the child (own data only) and the parent for writing, both locked
+ * exclusively: no other process may read or write them meanwhile. */
 static tv_status_t merge_open(struct merge_op *m)
 {
     tv_storage_t *st = m->op.st;
     tv_status_t s;
     if (!m->recovering) {
-        s = tv_vhd_open(st, m->child, 0, &m->c);
+        s = tv_vhd_open(st, m->child, VHD_OPEN_LOCK_EXCL, &m->c);
         if (s != TV_OK)
             return s;
         if (m->c->kind != TV_VHD_DIFF)

@@ -199,7 +199,10 @@ tv_status_t vhd_open_ex(tv_storage_t *st, const char *name, unsigned flags, unsi
         tv_st_free(st, v);
         return TV_E_LIMIT;
     }
-    s = st->open(st->ctx, name, writable, &v->f);
+    /* Shared lock to read; exclusive to write, or to replace or delete. */
+    unsigned mode = writable ? TV_ST_WRITE | TV_ST_EXCLUSIVE
+                    : flags & VHD_OPEN_LOCK_EXCL ? TV_ST_EXCLUSIVE : TV_ST_SHARED;
+    s = st->open(st->ctx, name, mode, &v->f);
     if (s == TV_OK)
         s = st->size(v->f, &v->file_size);
     if (s != TV_OK)

@@ -1,4 +1,12 @@
-/* Hosted storage seam over POSIX files (tools and tests). */
+/* Hosted storage seam over POSIX files (tools and tests).
+ *
+ * Locks are flock() locks (per open file description, so two opens in one
+ * process conflict like two processes do), taken without waiting.  After
+ * locking, the name must still refer to the file locked: otherwise it was
+ * replaced meanwhile (compact renames a new file over the old one) and the
+ * open is retried on the new file, so a writer never writes an orphan.
+ * Only regular files and block devices are opened; a FIFO is opened
+ * non-blocking so refusing it cannot hang. */
 #include "storage_file.h"
 
 #include <errno.h>
@@ -7,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -14,6 +23,7 @@
 
 struct tv_sfile {
     int fd;
+    bool blk; /* a block device: its size comes from seeking to the end */
 };
 
 static tv_status_t from_errno(int e)
@@ -45,7 +55,7 @@ static void sync_dir_of(const char *path)
     free(copy);
 }
 
-static tv_status_t wrap_fd(int fd, tv_sfile_t **out)
+static tv_status_t wrap_fd(int fd, bool blk, tv_sfile_t **out)
 {
     tv_sfile_t *f = malloc(sizeof *f);
     if (!f) {
@@ -53,22 +63,64 @@ static tv_status_t wrap_fd(int fd, tv_sfile_t **out)
         return TV_E_NO_MEMORY;
     }
     f->fd = fd;
+    f->blk = blk;
     *out = f;
     return TV_OK;
 }
 
-static tv_status_t f_open(void *ctx, const char *name, bool writable, tv_sfile_t **out)
+/* Takes the lock mode asks for; TV_E_BUSY when held elsewhere. */
+static tv_status_t lock_fd(int fd, unsigned mode)
+{
+    int op = mode & TV_ST_EXCLUSIVE ? LOCK_EX : mode & TV_ST_SHARED ? LOCK_SH : 0;
+    if (!op)
+        return TV_OK;
+    while (flock(fd, op | LOCK_NB) != 0) {
+        if (errno == EINTR)
+            continue;
+        return errno == EWOULDBLOCK ? TV_E_BUSY : from_errno(errno);
+    }
+    return TV_OK;
+}
+
+/* True when name still refers to the file open as fd. */
+static bool same_file(int fd, const char *name)
+{
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && stat(name, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static tv_status_t f_open(void *ctx, const char *name, unsigned mode, tv_sfile_t **out)
 {
     (void)ctx;
-    int fd = open(name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0)
-        return from_errno(errno);
-    struct stat sb;
-    if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        close(fd);
-        return TV_E_WRONG_TYPE;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int fd = open(name, (mode & TV_ST_WRITE ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+            return errno == ENXIO ? TV_E_WRONG_TYPE : from_errno(errno); /* ENXIO: a socket */
+        struct stat sb;
+        if (fstat(fd, &sb) != 0) {
+            int e = errno;
+            close(fd);
+            return from_errno(e);
+        }
+        if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode)) {
+            close(fd);
+            return TV_E_WRONG_TYPE; /* FIFO, directory, socket, character device */
+        }
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+            close(fd);
+            return TV_E_IO;
+        }
+        tv_status_t s = lock_fd(fd, mode);
+        if (s != TV_OK) {
+            close(fd);
+            return s;
+        }
+        if (!(mode & (TV_ST_SHARED | TV_ST_EXCLUSIVE)) || same_file(fd, name))
+            return wrap_fd(fd, S_ISBLK(sb.st_mode), out);
+        close(fd); /* replaced while we locked it: open the new file */
     }
-    return wrap_fd(fd, out);
+    return TV_E_BUSY;
 }
 
 static tv_status_t f_create(void *ctx, const char *name, tv_sfile_t **out)
@@ -77,9 +129,18 @@ static tv_status_t f_create(void *ctx, const char *name, tv_sfile_t **out)
     int fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return from_errno(errno);
+    /* Nobody else can have locked it yet, but a cleaner of stale files may
+     * have removed it between open and lock: then it is not ours. */
+    tv_status_t s = lock_fd(fd, TV_ST_EXCLUSIVE);
+    if (s == TV_OK && !same_file(fd, name))
+        s = TV_E_BUSY;
+    if (s != TV_OK) {
+        close(fd);
+        return s;
+    }
     if (st->flushes)
         sync_dir_of(name);
-    return wrap_fd(fd, out);
+    return wrap_fd(fd, false, out);
 }
 
 static tv_status_t f_read(tv_sfile_t *f, uint64_t off, void *buf, size_t len)
@@ -121,6 +182,13 @@ static tv_status_t f_flush(tv_sfile_t *f)
 
 static tv_status_t f_size(tv_sfile_t *f, uint64_t *out)
 {
+    if (f->blk) {
+        off_t end = lseek(f->fd, 0, SEEK_END);
+        if (end < 0)
+            return from_errno(errno);
+        *out = (uint64_t)end;
+        return TV_OK;
+    }
     struct stat sb;
     if (fstat(f->fd, &sb) != 0)
         return from_errno(errno);

@@ -21,12 +21,18 @@ struct mem_file {
     struct pending *pend;
     size_t npend, cappend;
     int opens;
+    uint64_t gen;         /* which file this slot holds (handles check it) */
+    int shared;           /* shared locks held */
+    bool exclusive;       /* an exclusive lock is held */
+    size_t alloc_end;     /* sparse mode: bytes really allocated (written) */
 };
 
 struct tv_sfile {
     mem_fs_t *fs;
     struct mem_file *file;
+    uint64_t gen;
     bool writable;
+    int lock; /* 0 none, 1 shared, 2 exclusive */
 };
 
 struct mem_fs {
@@ -34,6 +40,8 @@ struct mem_fs {
     uint64_t events, crash_after;
     bool crashed;
     uint64_t space;
+    bool sparse;
+    uint64_t next_gen;
 };
 
 static struct mem_file *find(mem_fs_t *fs, const char *name)
@@ -114,6 +122,7 @@ static struct mem_file *new_file(mem_fs_t *fs, const char *name)
     for (int i = 0; i < MAX_FILES; i++)
         if (!fs->files[i].name) {
             fs->files[i].name = strdup(name);
+            fs->files[i].gen = ++fs->next_gen;
             return &fs->files[i];
         }
     abort();
@@ -137,20 +146,29 @@ static uint64_t used_space(mem_fs_t *fs)
     uint64_t n = 0;
     for (int i = 0; i < MAX_FILES; i++)
         if (fs->files[i].name)
-            n += fs->files[i].size;
+            n += fs->sparse ? fs->files[i].alloc_end : fs->files[i].size;
     return n;
 }
 
-static tv_status_t m_open(void *ctx, const char *name, bool writable, tv_sfile_t **out)
+static tv_status_t m_open(void *ctx, const char *name, unsigned mode, tv_sfile_t **out)
 {
     mem_fs_t *fs = ctx;
     struct mem_file *f = find(fs, name);
     if (!f)
         return TV_E_NOT_FOUND;
+    int lock = mode & TV_ST_EXCLUSIVE ? 2 : mode & TV_ST_SHARED ? 1 : 0;
+    if ((lock == 2 && (f->exclusive || f->shared)) || (lock == 1 && f->exclusive))
+        return TV_E_BUSY;
+    if (lock == 2)
+        f->exclusive = true;
+    else if (lock == 1)
+        f->shared++;
     tv_sfile_t *h = calloc(1, sizeof *h);
     h->fs = fs;
     h->file = f;
-    h->writable = writable;
+    h->gen = f->gen;
+    h->writable = mode & TV_ST_WRITE;
+    h->lock = lock;
     f->opens++;
     *out = h;
     return TV_OK;
@@ -165,13 +183,13 @@ static tv_status_t m_create(void *ctx, const char *name, tv_sfile_t **out)
         return TV_E_IO;
     struct mem_file *f = new_file(fs, name);
     make_durable(f);
-    return m_open(ctx, name, true, out);
+    return m_open(ctx, name, TV_ST_WRITE | TV_ST_EXCLUSIVE, out);
 }
 
 static tv_status_t m_read(tv_sfile_t *h, uint64_t off, void *buf, size_t len)
 {
     struct mem_file *f = h->file;
-    if (!f->name)
+    if (!f->name || f->gen != h->gen)
         return TV_E_IO;
     if (off > f->size || len > f->size - off)
         return TV_E_CORRUPT;
@@ -184,10 +202,15 @@ static tv_status_t m_write(tv_sfile_t *h, uint64_t off, const void *buf, size_t 
     struct mem_file *f = h->file;
     if (!h->writable)
         return TV_E_READ_ONLY;
-    if (h->fs->space && off + len > f->size && used_space(h->fs) + (off + len - f->size) > h->fs->space)
+    if (f->gen != h->gen)
+        return TV_E_IO;
+    size_t have = h->fs->sparse ? f->alloc_end : f->size;
+    if (h->fs->space && off + len > have && used_space(h->fs) + (off + len - have) > h->fs->space)
         return TV_E_NO_SPACE;
     if (!event(h->fs))
         return TV_E_IO;
+    if (off + len > f->alloc_end)
+        f->alloc_end = off + len;
     if (off + len > f->size)
         grow(f, off + len);
     memcpy(f->cur + off, buf, len);
@@ -205,6 +228,8 @@ static tv_status_t m_write(tv_sfile_t *h, uint64_t off, const void *buf, size_t 
 
 static tv_status_t m_flush(tv_sfile_t *h)
 {
+    if (h->file->gen != h->gen)
+        return TV_E_IO;
     if (!event(h->fs))
         return TV_E_IO;
     make_durable(h->file);
@@ -222,10 +247,17 @@ static tv_status_t m_truncate(tv_sfile_t *h, uint64_t size)
     struct mem_file *f = h->file;
     if (!h->writable)
         return TV_E_READ_ONLY;
-    if (h->fs->space && size > f->size && used_space(h->fs) + (size - f->size) > h->fs->space)
+    if (f->gen != h->gen)
+        return TV_E_IO;
+    /* Sparse mode: extending allocates nothing (like a POSIX file system
+     * with holes); only writes take space. */
+    if (h->fs->space && !h->fs->sparse && size > f->size &&
+        used_space(h->fs) + (size - f->size) > h->fs->space)
         return TV_E_NO_SPACE;
     if (!event(h->fs))
         return TV_E_IO;
+    if (f->alloc_end > size || !h->fs->sparse)
+        f->alloc_end = size;
     grow(f, size);
     f->size = size;
     /* Durable at once: cut or extend the flushed image too; pending writes
@@ -245,8 +277,14 @@ static tv_status_t m_truncate(tv_sfile_t *h, uint64_t size)
 
 static void m_close(tv_sfile_t *h)
 {
-    if (h->file->name)
-        h->file->opens--;
+    struct mem_file *f = h->file;
+    if (f->name && f->gen == h->gen) {
+        f->opens--;
+        if (h->lock == 2)
+            f->exclusive = false;
+        else if (h->lock == 1)
+            f->shared--;
+    }
     free(h);
 }
 
@@ -336,6 +374,14 @@ void mem_fs_set_crash(mem_fs_t *fs, uint64_t after_event)
 uint64_t mem_fs_events(const mem_fs_t *fs) { return fs->events; }
 bool mem_fs_crashed(const mem_fs_t *fs) { return fs->crashed; }
 void mem_fs_set_space(mem_fs_t *fs, uint64_t bytes) { fs->space = bytes; }
+void mem_fs_set_sparse(mem_fs_t *fs, bool sparse) { fs->sparse = sparse; }
+int mem_fs_opens(const mem_fs_t *fs, const char *name)
+{
+    for (int i = 0; i < MAX_FILES; i++)
+        if (fs->files[i].name && strcmp(fs->files[i].name, name) == 0)
+            return fs->files[i].opens;
+    return 0;
+}
 
 void mem_fs_power_cycle(mem_fs_t *fs, int keep, uint64_t seed)
 {
@@ -375,6 +421,12 @@ void mem_fs_power_cycle(mem_fs_t *fs, int keep, uint64_t seed)
         free(f->cur);
         f->cur = img;
         f->size = f->cap = size;
+        f->alloc_end = size;
+        /* The processes holding handles and locks are gone. */
+        f->gen = ++fs->next_gen;
+        f->shared = 0;
+        f->exclusive = false;
+        f->opens = 0;
         if (!f->cap) {
             f->cur = realloc(f->cur, 1);
         }
@@ -392,6 +444,7 @@ void mem_fs_put(mem_fs_t *fs, const char *name, const void *data, size_t len)
         f = new_file(fs, name);
     grow(f, len);
     f->size = len;
+    f->alloc_end = len;
     if (len)
         memcpy(f->cur, data, len);
     all_durable(f);

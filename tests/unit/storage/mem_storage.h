@@ -6,7 +6,8 @@
  * decides what survived: each file keeps what was flushed, plus, of the
  * writes since its last flush, any subset of 512-byte sectors (none, all, or
  * a seeded random choice; a torn write keeps some of its sectors).  Create,
- * rename, remove and truncate are durable when they return. */
+ * rename, remove and truncate are durable when they return.  Locks (shared
+ * and exclusive, per open) follow the storage.h rules. */
 #ifndef MEM_STORAGE_H
 #define MEM_STORAGE_H
 
@@ -29,6 +30,12 @@ bool mem_fs_crashed(const mem_fs_t *fs);
 void mem_fs_power_cycle(mem_fs_t *fs, int keep, uint64_t seed);
 /* Limits the total bytes of all files (TV_E_NO_SPACE beyond); 0 = none. */
 void mem_fs_set_space(mem_fs_t *fs, uint64_t bytes);
+/* Sparse mode: extending a file (truncate) takes no space, writes do, so
+ * the space limit is met by a write inside the file (a full disk under a
+ * file system with holes). */
+void mem_fs_set_sparse(mem_fs_t *fs, bool sparse);
+/* Open handles of a file (0 when absent). */
+int mem_fs_opens(const mem_fs_t *fs, const char *name);
 /* Direct access (not events): store/load a whole file. */
 void mem_fs_put(mem_fs_t *fs, const char *name, const void *data, size_t len);
 bool mem_fs_get(mem_fs_t *fs, const char *name, uint8_t **data, size_t *len); /* malloc'd copy */
