@@ -75,17 +75,44 @@ static tv_status_t check_leftovers(struct check_op *c)
 {
     tv_storage_t *st = c->op.st;
     char other[TV_VHD_NAME_MAX + 16];
-    if (vhd_journal_name(c->name, other, sizeof other) == TV_OK && file_exists(st, other)) {
+    enum vhd_journal_state js;
+    char child[TV_VHD_NAME_MAX];
+    tv_status_t s = vhd_journal_name(c->name, other, sizeof other);
+    if (s == TV_OK)
+        s = vhd_journal_inspect(st, c->name, &js, child, sizeof child);
+    if (s != TV_OK)
+        return s;
+    if (js == VHD_JOURNAL_TORN) {
+        if (c->repair && st->remove(st->ctx, other) == TV_OK)
+            say(c, 3, "torn merge journal %s removed (the merge never started)", other);
+        else
+            say(c, 1, "torn merge journal %s (the merge never started; removed by a writable open)", other);
+    } else if (js == VHD_JOURNAL_READY) {
         if (c->repair) {
-            tv_status_t s = vhd_recover(st, c->name, NULL, true);
+            s = vhd_recover(st, c->name, NULL, true, NULL);
             if (s != TV_OK) {
-                say(c, 2, "interrupted merge into this disk could not be finished: %s",
-                    tv_status_text(s));
+                say(c, 2, "interrupted merge into this disk could not be finished: %s", tv_status_text(s));
                 return s;
             }
-            say(c, 3, "interrupted merge into this disk finished from its journal");
+            say(c, 3, "interrupted merge of %s into this disk finished from its journal", child);
         } else {
-            say(c, 2, "interrupted merge into this disk pending (journal %s)", other);
+            say(c, 2, "interrupted merge of %s into this disk pending (journal %s): finished by check --repair "
+                "or the next writable open", child, other);
+        }
+    } else if (js != VHD_JOURNAL_NONE) {
+        const char *why = js == VHD_JOURNAL_CHILD_MISSING ? "is missing" : "is a different disk (unique id differs)";
+        if (c->repair) {
+            s = vhd_journal_abandon(st, c->name);
+            if (s != TV_OK) {
+                say(c, 2, "merge journal %s could not be cleared: %s", other, tv_status_text(s));
+                return s;
+            }
+            say(c, 3, "merge journal %s named child %s, which %s: the merge cannot be finished; journal "
+                "removed and this disk given a new unique id (it may hold part of the merge, so its other "
+                "children now refuse it as changed)", other, child, why);
+        } else {
+            say(c, 2, "merge journal %s names child %s, which %s: the merge cannot be finished (check --repair "
+                "clears the journal and gives this disk a new unique id)", other, child, why);
         }
     }
     if (vhd_path_suffix(c->name, ".tvtmp", other, sizeof other) == TV_OK && file_exists(st, other)) {

@@ -42,6 +42,14 @@ struct tv_vhd {
     uint8_t *zeros;             /* zero buffer of zeros_len bytes */
     size_t zeros_len;
     tv_vhd_t *parent;
+    unsigned warn;              /* TV_VHD_WARN_* found while opening this image */
+};
+
+/* While a merge is pending, the parent seen beneath the merging child keeps
+ * the unique id the child knows even after the merge gave it its new one. */
+struct vhd_uid_alias {
+    bool set;
+    uint8_t from[16], to[16];
 };
 
 /* Byte offset of block b's bitmap, or 0 when unallocated. */
@@ -103,6 +111,9 @@ tv_status_t vhd_write_locators(tv_vhd_t *child, const char *parent_name, uint64_
 tv_status_t vhd_path_dir(const char *name, char *out, size_t size);        /* "a/b/c" -> "a/b/" */
 tv_status_t vhd_path_join(const char *dir, const char *rel, char *out, size_t size);
 tv_status_t vhd_path_relative(const char *from_dir, const char *to, char *out, size_t size);
+/* Path of to relative to directory from_dir when both are absolute or both
+ * relative (to one working directory); otherwise to itself. */
+tv_status_t vhd_path_relative_names(const char *from_dir, const char *to, char *out, size_t size);
 tv_status_t vhd_path_suffix(const char *name, const char *suffix, char *out, size_t size);
 bool vhd_path_is_absolute(const char *p);
 /* UTF-8 <-> UTF-16 (little or big endian). Returns bytes produced. */
@@ -116,6 +127,15 @@ tv_status_t vhd_open_ex(tv_storage_t *st, const char *name, unsigned flags, unsi
 /* Interrupted-operation recovery (vhd_merge.c). */
 tv_status_t vhd_journal_name(const char *image, char *out, size_t size);
 tv_status_t vhd_recover(tv_storage_t *st, const char *name, const uint8_t *via_child_uid,
-                        bool writable);
+                        bool writable, struct vhd_uid_alias *alias);
+/* What a pending merge journal says (check reports it). */
+enum vhd_journal_state { VHD_JOURNAL_NONE, VHD_JOURNAL_TORN, VHD_JOURNAL_READY, VHD_JOURNAL_CHILD_MISSING,
+                         VHD_JOURNAL_CHILD_WRONG };
+tv_status_t vhd_journal_inspect(tv_storage_t *st, const char *name, enum vhd_journal_state *state,
+                                char *child, size_t size);
+/* Check --repair of a journal whose child is gone or is another disk: the
+ * parent gets the merge's new unique id (its other children then refuse it
+ * as changed) and the journal is removed. */
+tv_status_t vhd_journal_abandon(tv_storage_t *st, const char *name);
 
 #endif

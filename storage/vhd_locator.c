@@ -26,22 +26,6 @@ static void slashes(char *p, char from, char to)
             *p = to;
 }
 
-/* Relative path from the child's directory to the parent; for names that
- * are both relative (to the same working directory) too. */
-static tv_status_t relative_to_child(const char *child_dir, const char *parent, char *out, size_t size)
-{
-    if (vhd_path_is_absolute(child_dir) == vhd_path_is_absolute(parent)) {
-        if (vhd_path_is_absolute(parent))
-            return vhd_path_relative(child_dir, parent, out, size);
-        char a[TV_VHD_NAME_MAX + 2], b[TV_VHD_NAME_MAX + 2];
-        if (vhd_path_join("/", child_dir, a, sizeof a) != TV_OK ||
-            vhd_path_join("/", parent, b, sizeof b) != TV_OK)
-            return TV_E_LIMIT;
-        return vhd_path_relative(a, b, out, size);
-    }
-    return tv_strlcpy(out, parent, size) < size ? TV_OK : TV_E_LIMIT;
-}
-
 tv_status_t vhd_write_locators(tv_vhd_t *child, const char *parent_name, uint64_t *next_off,
                                bool write_now)
 {
@@ -50,7 +34,7 @@ tv_status_t vhd_write_locators(tv_vhd_t *child, const char *parent_name, uint64_
     size_t len;
     tv_status_t s = vhd_path_dir(child->name, dir, sizeof dir);
     if (s == TV_OK)
-        s = relative_to_child(dir, parent_name, rel, sizeof rel);
+        s = vhd_path_relative_names(dir, parent_name, rel, sizeof rel);
     if (s != TV_OK)
         return s;
 

@@ -182,8 +182,9 @@ tv_status_t vhd_open_ex(tv_storage_t *st, const char *name, unsigned flags, unsi
     *out = NULL;
     if (depth > TV_VHD_MAX_DEPTH)
         return TV_E_CORRUPT; /* a parent chain this long is a loop */
+    struct vhd_uid_alias alias = { false, { 0 }, { 0 } };
     if (!(flags & (TV_VHD_OPEN_RAW | TV_VHD_OPEN_NO_RECOVER | VHD_OPEN_NO_JOURNAL))) {
-        s = vhd_recover(st, name, via_child_uid, writable);
+        s = vhd_recover(st, name, via_child_uid, writable, &alias);
         if (s != TV_OK)
             return s;
     }
@@ -223,6 +224,8 @@ tv_status_t vhd_open_ex(tv_storage_t *st, const char *name, unsigned flags, unsi
         goto fail;
     v->kind = (enum tv_vhd_kind)v->footer.type;
     v->size = v->footer.current_size;
+    if (alias.set && tv_memcmp(v->footer.uid, alias.from, 16) == 0)
+        tv_memcpy(v->footer.uid, alias.to, 16); /* read-only, beneath the merging child */
     if (v->kind == TV_VHD_FIXED) {
         if (v->file_size < v->size + VHD_FOOTER_SIZE) {
             s = TV_E_CORRUPT;

@@ -129,6 +129,20 @@ tv_status_t vhd_path_relative(const char *from_dir, const char *to, char *out, s
     return put(out, size, &pos, to + common, tv_strlen(to + common));
 }
 
+tv_status_t vhd_path_relative_names(const char *from_dir, const char *to, char *out, size_t size)
+{
+    if (vhd_path_is_absolute(from_dir) == vhd_path_is_absolute(to)) {
+        if (vhd_path_is_absolute(to))
+            return vhd_path_relative(from_dir, to, out, size);
+        /* Both relative to one working directory: relative to each other. */
+        char a[TV_VHD_NAME_MAX + 2], b[TV_VHD_NAME_MAX + 2];
+        if (vhd_path_join("/", from_dir, a, sizeof a) != TV_OK || vhd_path_join("/", to, b, sizeof b) != TV_OK)
+            return TV_E_LIMIT;
+        return vhd_path_relative(a, b, out, size);
+    }
+    return tv_strlcpy(out, to, size) < size ? TV_OK : TV_E_LIMIT;
+}
+
 tv_status_t vhd_path_suffix(const char *name, const char *suffix, char *out, size_t size)
 {
     size_t pos = 0;

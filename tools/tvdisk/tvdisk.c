@@ -84,7 +84,8 @@ static const char *explain(tv_status_t s)
     case TV_E_NO_SPACE: return "no space left on the device";
     case TV_E_EXISTS: return "target already exists";
     case TV_E_READ_ONLY: return "image or parent is read-only";
-    case TV_E_BUSY: return "a merge into this disk is pending or running";
+    case TV_E_BUSY: return "disk is in use (another process has it open for writing, or reads a disk this would change)";
+    case TV_E_INVALID_STATE: return "a merge into this disk is pending (tvdisk check --repair finishes or clears it)";
     case TV_E_UNSUPPORTED: return "not supported (size or layout beyond what tvdisk handles)";
     case TV_E_INVALID_ARGUMENT: return "invalid argument (sizes, offsets and lengths are in 512-byte units; sizes up to 2040 GiB)";
     default: return tv_status_text(s);

@@ -50,6 +50,125 @@ static void expect_contents(const char *name, const uint8_t *model, uint64_t siz
     free(all);
 }
 
+static char *report_out;
+static size_t report_size;
+
+static void report(void *ctx, bool error, const char *line)
+{
+    (void)ctx;
+    (void)error;
+    strncat(report_out, line, report_size - strlen(report_out) - 2);
+    strcat(report_out, "\n");
+}
+
+/* Runs check (optionally repairing): errors left; the findings in out. */
+static int check_text(const char *name, bool repair, char *out, size_t size)
+{
+    struct tv_vhd_check_result r;
+    tv_vhd_op_t *op;
+    out[0] = 0;
+    report_out = out;
+    report_size = size;
+    assert_int_equal(tv_vhd_op_check(&st, name, repair, report, NULL, &r, &op), TV_OK);
+    tv_status_t s = tv_vhd_op_run(op, NULL, NULL);
+    tv_vhd_op_destroy(op);
+    assert_true(s == TV_OK || s == TV_E_CORRUPT);
+    return (int)(r.errors - r.repaired);
+}
+
+static void footer_of(const char *name, struct vhd_footer *f)
+{
+    tv_vhd_t *v;
+    assert_int_equal(tv_vhd_open(&st, name, TV_VHD_OPEN_NO_PARENT, &v), TV_OK);
+    *f = v->footer;
+    tv_vhd_close(v);
+}
+
+/* Stops a merge right after its commit point, as a kill would. */
+static void merge_until_commit(const char *child)
+{
+    tv_vhd_op_t *op;
+    assert_int_equal(tv_vhd_op_merge(&st, child, &op), TV_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(tv_vhd_op_step(op), TV_E_CONTINUE);
+    assert_false(op->cancelable);
+    tv_vhd_op_destroy(op);
+}
+
+static void move(const char *from, const char *to)
+{
+    uint8_t *d;
+    size_t n;
+    assert_true(mem_fs_get(fs, from, &d, &n));
+    mem_fs_put(fs, to, d, n);
+    assert_int_equal(st.remove(st.ctx, from), TV_OK);
+    free(d);
+}
+
+/* Item 2: the journal names the child relative to its own directory, so
+ * recovery finds it wherever the names are taken from (here: the whole
+ * directory moved, as "cd vms" changes every relative name). */
+static void journal_relative_to_its_directory(void **state)
+{
+    (void)state;
+    uint64_t size = 8 * MiB;
+    uint8_t *model = calloc(1, size);
+    assert_int_equal(tu_create(&st, "vms/p.vhd", TV_VHD_DYNAMIC, size, 0, NULL), TV_OK);
+    assert_int_equal(tu_write(&st, "vms/p.vhd", 0, 64 * KiB, 1, model), TV_OK);
+    assert_int_equal(tu_create(&st, "vms/c.vhd", TV_VHD_DIFF, 0, 0, "p.vhd"), TV_OK);
+    assert_int_equal(tu_write(&st, "vms/c.vhd", 3 * MiB, 300 * KiB, 2, model), TV_OK);
+    merge_until_commit("vms/c.vhd");
+    uint8_t *j;
+    size_t n;
+    assert_true(mem_fs_get(fs, "vms/p.vhd.tvjournal", &j, &n));
+    assert_int_equal(n, 2048);
+    assert_memory_equal(j + 72, "c.vhd", 6); /* relative, with its terminator */
+    free(j);
+    move("vms/p.vhd", "elsewhere/p.vhd");
+    move("vms/c.vhd", "elsewhere/c.vhd");
+    move("vms/p.vhd.tvjournal", "elsewhere/p.vhd.tvjournal");
+    char text[4096];
+    assert_true(check_text("elsewhere/p.vhd", false, text, sizeof text) > 0);
+    assert_non_null(strstr(text, "pending"));
+    assert_int_equal(check_text("elsewhere/p.vhd", true, text, sizeof text), 0);
+    assert_false(mem_fs_exists(fs, "elsewhere/p.vhd.tvjournal"));
+    assert_false(mem_fs_exists(fs, "elsewhere/c.vhd"));
+    expect_contents("elsewhere/p.vhd", model, size);
+    free(model);
+}
+
+/* Item 2: a journal whose child is missing (or another disk) is reported;
+ * check --repair clears it and gives the parent a new id, so a sibling
+ * does not read the half-merged parent silently. */
+static void journal_with_missing_or_wrong_child(void **state)
+{
+    (void)state;
+    uint64_t size = 8 * MiB;
+    for (int wrong = 0; wrong < 2; wrong++) {
+        const char *c = wrong ? "w/c.vhd" : "m/c.vhd", *p = wrong ? "w/p.vhd" : "m/p.vhd";
+        const char *sib = wrong ? "w/s.vhd" : "m/s.vhd", *jn = wrong ? "w/p.vhd.tvjournal" : "m/p.vhd.tvjournal";
+        assert_int_equal(tu_create(&st, p, TV_VHD_DYNAMIC, size, 0, NULL), TV_OK);
+        assert_int_equal(tu_create(&st, c, TV_VHD_DIFF, 0, 0, "p.vhd"), TV_OK);
+        assert_int_equal(tu_create(&st, sib, TV_VHD_DIFF, 0, 0, "p.vhd"), TV_OK);
+        assert_int_equal(tu_write(&st, c, MiB, 64 * KiB, 3, NULL), TV_OK);
+        merge_until_commit(c);
+        assert_int_equal(st.remove(st.ctx, c), TV_OK);
+        if (wrong) /* another disk under the child's name (p.vhd cannot get a new child now) */
+            assert_int_equal(tu_create(&st, c, TV_VHD_DYNAMIC, size, 0, NULL), TV_OK);
+        tv_vhd_t *v;
+        assert_int_equal(tv_vhd_open(&st, p, TV_VHD_OPEN_WRITE, &v), TV_E_INVALID_STATE);
+        char text[4096];
+        assert_true(check_text(p, false, text, sizeof text) > 0);
+        assert_non_null(strstr(text, wrong ? "different disk" : "missing"));
+        assert_true(mem_fs_exists(fs, jn));
+        assert_int_equal(check_text(p, true, text, sizeof text), 0);
+        assert_false(mem_fs_exists(fs, jn));
+        assert_int_equal(tv_vhd_open(&st, p, TV_VHD_OPEN_WRITE, &v), TV_OK);
+        tv_vhd_close(v);
+        assert_int_equal(tv_vhd_open(&st, sib, 0, &v), TV_E_PARENT_MODIFIED);
+    }
+}
+
 /* Item 4: writers lock; a second writer is refused at once (TV_E_BUSY). */
 static void images_in_use_are_locked(void **state)
 {
@@ -96,6 +215,69 @@ static void images_in_use_are_locked(void **state)
     free(model);
 }
 
+/* Item 5: merging one child gives the parent a new id: its sibling refuses
+ * to open as "parent changed" (until the caller accepts it), and a merge
+ * while a sibling is open is refused as busy. */
+static void merge_changes_parent_identity(void **state)
+{
+    (void)state;
+    uint64_t size = 8 * MiB;
+    uint8_t *model = calloc(1, size);
+    assert_int_equal(tu_create(&st, "p.vhd", TV_VHD_DYNAMIC, size, 0, NULL), TV_OK);
+    assert_int_equal(tu_write(&st, "p.vhd", 0, 64 * KiB, 1, model), TV_OK);
+    assert_int_equal(tu_create(&st, "c1.vhd", TV_VHD_DIFF, 0, 0, "p.vhd"), TV_OK);
+    assert_int_equal(tu_create(&st, "c2.vhd", TV_VHD_DIFF, 0, 0, "p.vhd"), TV_OK);
+    assert_int_equal(tu_write(&st, "c1.vhd", 0, 4 * KiB, 2, NULL), TV_OK);
+    struct vhd_footer before, after;
+    footer_of("p.vhd", &before);
+    /* c2 in use (its chain open): the merge into p is refused, nothing changed. */
+    tv_vhd_t *v;
+    tv_vhd_op_t *op;
+    assert_int_equal(tv_vhd_open(&st, "c2.vhd", 0, &v), TV_OK);
+    assert_int_equal(tv_vhd_op_merge(&st, "c1.vhd", &op), TV_OK);
+    assert_int_equal(tu_run(&st, op), TV_E_BUSY);
+    tv_vhd_close(v);
+    assert_true(mem_fs_exists(fs, "c1.vhd"));
+    assert_false(mem_fs_exists(fs, "p.vhd.tvjournal"));
+    expect_contents("c2.vhd", model, size);
+    /* Merge, then c2 sees a changed parent. */
+    assert_int_equal(tv_vhd_op_merge(&st, "c1.vhd", &op), TV_OK);
+    assert_int_equal(tu_run(&st, op), TV_OK);
+    footer_of("p.vhd", &after);
+    assert_memory_not_equal(after.uid, before.uid, 16);
+    assert_int_equal(tv_vhd_open(&st, "c2.vhd", 0, &v), TV_E_PARENT_MODIFIED);
+    assert_true(tu_check_errors(&st, "c2.vhd") > 0);
+    /* Accepting the change (Startup2's fix) records the new id. */
+    assert_int_equal(tv_vhd_open(&st, "c2.vhd", TV_VHD_OPEN_WRITE | TV_VHD_OPEN_FIX_PARENT, &v), TV_OK);
+    tv_vhd_close(v);
+    assert_int_equal(tu_check_errors(&st, "c2.vhd"), 0);
+    free(model);
+}
+
+/* Item 5 with a crash: the new id recorded in the journal is the one a
+ * redo gives, and a pending merge's child still reads its parent. */
+static void merge_redo_gives_the_same_identity(void **state)
+{
+    (void)state;
+    uint64_t size = 8 * MiB;
+    uint8_t *model = calloc(1, size);
+    assert_int_equal(tu_create(&st, "p.vhd", TV_VHD_DYNAMIC, size, 0, NULL), TV_OK);
+    assert_int_equal(tu_create(&st, "c.vhd", TV_VHD_DIFF, 0, 0, "p.vhd"), TV_OK);
+    assert_int_equal(tu_write(&st, "c.vhd", MiB, 64 * KiB, 2, model), TV_OK);
+    merge_until_commit("c.vhd");
+    uint8_t *j;
+    size_t n;
+    assert_true(mem_fs_get(fs, "p.vhd.tvjournal", &j, &n));
+    expect_contents("c.vhd", model, size);
+    tv_vhd_t *v;
+    assert_int_equal(tv_vhd_open(&st, "p.vhd", TV_VHD_OPEN_WRITE, &v), TV_OK);
+    assert_memory_equal(tv_vhd_uid(v), j + 52, 16);
+    tv_vhd_close(v);
+    free(j);
+    expect_contents("p.vhd", model, size);
+    free(model);
+}
+
 /* Item 6: the hosted seam refuses a FIFO at once (it would block in open). */
 static void fifo_refused_by_hosted_seam(void **state)
 {
@@ -131,7 +313,11 @@ static void fifo_refused_by_hosted_seam(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(journal_relative_to_its_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(journal_with_missing_or_wrong_child, setup, teardown),
         cmocka_unit_test_setup_teardown(images_in_use_are_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(merge_changes_parent_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(merge_redo_gives_the_same_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(fifo_refused_by_hosted_seam, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
