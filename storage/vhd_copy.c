@@ -140,6 +140,8 @@ static tv_status_t start(struct copy_op *c)
                 s = vhd_write_header(c->d);
             }
         }
+        /* The kept creator must not make a reader take a different size. */
+        vhd_footer_agree_size(&c->d->footer, NULL);
         if (s == TV_OK)
             s = vhd_write_footers(c->d);
         if (s != TV_OK)

@@ -112,6 +112,9 @@ tv_status_t tv_vhd_create(tv_storage_t *st, const char *name, const struct tv_vh
         goto done;
     }
     init_footer(v, p->kind, size, p->uid);
+    /* An exact size that is no CHS product needs a creator that makes qemu
+     * read the current size (a force_size parent's "qem2" is inherited). */
+    vhd_footer_agree_size(&v->footer, parent ? parent->footer.creator_app : NULL);
     if (p->kind == TV_VHD_FIXED) {
         s = st->truncate(v->f, size);
         v->file_size = size;

@@ -258,3 +258,31 @@ uint64_t vhd_round_to_chs(uint64_t size)
     }
     return sectors * VHD_SECTOR;
 }
+
+static bool creator_trusted(const uint8_t *app)
+{
+    static const char trusted[][4] = { { 'w', 'i', 'n', ' ' }, { 'q', 'e', 'm', '2' }, { 'd', '2', 'v', ' ' },
+                                       { 't', 'a', 'p', 0 }, { 'C', 'T', 'X', 'S' } };
+    for (size_t i = 0; i < sizeof trusted / sizeof trusted[0]; i++)
+        if (tv_memcmp(app, trusted[i], 4) == 0)
+            return true;
+    return false;
+}
+
+bool vhd_size_agreed(const struct vhd_footer *f)
+{
+    uint64_t chs = (uint64_t)f->cylinders * f->heads * f->sectors;
+    if (chs * VHD_SECTOR == f->current_size)
+        return true;
+    if (f->cylinders == 65535 && f->heads == 16 && f->sectors == 255)
+        return true;
+    return creator_trusted(f->creator_app);
+}
+
+void vhd_footer_agree_size(struct vhd_footer *f, const uint8_t *inherit)
+{
+    static const uint8_t hyperv[4] = { 'w', 'i', 'n', ' ' };
+    if (vhd_size_agreed(f))
+        return;
+    tv_memcpy(f->creator_app, inherit && creator_trusted(inherit) ? inherit : hyperv, 4);
+}

@@ -110,6 +110,16 @@ void vhd_geometry(uint64_t size, uint16_t *cyl, uint8_t *heads, uint8_t *spt);
 /* Smallest size >= size whose geometry product equals it (what Virtual PC
  * and qemu-img create); sizes past the CHS limit are only sector-rounded. */
 uint64_t vhd_round_to_chs(uint64_t size);
+/* True when every reader takes footer f's current size as the disk size:
+ * the size is its geometry's product, the geometry is the maximum, or the
+ * creator is one qemu trusts for the current size ("win ", "qem2", "d2v ",
+ * "tap\0", "CTXS"); qemu takes the CHS product for any other creator. */
+bool vhd_size_agreed(const struct vhd_footer *f);
+/* Makes a footer tvdisk writes readable at its current size by everyone:
+ * when the size is no CHS product and the creator would make qemu take the
+ * geometry, the creator becomes inherit (when that one is trusted, e.g. a
+ * force_size parent's "qem2") or "win " (Hyper-V's: current size). */
+void vhd_footer_agree_size(struct vhd_footer *f, const uint8_t *inherit);
 
 /* Bytes of the per-block sector bitmap, padded to a sector. */
 static inline uint32_t vhd_bitmap_bytes(uint32_t block_size)

@@ -84,6 +84,68 @@ static void footer_of(const char *name, struct vhd_footer *f)
     tv_vhd_close(v);
 }
 
+/* Rewrites an image's footers with another creator (what other tools write). */
+static void set_creator(const char *name, const char *app)
+{
+    tv_vhd_t *v;
+    assert_int_equal(tv_vhd_open(&st, name, TV_VHD_OPEN_WRITE | TV_VHD_OPEN_NO_PARENT, &v), TV_OK);
+    memcpy(v->footer.creator_app, app, 4);
+    assert_int_equal(vhd_write_footers(v), TV_OK);
+    assert_int_equal(tv_vhd_close(v), TV_OK);
+}
+
+/* Item 1: a child of a force_size parent ("qem2", no CHS product) and every
+ * output of its chain keep a size qemu reads as the current size. */
+static void sizes_agree_over_force_size_parent(void **state)
+{
+    (void)state;
+    uint64_t size = 104859136; /* 100 MiB + 1 KiB, as qemu-img force_size=on keeps it */
+    assert_int_equal(tu_create(&st, "q.vhd", TV_VHD_DYNAMIC, size, 0, NULL), TV_OK);
+    set_creator("q.vhd", "qem2");
+    struct vhd_footer f;
+    assert_int_equal(tu_create(&st, "c.vhd", TV_VHD_DIFF, 0, 0, "q.vhd"), TV_OK);
+    footer_of("c.vhd", &f);
+    assert_int_equal(f.current_size, size);
+    assert_memory_equal(f.creator_app, "qem2", 4); /* inherited: qemu trusts its size */
+    assert_true(vhd_size_agreed(&f));
+    uint8_t *model = calloc(1, size);
+    assert_int_equal(tu_write(&st, "c.vhd", size - 512, 512, 7, model), TV_OK);
+
+    tv_vhd_op_t *op;
+    assert_int_equal(tv_vhd_op_merge_to(&st, "c.vhd", "m.vhd", TV_VHD_DYNAMIC, &op), TV_OK);
+    assert_int_equal(tu_run(&st, op), TV_OK);
+    footer_of("m.vhd", &f);
+    assert_int_equal(f.current_size, size);
+    assert_true(vhd_size_agreed(&f));
+    expect_contents("m.vhd", model, size);
+    assert_int_equal(tv_vhd_op_convert(&st, "m.vhd", false, "f.vhd", TV_VHD_FIXED, 0, &op), TV_OK);
+    assert_int_equal(tu_run(&st, op), TV_OK);
+    footer_of("f.vhd", &f);
+    assert_true(vhd_size_agreed(&f));
+
+    /* A child made by an older tvdisk ("tvsr" with an exact size) is mended
+     * by compact: the rewritten disk gets a creator qemu trusts. */
+    set_creator("c.vhd", "tvsr");
+    footer_of("c.vhd", &f);
+    assert_false(vhd_size_agreed(&f));
+    assert_int_equal(tv_vhd_op_compact(&st, "c.vhd", &op), TV_OK);
+    assert_int_equal(tu_run(&st, op), TV_OK);
+    footer_of("c.vhd", &f);
+    assert_true(vhd_size_agreed(&f));
+    expect_contents("c.vhd", model, size);
+
+    /* --exact without a trusted source: Hyper-V's creator, size as given. */
+    assert_int_equal(tu_create(&st, "e.vhd", TV_VHD_DYNAMIC, size, 0, NULL), TV_OK);
+    footer_of("e.vhd", &f);
+    assert_memory_equal(f.creator_app, "win ", 4);
+    /* A CHS-product size keeps our own creator. */
+    struct tv_vhd_create_params p = { .kind = TV_VHD_DYNAMIC, .size = 64 * MiB };
+    assert_int_equal(tv_vhd_create(&st, "r.vhd", &p, 0, NULL), TV_OK);
+    footer_of("r.vhd", &f);
+    assert_memory_equal(f.creator_app, "tvsr", 4);
+    free(model);
+}
+
 /* Stops a merge right after its commit point, as a kill would. */
 static void merge_until_commit(const char *child)
 {
@@ -313,6 +375,7 @@ static void fifo_refused_by_hosted_seam(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(sizes_agree_over_force_size_parent, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_relative_to_its_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_with_missing_or_wrong_child, setup, teardown),
         cmocka_unit_test_setup_teardown(images_in_use_are_locked, setup, teardown),
