@@ -41,6 +41,7 @@ struct tv_vhd_create_params {
     uint64_t size;            /* bytes; ignored for differencing (taken from the parent) */
     uint32_t block_size;      /* 0 = 2 MiB */
     const char *parent;       /* differencing only; relative = against the child's directory */
+    bool parent_resolved;     /* parent is a seam name already (not taken against the child's directory) */
     bool exact_size;          /* keep size as given instead of rounding up to a CHS product */
     const uint8_t *uid;       /* NULL = new random unique id */
 };

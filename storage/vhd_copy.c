@@ -108,8 +108,10 @@ static tv_status_t start(struct copy_op *c)
         p.kind = c->s->kind;
         p.block_size = c->s->block_size;
         p.uid = c->s->footer.uid;
-        if (c->s->kind == TV_VHD_DIFF)
-            p.parent = c->s->parent->name;
+        if (c->s->kind == TV_VHD_DIFF) {
+            p.parent = c->s->parent->name; /* already resolved: not again */
+            p.parent_resolved = true;
+        }
     } else {
         if ((c->s->kind == TV_VHD_DIFF) != c->need_diff_src)
             return TV_E_WRONG_TYPE;

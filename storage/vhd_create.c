@@ -32,13 +32,14 @@ static void init_footer(tv_vhd_t *v, enum tv_vhd_kind kind, uint64_t size, const
 
 /* Resolves a differencing disk's parent name against the child's directory
  * and opens it (it must exist and be a valid image chain). */
-static tv_status_t open_new_parent(tv_storage_t *st, const char *child, const char *parent,
+static tv_status_t open_new_parent(tv_storage_t *st, const char *child, const char *parent, bool resolved_already,
                                    char *resolved, size_t size, tv_vhd_t **out)
 {
     char dir[TV_VHD_NAME_MAX];
     tv_status_t s = vhd_path_dir(child, dir, sizeof dir);
     if (s == TV_OK)
-        s = vhd_path_join(dir, parent, resolved, size);
+        s = resolved_already ? (tv_strlcpy(resolved, parent, size) < size ? TV_OK : TV_E_LIMIT)
+                             : vhd_path_join(dir, parent, resolved, size);
     if (s != TV_OK)
         return s;
     s = tv_vhd_open(st, resolved, 0, out);
@@ -66,7 +67,7 @@ tv_status_t tv_vhd_create(tv_storage_t *st, const char *name, const struct tv_vh
     if (p->kind == TV_VHD_DIFF) {
         if (!p->parent)
             return TV_E_INVALID_ARGUMENT;
-        s = open_new_parent(st, name, p->parent, parent_name, sizeof parent_name, &parent);
+        s = open_new_parent(st, name, p->parent, p->parent_resolved, parent_name, sizeof parent_name, &parent);
         if (s != TV_OK)
             return s;
         if (parent->kind == TV_VHD_RAW) {

@@ -231,6 +231,24 @@ static void journal_with_missing_or_wrong_child(void **state)
     }
 }
 
+/* Item 3: compact of a differencing disk named with a directory. */
+static void compact_resolves_parent_once(void **state)
+{
+    (void)state;
+    uint64_t size = 8 * MiB;
+    uint8_t *model = calloc(1, size);
+    assert_int_equal(tu_create(&st, "vms/p.vhd", TV_VHD_DYNAMIC, size, 0, NULL), TV_OK);
+    assert_int_equal(tu_write(&st, "vms/p.vhd", 0, 64 * KiB, 1, model), TV_OK);
+    assert_int_equal(tu_create(&st, "vms/c.vhd", TV_VHD_DIFF, 0, 0, "p.vhd"), TV_OK);
+    assert_int_equal(tu_write(&st, "vms/c.vhd", 2 * MiB, 64 * KiB, 2, model), TV_OK);
+    tv_vhd_op_t *op;
+    assert_int_equal(tv_vhd_op_compact(&st, "vms/c.vhd", &op), TV_OK);
+    assert_int_equal(tu_run(&st, op), TV_OK);
+    expect_contents("vms/c.vhd", model, size);
+    assert_int_equal(tu_check_errors(&st, "vms/c.vhd"), 0);
+    free(model);
+}
+
 /* Item 4: writers lock; a second writer is refused at once (TV_E_BUSY). */
 static void images_in_use_are_locked(void **state)
 {
@@ -378,6 +396,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sizes_agree_over_force_size_parent, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_relative_to_its_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_with_missing_or_wrong_child, setup, teardown),
+        cmocka_unit_test_setup_teardown(compact_resolves_parent_once, setup, teardown),
         cmocka_unit_test_setup_teardown(images_in_use_are_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_changes_parent_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_redo_gives_the_same_identity, setup, teardown),
