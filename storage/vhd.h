@@ -76,6 +76,16 @@ uint64_t tv_vhd_file_size(const tv_vhd_t *v);
  * chain (false means it surely reads as zeros). */
 bool tv_vhd_range_has_data(tv_vhd_t *v, uint64_t off, uint64_t len);
 
+/* Problems found in an image opened read-only, reported rather than refused
+ * (a writable open refuses BAT_ALIASED with TV_E_CORRUPT).  Or'ed over the
+ * chain. */
+enum {
+    TV_VHD_WARN_BAT_ALIASED = 1u << 0, /* two BAT entries share file space */
+    TV_VHD_WARN_PARENT_SIZE = 1u << 1, /* parent's unique id matches, its size does not */
+};
+unsigned tv_vhd_warnings(const tv_vhd_t *v);
+const char *tv_vhd_warning_text(unsigned bit);
+
 /* Names of a kind ("fixed", "dynamic", "differencing", "raw"). */
 const char *tv_vhd_kind_name(enum tv_vhd_kind k);
 

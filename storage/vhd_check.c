@@ -382,6 +382,10 @@ static tv_status_t check_finish(struct check_op *c)
             break;
         }
         tv_vhd_t *p = cur->parent;
+        if (cur->warn & TV_VHD_WARN_PARENT_SIZE)
+            say(c, 2, "parent %s is %llu bytes but %s is %llu: the parent was resized after the child was "
+                "created (unique id unchanged)", p->name, (unsigned long long)p->size, cur->name,
+                (unsigned long long)cur->size);
         cur->parent = NULL;
         tv_vhd_close(cur);
         cur = p;

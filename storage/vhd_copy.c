@@ -105,6 +105,8 @@ static tv_status_t start(struct copy_op *c)
     if (c->mode == MODE_COMPACT) {
         if (c->s->kind != TV_VHD_DYNAMIC && c->s->kind != TV_VHD_DIFF)
             return TV_E_WRONG_TYPE;
+        if (c->s->warn & TV_VHD_WARN_BAT_ALIASED)
+            return TV_E_CORRUPT; /* compact rewrites the disk: like a write, refused */
         p.kind = c->s->kind;
         p.block_size = c->s->block_size;
         p.uid = c->s->footer.uid;

@@ -154,6 +154,8 @@ tv_status_t vhd_open_parent(tv_vhd_t *child, unsigned flags, unsigned depth)
         if (tv_memcmp(p->footer.uid, child->header.parent_uid, 16) == 0) {
             tv_vhd_close(mismatch);
             child->parent = p;
+            if (p->size != child->size)
+                child->warn |= TV_VHD_WARN_PARENT_SIZE; /* resized after the child was made */
             return TV_OK;
         }
         if (!mismatch)
@@ -169,6 +171,8 @@ tv_status_t vhd_open_parent(tv_vhd_t *child, unsigned flags, unsigned depth)
     }
     /* Startup2's FixParentTimestampMismatch: adopt the parent we found. */
     child->parent = mismatch;
+    if (mismatch->size != child->size)
+        child->warn |= TV_VHD_WARN_PARENT_SIZE;
     tv_memcpy(child->header.parent_uid, mismatch->footer.uid, 16);
     child->header.parent_timestamp = mismatch->footer.timestamp;
     if (!(flags & TV_VHD_OPEN_WRITE))

@@ -26,6 +26,25 @@ const char *tv_vhd_name(const tv_vhd_t *v) { return v->name; }
 const uint8_t *tv_vhd_uid(const tv_vhd_t *v) { return v->footer.uid; }
 uint64_t tv_vhd_file_size(const tv_vhd_t *v) { return v->file_size; }
 
+unsigned tv_vhd_warnings(const tv_vhd_t *v)
+{
+    unsigned w = 0;
+    for (; v; v = v->parent)
+        w |= v->warn;
+    return w;
+}
+
+const char *tv_vhd_warning_text(unsigned bit)
+{
+    switch (bit) {
+    case TV_VHD_WARN_BAT_ALIASED:
+        return "two BAT entries point at the same file space (writes refused; see check)";
+    case TV_VHD_WARN_PARENT_SIZE:
+        return "the parent's size differs from the child's (same unique id): the parent was resized";
+    }
+    return "unknown warning";
+}
+
 uint32_t tv_vhd_allocated_blocks(const tv_vhd_t *v)
 {
     uint32_t n = 0;
@@ -108,6 +127,55 @@ static tv_status_t load_footer(tv_vhd_t *v)
     return TV_E_CORRUPT;
 }
 
+static void sift_down(uint32_t *a, uint32_t r, uint32_t n)
+{
+    for (;;) {
+        uint32_t ch = 2 * r + 1;
+        if (ch >= n)
+            return;
+        if (ch + 1 < n && a[ch + 1] > a[ch])
+            ch++;
+        if (a[r] >= a[ch])
+            return;
+        uint32_t t = a[r];
+        a[r] = a[ch];
+        a[ch] = t;
+        r = ch;
+    }
+}
+
+/* Sets *aliased when two allocated blocks overlap in the file (heap sort of
+ * the sector numbers: O(n log n), 4 bytes per allocated block). */
+static tv_status_t bat_aliased(tv_vhd_t *v, bool *aliased)
+{
+    uint32_t n = 0;
+    *aliased = false;
+    for (uint32_t i = 0; i < v->entries; i++)
+        n += v->bat[i] != VHD_BAT_UNUSED;
+    if (n < 2)
+        return TV_OK;
+    uint32_t *a = tv_st_alloc(v->st, (size_t)n * 4);
+    if (!a)
+        return TV_E_NO_MEMORY;
+    n = 0;
+    for (uint32_t i = 0; i < v->entries; i++)
+        if (v->bat[i] != VHD_BAT_UNUSED)
+            a[n++] = v->bat[i];
+    for (uint32_t k = n / 2; k-- > 0;)
+        sift_down(a, k, n);
+    for (uint32_t e = n; e-- > 1;) {
+        uint32_t t = a[0];
+        a[0] = a[e];
+        a[e] = t;
+        sift_down(a, 0, e);
+    }
+    uint64_t span = (v->bm_bytes + (uint64_t)v->block_size) / VHD_SECTOR;
+    for (uint32_t k = 1; k < n && !*aliased; k++)
+        *aliased = (uint64_t)a[k] - a[k - 1] < span;
+    tv_st_free(v->st, a);
+    return TV_OK;
+}
+
 static tv_status_t load_dynamic(tv_vhd_t *v)
 {
     tv_status_t s;
@@ -171,6 +239,20 @@ static tv_status_t load_dynamic(tv_vhd_t *v)
     }
     v->next_free = (next + VHD_SECTOR - 1) / VHD_SECTOR * VHD_SECTOR;
     v->bm_block = VHD_NO_BLOCK;
+    if (!(v->flags & VHD_OPEN_TOLERANT)) {
+        bool aliased;
+        s = bat_aliased(v, &aliased);
+        if (s != TV_OK)
+            return s;
+        if (aliased) {
+            /* Two BAT entries share file space: a write to one block would
+             * change the other.  Readable (both read the same bytes), never
+             * writable; check names the blocks. */
+            if (v->flags & TV_VHD_OPEN_WRITE)
+                return TV_E_CORRUPT;
+            v->warn |= TV_VHD_WARN_BAT_ALIASED;
+        }
+    }
     return TV_OK;
 }
 

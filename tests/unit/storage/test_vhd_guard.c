@@ -358,6 +358,77 @@ static void merge_redo_gives_the_same_identity(void **state)
     free(model);
 }
 
+/* Writes BAT entry `entry` of a dynamic image directly. */
+static void poke_bat(const char *name, uint32_t entry, uint32_t value)
+{
+    tv_vhd_t *v;
+    assert_int_equal(tv_vhd_open(&st, name, TV_VHD_OPEN_NO_PARENT, &v), TV_OK);
+    uint64_t at = v->header.bat_offset + 4ull * entry;
+    tv_vhd_close(v);
+    uint8_t *d;
+    size_t len;
+    assert_true(mem_fs_get(fs, name, &d, &len));
+    vhd_put32(d + at, value);
+    mem_fs_put(fs, name, d, len);
+    free(d);
+}
+
+/* Item 6: two BAT entries pointing at one block: writes refused, readers
+ * warned, check reports it. */
+static void aliased_bat_entries_refused(void **state)
+{
+    (void)state;
+    uint64_t size = 8 * MiB;
+    assert_int_equal(tu_create(&st, "a.vhd", TV_VHD_DYNAMIC, size, 0, NULL), TV_OK);
+    assert_int_equal(tu_write(&st, "a.vhd", 0, 4 * KiB, 1, NULL), TV_OK);
+    assert_int_equal(tu_write(&st, "a.vhd", 2 * MiB, 4 * KiB, 2, NULL), TV_OK);
+    tv_vhd_t *v;
+    assert_int_equal(tv_vhd_open(&st, "a.vhd", 0, &v), TV_OK);
+    assert_int_equal(tv_vhd_warnings(v), 0);
+    uint32_t first = v->bat[0];
+    tv_vhd_close(v);
+    poke_bat("a.vhd", 1, first);
+    assert_int_equal(tv_vhd_open(&st, "a.vhd", TV_VHD_OPEN_WRITE, &v), TV_E_CORRUPT);
+    assert_int_equal(tv_vhd_open(&st, "a.vhd", 0, &v), TV_OK);
+    assert_int_equal(tv_vhd_warnings(v), TV_VHD_WARN_BAT_ALIASED);
+    tv_vhd_close(v);
+    tv_vhd_op_t *op;
+    assert_int_equal(tv_vhd_op_compact(&st, "a.vhd", &op), TV_OK);
+    assert_int_equal(tu_run(&st, op), TV_E_CORRUPT);
+    char text[4096];
+    assert_true(check_text("a.vhd", false, text, sizeof text) > 0);
+    assert_non_null(strstr(text, "overlap"));
+    /* A differencing child of it: its chain carries the warning. */
+    assert_int_equal(tu_create(&st, "ac.vhd", TV_VHD_DIFF, 0, 0, "a.vhd"), TV_OK);
+    assert_int_equal(tv_vhd_open(&st, "ac.vhd", TV_VHD_OPEN_WRITE, &v), TV_OK);
+    assert_int_equal(tv_vhd_warnings(v), TV_VHD_WARN_BAT_ALIASED);
+    tv_vhd_close(v);
+}
+
+/* Item 6: a parent with the right id but another size is reported. */
+static void parent_size_mismatch_reported(void **state)
+{
+    (void)state;
+    assert_int_equal(tu_create(&st, "p.vhd", TV_VHD_DYNAMIC, 8 * MiB, 0, NULL), TV_OK);
+    assert_int_equal(tu_create(&st, "c.vhd", TV_VHD_DIFF, 0, 0, "p.vhd"), TV_OK);
+    tv_vhd_t *v;
+    assert_int_equal(tv_vhd_open(&st, "c.vhd", 0, &v), TV_OK);
+    assert_int_equal(tv_vhd_warnings(v), 0);
+    tv_vhd_close(v);
+    /* Shrink the parent's footer size (its BAT still covers 8 MiB). */
+    assert_int_equal(tv_vhd_open(&st, "p.vhd", TV_VHD_OPEN_WRITE, &v), TV_OK);
+    v->footer.current_size = v->footer.original_size = 4 * MiB;
+    assert_int_equal(vhd_write_footers(v), TV_OK);
+    v->flags = 0;
+    tv_vhd_close(v);
+    assert_int_equal(tv_vhd_open(&st, "c.vhd", 0, &v), TV_OK);
+    assert_int_equal(tv_vhd_warnings(v), TV_VHD_WARN_PARENT_SIZE);
+    tv_vhd_close(v);
+    char text[4096];
+    assert_true(check_text("c.vhd", false, text, sizeof text) > 0);
+    assert_non_null(strstr(text, "resized"));
+}
+
 /* Item 6: the hosted seam refuses a FIFO at once (it would block in open). */
 static void fifo_refused_by_hosted_seam(void **state)
 {
@@ -400,6 +471,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(images_in_use_are_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_changes_parent_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_redo_gives_the_same_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(aliased_bat_entries_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(parent_size_mismatch_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(fifo_refused_by_hosted_seam, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
