@@ -175,6 +175,22 @@ static tv_status_t write_over_zeros(tv_vhd_t *v, uint64_t off, const uint8_t *bu
     return TV_OK;
 }
 
+/* Undoes a block allocation that failed before its BAT entry was written
+ * (a full disk fails writes into the freshly extended, sparse file): back
+ * to the old end, with the end footer where it was (the new block's bitmap
+ * may have overwritten it), so the image stays consistent. */
+static void undo_allocation(tv_vhd_t *v, uint64_t old_size, bool deferred)
+{
+    uint64_t keep = deferred ? old_size : v->next_free + VHD_FOOTER_SIZE;
+    if (v->file_size != keep && v->st->truncate(v->f, keep) == TV_OK)
+        v->file_size = keep;
+    if (deferred)
+        return; /* a fresh or journaled output: its footer is written at flush */
+    vhd_footer_encode(&v->footer, v->footer_raw);
+    if (vhd_wr(v, v->next_free, v->footer_raw, VHD_FOOTER_SIZE) == TV_OK)
+        tv_st_flush(v->st, v->f);
+}
+
 /* Allocates block b at the end of the file: bitmap bm, data zeros except
  * [in, in+len) taken from data. */
 tv_status_t vhd_allocate_block(tv_vhd_t *v, uint32_t b, const uint8_t *bm, const uint8_t *data,
@@ -199,8 +215,10 @@ tv_status_t vhd_allocate_block(tv_vhd_t *v, uint32_t b, const uint8_t *bm, const
     uint64_t old_size = v->file_size;
     if (end + VHD_FOOTER_SIZE > old_size) {
         s = v->st->truncate(v->f, end + VHD_FOOTER_SIZE);
-        if (s != TV_OK)
+        if (s != TV_OK) {
+            undo_allocation(v, old_size, deferred);
             return s;
+        }
         v->file_size = end + VHD_FOOTER_SIZE;
     }
     /* Only bytes that existed before may be stale; the extension is zeros. */
@@ -219,8 +237,11 @@ tv_status_t vhd_allocate_block(tv_vhd_t *v, uint32_t b, const uint8_t *bm, const
         if (s == TV_OK && below < len)
             s = write_over_zeros(v, data_off + in + below, data + below, len - (size_t)below);
     }
-    if (s != TV_OK)
+    if (s != TV_OK) {
+        undo_allocation(v, old_size, deferred);
         return s;
+    }
+    uint64_t old_next = v->next_free;
     v->next_free = end;
     v->bat[b] = (uint32_t)(pos / VHD_SECTOR);
     if (deferred) {
@@ -240,9 +261,15 @@ tv_status_t vhd_allocate_block(tv_vhd_t *v, uint32_t b, const uint8_t *bm, const
             v->file_size = end + VHD_FOOTER_SIZE;
         if (s == TV_OK)
             s = tv_st_flush(v->st, v->f); /* block before the BAT entry */
-        if (s == TV_OK)
-            s = write_bat_range(v, b, b);
         if (s != TV_OK) {
+            v->bat[b] = VHD_BAT_UNUSED;
+            v->next_free = old_next;
+            undo_allocation(v, old_size, deferred);
+            return s;
+        }
+        s = write_bat_range(v, b, b);
+        if (s != TV_OK) {
+            /* The entry may be on disk: keep the block and its footer. */
             v->bat[b] = VHD_BAT_UNUSED;
             return s;
         }

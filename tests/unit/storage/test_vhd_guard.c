@@ -461,6 +461,43 @@ static void fifo_refused_by_hosted_seam(void **state)
     rmdir(dir);
 }
 
+/* Item 7: a write that runs out of space inside the sparse, extended file
+ * leaves the image as it was: old length, end footer, clean check. */
+static void no_space_write_rolls_back(void **state)
+{
+    (void)state;
+    uint64_t size = 16 * MiB;
+    uint8_t *model = calloc(1, size);
+    assert_int_equal(tu_create(&st, "d.vhd", TV_VHD_DYNAMIC, size, 0, NULL), TV_OK);
+    assert_int_equal(tu_create(&st, "c.vhd", TV_VHD_DIFF, 0, 0, "d.vhd"), TV_OK);
+    assert_int_equal(tu_write(&st, "d.vhd", 0, 64 * KiB, 1, model), TV_OK);
+    const char *names[] = { "d.vhd", "c.vhd" };
+    mem_fs_set_sparse(fs, true);
+    for (int i = 0; i < 2; i++) {
+        uint8_t *img;
+        size_t before;
+        assert_true(mem_fs_get(fs, names[i], &img, &before));
+        free(img);
+        uint64_t used = 0;
+        for (size_t k = 0; mem_fs_name(fs, k); k++) {
+            size_t n;
+            assert_true(mem_fs_get(fs, mem_fs_name(fs, k), &img, &n));
+            used += n;
+            free(img);
+        }
+        mem_fs_set_space(fs, used + 8 * KiB); /* less than one new block's data */
+        assert_int_equal(tu_write(&st, names[i], 5 * MiB, MiB, 2, NULL), TV_E_NO_SPACE);
+        mem_fs_set_space(fs, 0);
+        size_t after;
+        assert_true(mem_fs_get(fs, names[i], &img, &after));
+        free(img);
+        assert_int_equal(after, before);
+        assert_int_equal(tu_check_errors(&st, names[i]), 0);
+        expect_contents(names[i], model, size);
+    }
+    free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +511,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(aliased_bat_entries_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(parent_size_mismatch_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(fifo_refused_by_hosted_seam, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_space_write_rolls_back, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
