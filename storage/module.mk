@@ -34,7 +34,7 @@ $(BUILD)/bin/tvdisk: $(call tool_objs,$(TVDISK_SRCS) $(STORAGE_SRCS) $(STORAGE_T
 	$(HOST_CC) $^ -o $@ $(TOOL_LDFLAGS)
 
 # Interop tests against qemu-img, libvhdi and vhd-lib (print TAP).
-TEST_SCRIPTS += tests/interop/vhd_interop.sh
+TEST_SCRIPTS += tests/interop/vhd_interop.sh tests/interop/vhd_guard_interop.sh
 
 # Parser fuzz target.
 FUZZ_TARGETS += $(BUILD)/fuzz/vhd_parse

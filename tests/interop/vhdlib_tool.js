@@ -4,6 +4,7 @@
 // parent).  Usage: node vhdlib_tool.js MODULE_DIR chain PARENT CHILD
 //                  node vhdlib_tool.js MODULE_DIR write VHD OFFSET_BYTES DATAFILE
 //                  node vhdlib_tool.js MODULE_DIR merge PARENT CHILD
+//                  node vhdlib_tool.js MODULE_DIR size VHD   (the size vhd-lib reads)
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -44,6 +45,10 @@ async function main() {
     await vhd.readBlockAllocationTable();
     const data = fs.readFileSync(c);
     await vhd.writeData(Number(b) / 512, data);
+  } else if (cmd === 'size') {
+    const vhd = new Vhd(handler, a);
+    await vhd.readHeaderAndFooter();
+    console.log(String(vhd.footer.currentSize));
   } else if (cmd === 'merge') {
     const t0 = process.hrtime.bigint();
     await lib.mergeVhd(handler, a, handler, b);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "host/storage_file.h"
+#include "tvdisk.h"
 #include "task_mgr.h"
 #include "tv_status.h"
 #include "vhd.h"
@@ -19,36 +20,12 @@
 #include "vhd_op.h"
 #include "vhd_task.h"
 
-enum exit_code {
-    EXIT_OK = 0,
-    EXIT_USAGE = 1,
-    EXIT_FAILED = 2,
-    EXIT_CORRUPT = 3,
-    EXIT_CANCELLED = 4,
-    EXIT_NOT_FOUND = 5,
-    EXIT_WRONG_TYPE = 6,
-    EXIT_NO_SPACE = 7,
-    EXIT_EXISTS = 8,
-    EXIT_PARENT_MODIFIED = 9,
-};
+struct tvdisk_opt opt;
 
-static struct {
-    bool json;
-    bool quiet;
-    bool no_flush;
-    bool fix_parent;
-    bool repair;
-    bool src_raw;
-    bool exact;
-    enum tv_vhd_kind kind;
-    uint32_t block_size;
-    const char *cmd;
-} opt;
-
-static volatile sig_atomic_t interrupted;
+volatile sig_atomic_t interrupted;
 /* Filled by a running check; printed in its JSON report. */
 static struct tv_vhd_check_result *check_result;
-static tv_storage_t st;
+tv_storage_t st;
 
 static void on_sigint(int sig)
 {
@@ -56,7 +33,7 @@ static void on_sigint(int sig)
     interrupted = 1;
 }
 
-static int exit_for(tv_status_t s)
+int exit_for(tv_status_t s)
 {
     switch (s) {
     case TV_OK: return EXIT_OK;
@@ -80,7 +57,7 @@ static const char *explain(tv_status_t s)
     case TV_E_NOT_FOUND: return "no such file";
     case TV_E_PARENT_MISSING: return "parent disk not found";
     case TV_E_PARENT_MODIFIED: return "parent disk has changed since the child was created (use --fix-parent to accept it)";
-    case TV_E_WRONG_TYPE: return "wrong disk type for this operation";
+    case TV_E_WRONG_TYPE: return "wrong disk type for this operation (or not a regular file or block device)";
     case TV_E_NO_SPACE: return "no space left on the device";
     case TV_E_EXISTS: return "target already exists";
     case TV_E_READ_ONLY: return "image or parent is read-only";
@@ -92,7 +69,7 @@ static const char *explain(tv_status_t s)
     }
 }
 
-static void json_str(FILE *f, const char *s)
+void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
@@ -106,7 +83,7 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static int fail(const char *what, tv_status_t s)
+int fail(const char *what, tv_status_t s)
 {
     if (opt.json) {
         printf("{\"command\":");
@@ -121,7 +98,7 @@ static int fail(const char *what, tv_status_t s)
     return exit_for(s);
 }
 
-static int usage(void)
+int usage(void)
 {
     fprintf(stderr,
             "usage: tvdisk [--json] [--quiet] [--no-flush] COMMAND ...\n"
@@ -139,7 +116,7 @@ static int usage(void)
     return EXIT_USAGE;
 }
 
-static bool parse_size(const char *s, uint64_t *out)
+bool parse_size(const char *s, uint64_t *out)
 {
     char *end;
     errno = 0;
@@ -304,10 +281,24 @@ static void hex_uid(const uint8_t *u, char *out)
     out[k] = 0;
 }
 
+/* Warnings of a source opened read-only by an operation (convert,
+ * merge-to): opened here once more to report them before the task runs. */
+static void preflight_warnings(const char *name)
+{
+    tv_vhd_t *v;
+    if (tv_vhd_open(&st, name, opt.src_raw ? TV_VHD_OPEN_RAW : 0, &v) == TV_OK) {
+        print_warnings(name, tv_vhd_warnings(v));
+        tv_vhd_close(v);
+    }
+}
+
 static int cmd_info(int argc, char **argv)
 {
+    int rc;
     if (argc != 1)
         return usage();
+    if (!image_arg_ok(argv[0], &rc))
+        return rc;
     tv_vhd_t *v;
     unsigned flags = opt.fix_parent ? TV_VHD_OPEN_WRITE | TV_VHD_OPEN_FIX_PARENT : 0;
     tv_status_t s = tv_vhd_open(&st, argv[0], flags | (opt.src_raw ? TV_VHD_OPEN_RAW : 0), &v);
@@ -315,6 +306,8 @@ static int cmd_info(int argc, char **argv)
         return fail(argv[0], s);
     char uid[40];
     hex_uid(tv_vhd_uid(v), uid);
+    unsigned warnings = tv_vhd_warnings(v);
+    print_warnings(argv[0], warnings);
     if (opt.json) {
         printf("{\"command\":\"info\",\"status\":\"OK\",\"file\":");
         json_str(stdout, argv[0]);
@@ -325,7 +318,14 @@ static int cmd_info(int argc, char **argv)
         if (v->kind != TV_VHD_RAW)
             printf(",\"creator\":\"%.4s\",\"geometry\":[%u,%u,%u]", (const char *)v->footer.creator_app,
                    v->footer.cylinders, v->footer.heads, v->footer.sectors);
-        printf(",\"chain\":[");
+        printf(",\"warnings\":[");
+        for (unsigned bit = 1, first = 1; bit && bit <= warnings; bit <<= 1)
+            if (warnings & bit) {
+                printf("%s", first ? "" : ",");
+                json_str(stdout, tv_vhd_warning_text(bit));
+                first = 0;
+            }
+        printf("],\"chain\":[");
         for (tv_vhd_t *p = tv_vhd_parent(v); p; p = tv_vhd_parent(p)) {
             json_str(stdout, tv_vhd_name(p));
             if (tv_vhd_parent(p))
@@ -362,6 +362,9 @@ static int cmd_check(int argc, char **argv)
 {
     if (argc != 1)
         return usage();
+    int rc;
+    if (!image_arg_ok(argv[0], &rc))
+        return rc;
     struct tv_vhd_check_result r;
     tv_vhd_op_t *op;
     tv_status_t s = tv_vhd_op_check(&st, argv[0], opt.repair, print_finding, NULL, &r, &op);
@@ -378,6 +381,9 @@ static int cmd_merge(int argc, char **argv)
 {
     if (argc != 1)
         return usage();
+    int rc;
+    if (!image_arg_ok(argv[0], &rc))
+        return rc;
     tv_vhd_op_t *op;
     tv_status_t s = tv_vhd_op_merge(&st, argv[0], &op);
     return s != TV_OK ? fail(argv[0], s) : run_task(op, TV_TASK_TYPE_DISK_MERGE, argv[0]);
@@ -387,6 +393,10 @@ static int cmd_merge_to(int argc, char **argv)
 {
     if (argc != 2)
         return usage();
+    int rc;
+    if (!image_arg_ok(argv[0], &rc))
+        return rc;
+    preflight_warnings(argv[0]);
     tv_vhd_op_t *op;
     tv_status_t s = tv_vhd_op_merge_to(&st, argv[0], argv[1], opt.kind ? opt.kind : TV_VHD_DYNAMIC, &op);
     return s != TV_OK ? fail(argv[1], s) : run_task(op, TV_TASK_TYPE_DISK_MERGE_TO, argv[1]);
@@ -396,6 +406,9 @@ static int cmd_compact(int argc, char **argv)
 {
     if (argc != 1)
         return usage();
+    int rc;
+    if (!image_arg_ok(argv[0], &rc))
+        return rc;
     tv_vhd_op_t *op;
     tv_status_t s = tv_vhd_op_compact(&st, argv[0], &op);
     return s != TV_OK ? fail(argv[0], s) : run_task(op, TV_TASK_TYPE_DISK_COMPACT, argv[0]);
@@ -405,59 +418,14 @@ static int cmd_convert(int argc, char **argv)
 {
     if (argc != 2)
         return usage();
+    int rc;
+    if (!image_arg_ok(argv[0], &rc))
+        return rc;
+    preflight_warnings(argv[0]);
     tv_vhd_op_t *op;
     tv_status_t s = tv_vhd_op_convert(&st, argv[0], opt.src_raw, argv[1], opt.kind ? opt.kind : TV_VHD_DYNAMIC,
                                       opt.block_size, &op);
     return s != TV_OK ? fail(argv[1], s) : run_task(op, TV_TASK_TYPE_DISK_CONVERT, argv[1]);
-}
-
-static int cmd_write(int argc, char **argv)
-{
-    uint64_t off;
-    if (argc != 3 || !parse_size(argv[1], &off))
-        return usage();
-    FILE *f = fopen(argv[2], "rb");
-    if (!f)
-        return fail(argv[2], TV_E_NOT_FOUND);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
-    size_t got = fread(buf, 1, (size_t)len, f);
-    fclose(f);
-    tv_vhd_t *v;
-    tv_status_t s = tv_vhd_open(&st, argv[0], TV_VHD_OPEN_WRITE | (opt.src_raw ? TV_VHD_OPEN_RAW : 0), &v);
-    if (s == TV_OK) {
-        s = tv_vhd_write(v, off, buf, got);
-        tv_status_t cs = tv_vhd_close(v);
-        if (s == TV_OK)
-            s = cs;
-    }
-    free(buf);
-    return s == TV_OK ? EXIT_OK : fail(argv[0], s);
-}
-
-static int cmd_read(int argc, char **argv)
-{
-    uint64_t off, len;
-    if (argc != 3 || !parse_size(argv[1], &off) || !parse_size(argv[2], &len))
-        return usage();
-    tv_vhd_t *v;
-    tv_status_t s = tv_vhd_open(&st, argv[0], opt.src_raw ? TV_VHD_OPEN_RAW : 0, &v);
-    if (s != TV_OK)
-        return fail(argv[0], s);
-    uint8_t *buf = malloc(1 << 20);
-    while (s == TV_OK && len) {
-        size_t n = len < (1 << 20) ? (size_t)len : (1 << 20);
-        s = tv_vhd_read(v, off, buf, n);
-        if (s == TV_OK && fwrite(buf, 1, n, stdout) != n)
-            s = TV_E_IO;
-        off += n;
-        len -= n;
-    }
-    free(buf);
-    tv_vhd_close(v);
-    return s == TV_OK ? EXIT_OK : fail(argv[0], s);
 }
 
 int main(int argc, char **argv)
