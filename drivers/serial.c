@@ -14,6 +14,13 @@
 
 void serial_init(void)
 {
+    /* Let what the loader wrote leave the UART first: clearing the FIFO
+     * below would drop its last bytes (the loader's closing newline, so
+     * the monitor's first line would not start a line).  Bounded: a
+     * missing UART reads all ones and passes at once. */
+    for (int spins = 0; spins < 1000000; spins++)
+        if (inb(COM1 + UART_LSR) & 0x40)    /* LSR.TEMT: transmitter empty */
+            break;
     outb(COM1 + UART_IER, 0x00);
     outb(COM1 + UART_LCR, 0x80);     /* DLAB on */
     outb(COM1 + 0, 0x01);            /* 115200 baud */
