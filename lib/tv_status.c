@@ -30,6 +30,7 @@ static const struct status_entry status_table[TV_STATUS_COUNT] = {
     [TV_E_PARENT_MODIFIED]  = { "PARENT_MODIFIED", "parent disk was modified" },
     [TV_E_READ_ONLY]        = { "READ_ONLY", "read-only" },
     [TV_E_FAULT]            = { "FAULT", "bad guest address" },
+    [TV_E_FILE_TOO_LARGE]   = { "FILE_TOO_LARGE", "file too large for the volume" },
 };
 
 const char *tv_status_name(tv_status_t status)

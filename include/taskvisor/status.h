@@ -32,6 +32,7 @@ enum {
     TV_E_PARENT_MODIFIED    = 21, /* parent unique id / timestamp mismatch */
     TV_E_READ_ONLY          = 22, /* target is read-only */
     TV_E_FAULT              = 23, /* a guest pointer could not be accessed */
+    TV_E_FILE_TOO_LARGE     = 24, /* file would pass the volume's per-file limit (FAT32: 4 GiB - 1) */
     TV_STATUS_COUNT
 };
 
