@@ -1,0 +1,493 @@
+/* The cluster layer shared by FAT32 and exFAT: a small write-back cache for
+ * metadata sectors, the FAT, chains, and growing/shrinking allocations in
+ * the crash order of docs/storage.md. */
+#include "storage/fs/fs_internal.h"
+
+#include "tv_string.h"
+
+void *fs_alloc(fs_volume_t *v, size_t n) { return v->env.alloc(v->env.ctx, n); }
+void fs_free(fs_volume_t *v, void *p) { if (p) v->env.free(v->env.ctx, p); }
+
+static tv_status_t dev_read(fs_volume_t *v, uint64_t off, void *buf, uint32_t n)
+{
+    return v->dev->read(v->dev->ctx, off / v->dsec, n, buf);
+}
+
+static tv_status_t dev_write(fs_volume_t *v, uint64_t off, const void *buf, uint32_t n)
+{
+    if (!v->writable)
+        return TV_E_READ_ONLY;
+    return v->dev->write(v->dev->ctx, off / v->dsec, n, buf);
+}
+
+static tv_status_t slot_clean(fs_volume_t *v, struct cache_slot *s)
+{
+    if (!s->valid || !s->dirty)
+        return TV_OK;
+    tv_status_t st = dev_write(v, s->off, s->data, 1);
+    if (st == TV_OK)
+        s->dirty = false;
+    return st;
+}
+
+tv_status_t fs_sync_cache(fs_volume_t *v)
+{
+    for (int i = 0; i < FS_CACHE_SLOTS; i++) {
+        tv_status_t st = slot_clean(v, &v->cache[i]);
+        if (st != TV_OK)
+            return st;
+    }
+    return TV_OK;
+}
+
+tv_status_t fs_barrier(fs_volume_t *v)
+{
+    tv_status_t st = fs_sync_cache(v);
+    if (st != TV_OK)
+        return st;
+    return v->dev->flush(v->dev->ctx);
+}
+
+/* The cached copy of the device sector at off (aligned), loaded on a miss.
+ * Evicting a dirty slot writes it: it belongs to the current ordering step,
+ * whose writes are unordered among themselves anyway. */
+static tv_status_t slot_get(fs_volume_t *v, uint64_t off, struct cache_slot **out)
+{
+    struct cache_slot *victim = NULL;
+    for (int i = 0; i < FS_CACHE_SLOTS; i++) {
+        struct cache_slot *s = &v->cache[i];
+        if (s->valid && s->off == off) {
+            s->use = ++v->use_clock;
+            *out = s;
+            return TV_OK;
+        }
+        if (!victim || !s->valid || (victim->valid && s->use < victim->use))
+            victim = s;
+    }
+    tv_status_t st = slot_clean(v, victim);
+    if (st != TV_OK)
+        return st;
+    victim->valid = false;
+    st = dev_read(v, off, victim->data, 1);
+    if (st != TV_OK)
+        return st;
+    victim->valid = true;
+    victim->dirty = false;
+    victim->off = off;
+    victim->use = ++v->use_clock;
+    *out = victim;
+    return TV_OK;
+}
+
+static bool in_device(const fs_volume_t *v, uint64_t off, uint64_t len)
+{
+    uint64_t total = v->dev->sectors * v->dsec;
+    return off <= total && len <= total - off;
+}
+
+tv_status_t fs_meta_read(fs_volume_t *v, uint64_t off, void *buf, size_t len)
+{
+    if (!in_device(v, off, len))
+        return TV_E_CORRUPT;
+    uint8_t *p = buf;
+    while (len) {
+        uint64_t base = off - off % v->dsec;
+        size_t in = (size_t)(off - base), n = v->dsec - in;
+        if (n > len)
+            n = len;
+        struct cache_slot *s;
+        tv_status_t st = slot_get(v, base, &s);
+        if (st != TV_OK)
+            return st;
+        tv_memcpy(p, s->data + in, n);
+        p += n; off += n; len -= n;
+    }
+    return TV_OK;
+}
+
+tv_status_t fs_meta_write(fs_volume_t *v, uint64_t off, const void *buf, size_t len)
+{
+    if (!v->writable)
+        return TV_E_READ_ONLY;
+    if (!in_device(v, off, len))
+        return TV_E_CORRUPT;
+    const uint8_t *p = buf;
+    while (len) {
+        uint64_t base = off - off % v->dsec;
+        size_t in = (size_t)(off - base), n = v->dsec - in;
+        if (n > len)
+            n = len;
+        struct cache_slot *s;
+        tv_status_t st = slot_get(v, base, &s);
+        if (st != TV_OK)
+            return st;
+        tv_memcpy(s->data + in, p, n);
+        s->dirty = true;
+        p += n; off += n; len -= n;
+    }
+    return TV_OK;
+}
+
+/* Cached sectors inside [off, off+len): reads see dirty copies, writes
+ * refresh them (the device then holds the same bytes). */
+static void cache_overlay(fs_volume_t *v, uint64_t off, uint8_t *buf, uint64_t len, bool write)
+{
+    for (int i = 0; i < FS_CACHE_SLOTS; i++) {
+        struct cache_slot *s = &v->cache[i];
+        if (!s->valid || s->off < off || s->off >= off + len)
+            continue;
+        if (write) {
+            tv_memcpy(s->data, buf + (s->off - off), v->dsec);
+            s->dirty = false;
+        } else if (s->dirty) {
+            tv_memcpy(buf + (s->off - off), s->data, v->dsec);
+        }
+    }
+}
+
+/* Bulk I/O: whole device sectors go straight to the device, edges through
+ * the cache. */
+static tv_status_t data_io(fs_volume_t *v, uint64_t off, uint8_t *buf, size_t len, bool write)
+{
+    if (!in_device(v, off, len))
+        return TV_E_CORRUPT;
+    while (len) {
+        if (off % v->dsec || len < v->dsec) {
+            size_t n = v->dsec - (size_t)(off % v->dsec);
+            if (n > len)
+                n = len;
+            tv_status_t st = write ? fs_meta_write(v, off, buf, n) : fs_meta_read(v, off, buf, n);
+            if (st != TV_OK)
+                return st;
+            off += n; buf += n; len -= n;
+            continue;
+        }
+        uint64_t n = len - len % v->dsec;
+        if (n > (1u << 20))
+            n = 1u << 20;
+        tv_status_t st = write ? dev_write(v, off, buf, (uint32_t)(n / v->dsec))
+                               : dev_read(v, off, buf, (uint32_t)(n / v->dsec));
+        if (st != TV_OK)
+            return st;
+        cache_overlay(v, off, buf, n, write);
+        off += n; buf += n; len -= (size_t)n;
+    }
+    return TV_OK;
+}
+
+tv_status_t fs_data_read(fs_volume_t *v, uint64_t off, void *buf, size_t len)
+{
+    return data_io(v, off, buf, len, false);
+}
+
+tv_status_t fs_data_write(fs_volume_t *v, uint64_t off, const void *buf, size_t len)
+{
+    if (!v->writable)
+        return TV_E_READ_ONLY;
+    return data_io(v, off, (uint8_t *)(uintptr_t)buf, len, true);
+}
+
+tv_status_t fs_zero(fs_volume_t *v, uint64_t off, uint64_t len)
+{
+    static const uint8_t zeros[4096];
+    while (len) {
+        size_t n = len > sizeof zeros ? sizeof zeros : (size_t)len;
+        tv_status_t st = fs_data_write(v, off, zeros, n);
+        if (st != TV_OK)
+            return st;
+        off += n; len -= n;
+    }
+    return TV_OK;
+}
+
+/* ---- FAT ---- */
+
+tv_status_t fs_fat_get(fs_volume_t *v, uint32_t c, uint32_t *next)
+{
+    if (!fs_cluster_ok(v, c))
+        return TV_E_CORRUPT;
+    uint8_t b[4];
+    tv_status_t st = fs_meta_read(v, v->fat_off + 4ull * c, b, 4);
+    if (st != TV_OK)
+        return st;
+    uint32_t x = fs_le32(b);
+    if (!v->exfat) {
+        x &= 0x0FFFFFFF;
+        if (x >= 0x0FFFFFF8)
+            x = FS_EOC;
+    }
+    *next = x;
+    return TV_OK;
+}
+
+tv_status_t fs_fat_set(fs_volume_t *v, uint32_t c, uint32_t next)
+{
+    if (!fs_cluster_ok(v, c))
+        return TV_E_CORRUPT;
+    for (uint32_t i = 0; i < v->nfats; i++) {
+        uint64_t at = v->fat_off + i * v->fat_bytes + 4ull * c;
+        uint8_t b[4];
+        uint32_t x = next;
+        if (!v->exfat) {
+            /* fatgen103: the top 4 bits are reserved and kept. */
+            tv_status_t st = fs_meta_read(v, at, b, 4);
+            if (st != TV_OK)
+                return st;
+            x = (fs_le32(b) & 0xF0000000u) | (next == FS_EOC ? 0x0FFFFFFF : next & 0x0FFFFFFF);
+        }
+        fs_put32(b, x);
+        tv_status_t st = fs_meta_write(v, at, b, 4);
+        if (st != TV_OK)
+            return st;
+    }
+    return TV_OK;
+}
+
+tv_status_t fs_node_cluster(fs_volume_t *v, const fs_node_t *n, uint32_t k, uint32_t *c,
+                            uint32_t *cache_k, uint32_t *cache_c)
+{
+    if (!n->first)
+        return TV_E_CORRUPT;
+    if (n->contig) {
+        if (k >= v->clusters || !fs_cluster_ok(v, n->first + k))
+            return TV_E_CORRUPT;
+        *c = n->first + k;
+        return TV_OK;
+    }
+    uint32_t at = 0, cur = n->first;
+    if (cache_k && cache_c && *cache_c && *cache_k <= k) {
+        at = *cache_k;
+        cur = *cache_c;
+    }
+    while (at < k) {
+        uint32_t next;
+        tv_status_t st = fs_fat_get(v, cur, &next);
+        if (st != TV_OK)
+            return st;
+        if (!fs_cluster_ok(v, next))
+            return TV_E_CORRUPT;
+        cur = next;
+        at++;
+    }
+    if (cache_k && cache_c) {
+        *cache_k = k;
+        *cache_c = cur;
+    }
+    *c = cur;
+    return TV_OK;
+}
+
+tv_status_t fs_chain_length(fs_volume_t *v, const fs_node_t *n, uint32_t *len, uint32_t *last)
+{
+    *len = 0;
+    *last = 0;
+    if (!n->first)
+        return TV_OK;
+    if (n->contig) {
+        uint64_t k = (n->size + v->csize - 1) / v->csize;
+        if (k > v->clusters || n->first - 2 + k > v->clusters)
+            return TV_E_CORRUPT;
+        *len = (uint32_t)k;
+        *last = k ? n->first + (uint32_t)k - 1 : 0;
+        return TV_OK;
+    }
+    uint32_t cur = n->first, count = 0;
+    for (;;) {
+        if (!fs_cluster_ok(v, cur) || ++count > v->clusters)
+            return TV_E_CORRUPT;
+        uint32_t next;
+        tv_status_t st = fs_fat_get(v, cur, &next);
+        if (st != TV_OK)
+            return st;
+        if (next == FS_EOC)
+            break;
+        cur = next;
+    }
+    *len = count;
+    *last = cur;
+    return TV_OK;
+}
+
+/* Finds a free cluster from the hint on, not one in the pending list. */
+static tv_status_t find_free(fs_volume_t *v, uint32_t *out)
+{
+    uint32_t start = v->next_free;
+    if (!fs_cluster_ok(v, start))
+        start = 2;
+    uint32_t c = start;
+    for (uint32_t i = 0; i < v->clusters; i++) {
+        bool free_;
+        tv_status_t st = v->fmt->is_free(v, c, &free_);
+        if (st != TV_OK)
+            return st;
+        if (free_) {
+            *out = c;
+            v->next_free = fs_cluster_ok(v, c + 1) ? c + 1 : 2;
+            return TV_OK;
+        }
+        c = fs_cluster_ok(v, c + 1) ? c + 1 : 2;
+    }
+    return TV_E_NO_SPACE;
+}
+
+/* An exFAT contiguous allocation gets its FAT chain written so that it can
+ * grow anywhere (NoFatChain is cleared with the next entry update). */
+static tv_status_t make_chain(fs_volume_t *v, fs_node_t *n, uint32_t have)
+{
+    for (uint32_t i = 0; i + 1 < have; i++) {
+        tv_status_t st = fs_fat_set(v, n->first + i, n->first + i + 1);
+        if (st != TV_OK)
+            return st;
+    }
+    if (have) {
+        tv_status_t st = fs_fat_set(v, n->first + have - 1, FS_EOC);
+        if (st != TV_OK)
+            return st;
+    }
+    n->contig = false;
+    return TV_OK;
+}
+
+tv_status_t fs_resize_chain(fs_volume_t *v, fs_node_t *n, uint32_t want)
+{
+    uint32_t have, last;
+    tv_status_t st = fs_chain_length(v, n, &have, &last);
+    if (st != TV_OK)
+        return st;
+    if (want <= have)
+        return TV_OK; /* shrinking: the caller writes the entry, then fs_free_tail */
+    uint32_t add = want - have;
+    if (add > v->free_count)
+        return TV_E_NO_SPACE;
+    if (n->contig && (st = make_chain(v, n, have)) != TV_OK)
+        return st;
+    /* Step 1: take and zero the new clusters and write their chain; none of
+     * it is reachable yet, so a crash leaves at most lost clusters. */
+    uint32_t head = 0, prev = 0;
+    for (uint32_t i = 0; i < add; i++) {
+        uint32_t c;
+        if ((st = find_free(v, &c)) != TV_OK)
+            return st;
+        if ((st = v->fmt->mark(v, c, true)) != TV_OK || (st = fs_fat_set(v, c, FS_EOC)) != TV_OK)
+            return st;
+        v->free_count--;
+        if ((st = fs_zero(v, fs_cluster_off(v, c), v->csize)) != TV_OK)
+            return st;
+        if (prev && (st = fs_fat_set(v, prev, c)) != TV_OK)
+            return st;
+        if (!head)
+            head = c;
+        prev = c;
+    }
+    if ((st = fs_barrier(v)) != TV_OK)
+        return st;
+    /* Step 2: link (one FAT entry, or the entry's first cluster which the
+     * caller writes after the data). */
+    if (have == 0)
+        n->first = head;
+    else if ((st = fs_fat_set(v, last, head)) != TV_OK)
+        return st;
+    return TV_OK;
+}
+
+tv_status_t fs_free_tail(fs_volume_t *v, fs_node_t *n, uint32_t keep)
+{
+    uint32_t have, last;
+    tv_status_t st = fs_chain_length(v, n, &have, &last);
+    if (st != TV_OK)
+        return st;
+    if (keep >= have)
+        return TV_OK;
+    if (n->contig) {
+        for (uint32_t i = keep; i < have; i++) {
+            if ((st = v->fmt->mark(v, n->first + i, false)) != TV_OK)
+                return st;
+            v->free_count++;
+        }
+        return fs_sync_cache(v);
+    }
+    uint32_t cur;
+    if (keep) {
+        uint32_t k_last;
+        if ((st = fs_node_cluster(v, n, keep - 1, &k_last, NULL, NULL)) != TV_OK)
+            return st;
+        if ((st = fs_fat_get(v, k_last, &cur)) != TV_OK)
+            return st;
+        /* Cut first, durable before any cluster behind it is freed, so the
+         * kept chain never runs into a free cluster. */
+        if ((st = fs_fat_set(v, k_last, FS_EOC)) != TV_OK || (st = fs_barrier(v)) != TV_OK)
+            return st;
+    } else {
+        cur = n->first;
+    }
+    for (uint32_t i = keep; i < have && fs_cluster_ok(v, cur); i++) {
+        uint32_t next;
+        if ((st = fs_fat_get(v, cur, &next)) != TV_OK)
+            return st;
+        if ((st = v->fmt->mark(v, cur, false)) != TV_OK)
+            return st;
+        v->free_count++;
+        if (v->next_free > cur)
+            v->next_free = cur;
+        cur = next;
+    }
+    return fs_sync_cache(v);
+}
+
+tv_status_t fs_dir_bytes(fs_volume_t *v, const fs_node_t *dir, uint64_t *bytes)
+{
+    if (dir->contig || (v->exfat && !dir->root)) {
+        *bytes = dir->size;
+        return TV_OK;
+    }
+    uint32_t len, last;
+    tv_status_t st = fs_chain_length(v, dir, &len, &last);
+    *bytes = (uint64_t)len * v->csize;
+    return st;
+}
+
+tv_status_t fs_node_io(fs_volume_t *v, const fs_node_t *n, uint64_t off, void *buf, size_t len, bool write)
+{
+    uint8_t *p = buf;
+    while (len) {
+        uint32_t k = (uint32_t)(off / v->csize), c;
+        uint32_t in = (uint32_t)(off % v->csize);
+        tv_status_t st = fs_node_cluster(v, n, k, &c, NULL, NULL);
+        if (st != TV_OK)
+            return st;
+        size_t m = v->csize - in;
+        if (m > len)
+            m = len;
+        uint64_t at = fs_cluster_off(v, c) + in;
+        st = write ? fs_meta_write(v, at, p, m) : fs_meta_read(v, at, p, m);
+        if (st != TV_OK)
+            return st;
+        p += m; off += m; len -= m;
+    }
+    return TV_OK;
+}
+
+tv_status_t fs_dir_grow(fs_volume_t *v, fs_node_t *dir)
+{
+    uint64_t bytes;
+    tv_status_t st = fs_dir_bytes(v, dir, &bytes);
+    if (st != TV_OK)
+        return st;
+    uint32_t have = (uint32_t)(bytes / v->csize);
+    if ((uint64_t)have * v->csize >= 256ull << 20)
+        return TV_E_LIMIT; /* exFAT's directory limit; FAT32 dirs hold 65536 slots */
+    bool had_first = dir->first != 0;
+    if ((st = fs_resize_chain(v, dir, have + 1)) != TV_OK)
+        return st;
+    if (v->exfat && !dir->root) {
+        dir->size = (uint64_t)(have + 1) * v->csize;
+        if ((st = fs_barrier(v)) != TV_OK)
+            return st;
+        st = v->fmt->update(v, dir);
+    } else if (!had_first && !dir->root) {
+        st = v->fmt->update(v, dir);
+    }
+    if (st != TV_OK)
+        return st;
+    return fs_barrier(v);
+}

@@ -1,0 +1,26 @@
+# storage/fs/ and storage/volume/: block-device abstraction, partition
+# tables, FAT32 and exFAT, the storage seam over a volume (all portable).
+FS_SRCS := storage/fs/blockdev.c storage/fs/fs_core.c storage/fs/fs_name.c storage/fs/fs.c \
+           storage/fs/fat32.c storage/fs/fat32_recover.c
+PORTABLE_SRCS += $(FS_SRCS)
+FS_TEST_SUPPORT := tests/unit/fs/mem_blockdev.c tests/unit/fs/fs_test_util.c
+
+$(call host_objs,$(FS_SRCS) $(wildcard tests/unit/fs/*.c)): HOST_CFLAGS += -I. -Istorage -Itests/unit/fs -Itests/unit/storage
+
+FS_UNIT := test_fs
+UNIT_TESTS += $(addprefix $(BUILD)/tests/unit/,$(FS_UNIT))
+define fs_unit_rule
+$(BUILD)/tests/unit/$(1): $(call host_objs,tests/unit/fs/$(1).c $(FS_TEST_SUPPORT) $(FS_SRCS) $(LIB_SRCS))
+	@mkdir -p $$(dir $$@)
+	$$(HOST_CC) $$^ -o $$@ $$(HOST_LDFLAGS) -lcmocka
+endef
+$(foreach t,$(FS_UNIT),$(eval $(call fs_unit_rule,$(t))))
+
+# Proof that the file systems build freestanding.
+ALL_TARGETS += $(BUILD)/storage/fs-freestanding.stamp
+$(BUILD)/storage/fs-freestanding.stamp: $(FS_SRCS) $(wildcard storage/fs/*.h storage/volume/*.h include/taskvisor/*.h)
+	@mkdir -p $(BUILD)/storage/fs-freestanding
+	@for f in $(FS_SRCS); do \
+	    $(HOST_CC) $(STORAGE_FREESTANDING_CFLAGS) -c $$f -o $(BUILD)/storage/fs-freestanding/$$(basename $$f .c).o || exit 1; \
+	done
+	@touch $@
