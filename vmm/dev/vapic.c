@@ -2,6 +2,8 @@
 #include "arch/x86/cpu.h"
 #include "kernel/time.h"
 #include "vm/vcpu.h"
+#include "vm/partition.h"
+#include "kernel/log.h"
 #include "tv_string.h"
 
 #define X2APIC_BASE_MSR  0x800u
@@ -251,6 +253,39 @@ tv_status_t vapic_read_msr(struct vapic *a, uint32_t msr, uint64_t *value)
     return TV_E_INVALID_ARGUMENT; /* reserved or write-only: #GP */
 }
 
+/* ICR (SDM 10.6.1): a partition has one vCPU, so only self-delivery
+ * exists (shorthand self, all-including-self, or our own ID); the other
+ * destinations name nobody, and an IPI to nobody is dropped as on hardware.
+ * Fixed and lowest-priority deliver the vector, NMI sets the NMI pending.
+ * SMI, INIT, SIPI and the reserved modes are refused: logged once per mode
+ * and ignored (an APIC accepts the write; there is no SMM and no other
+ * processor to start). */
+static void icr_write(struct vapic *a, uint64_t value)
+{
+    unsigned shorthand = (value >> 18) & 3, mode = (value >> 8) & 7;
+    bool to_self = shorthand == 1 || shorthand == 2 || (shorthand == 0 && (value >> 32) == a->id);
+    if (!to_self)
+        return;
+    switch (mode) {
+    case 0: case 1:
+        vapic_set_irr(a, (int)(value & 0xff));
+        return;
+    case 4:
+        a->nmi_pending = true;
+        return;
+    default:
+        if (!(a->icr_refused_logged & (1u << mode))) {
+            static const char *const names[8] = { "fixed", "lowest priority", "SMI", "reserved (3)",
+                                                  "NMI", "INIT", "start-up", "reserved (7)" };
+            a->icr_refused_logged |= 1u << mode;
+            log_msg(TV_LOG_WARN, a->vcpu && a->vcpu->part ? a->vcpu->part->name : "vapic",
+                    "ICR delivery mode %s is not offered: IPI ignored (ICR %#llx)", names[mode],
+                    (unsigned long long)value);
+        }
+        return;
+    }
+}
+
 tv_status_t vapic_write_msr(struct vapic *a, uint32_t msr, uint64_t value)
 {
     if (msr == MSR_APIC_BASE) {
@@ -314,10 +349,7 @@ tv_status_t vapic_write_msr(struct vapic *a, uint32_t msr, uint64_t value)
         vapic_set_irr(a, (int)(v & 0xff));
         return TV_OK;
     case REG_ICR:
-        /* Only self-delivery exists with one vCPU: destination shorthand self
-         * or our own id, fixed delivery. */
-        if (((value >> 18) & 3) == 1 || (value >> 32) == a->id)
-            vapic_set_irr(a, (int)(value & 0xff));
+        icr_write(a, value);
         return TV_OK;
     default:
         return TV_E_INVALID_ARGUMENT;

@@ -38,6 +38,8 @@ struct vapic {
     volatile bool timer_fired;   /* set by the timer callback */
     struct vcpu *vcpu;
     uint64_t interrupts_delivered;
+    bool nmi_pending;            /* an NMI sent to self through the ICR */
+    uint8_t icr_refused_logged;  /* delivery modes already logged as refused */
 };
 
 void vapic_init(struct vapic *a, struct vcpu *v, uint32_t id);

@@ -1,5 +1,6 @@
 #include "vm/exit.h"
 #include "vm/fpu.h"
+#include "vm/cr.h"
 #include "kernel/log.h"
 #include "vm/partition.h"
 #include "taskvisor/hypercall.h"
@@ -23,6 +24,10 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
     [EXIT_XSETBV] = "xsetbv",
     [EXIT_ENTRY_FAILED] = "entry-failed",
     [EXIT_EXCEPTION] = "exception",
+    [EXIT_CR_ACCESS] = "cr-access",
+    [EXIT_INVD] = "invd",
+    [EXIT_WBINVD] = "wbinvd",
+    [EXIT_TASK_SWITCH] = "task-switch",
     [EXIT_UNKNOWN] = "unknown",
 };
 
@@ -36,7 +41,8 @@ const char *exit_reason_name(int reason)
 static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
     vcpu_advance_rip(v, e);
-    v->halted = true;
+    /* A single-step #DB queued by vcpu_advance_rip is taken first. */
+    v->halted = !virt->event_pending(v);
 }
 
 static void handle_npf(struct vcpu *v, struct vm_exit *e)
@@ -93,6 +99,23 @@ static void handle_entry_failed(struct vcpu *v, struct vm_exit *e)
     vcpu_stop(v, STOP_ENTRY_FAILED, e->raw_code, why);
 }
 
+/* #AC and #DB are intercepted only so that a guest cannot hold the CPU in
+ * an endless delivery loop without exits (an #AC while delivering #AC, a
+ * data breakpoint on the #DB handler's own stack): each attempt exits, the
+ * host gets its interrupts, and the exception goes back to the guest as
+ * the CPU would have delivered it.  The backend has already made DR6/DR7
+ * what the delivery would (vmx_exit.c). */
+static void handle_unknown(struct vcpu *v, struct vm_exit *e);
+static void handle_exception(struct vcpu *v, struct vm_exit *e)
+{
+    uint32_t vec = e->exception.vector;
+    if (vec == 1 || vec == 17) {
+        virt->inject_exception(v, (uint8_t)vec, vec == 17, 0);
+        return;
+    }
+    handle_unknown(v, e);
+}
+
 static void handle_unknown(struct vcpu *v, struct vm_exit *e)
 {
     char why[96];
@@ -116,7 +139,12 @@ static const exit_handler_t exit_handlers[EXIT_REASON_COUNT] = {
     [EXIT_VIRT_INSTRUCTION] = handle_virt_instruction,
     [EXIT_XSETBV] = handle_xsetbv,
     [EXIT_ENTRY_FAILED] = handle_entry_failed,
-    /* EXIT_EXCEPTION and EXIT_UNKNOWN: nothing intercepts them on purpose. */
+    [EXIT_EXCEPTION] = handle_exception,
+    [EXIT_CR_ACCESS] = handle_cr_access,
+    [EXIT_INVD] = handle_cache_flush,
+    [EXIT_WBINVD] = handle_cache_flush,
+    [EXIT_TASK_SWITCH] = handle_task_switch,
+    /* EXIT_UNKNOWN: stops the partition (handle_unknown). */
 };
 
 /* The cheapest exit the monitor has: TV_HC_NOP answered before the

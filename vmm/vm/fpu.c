@@ -12,6 +12,8 @@ struct fpu_area {
 _Static_assert(sizeof(struct fpu_area) == 4096, "one page per vCPU");
 
 static bool have_xsave;
+static bool have_pku;         /* CPUID.7.0:ECX.PKU: the host runs with CR4.PKE */
+static bool amd_fxsave_leak;  /* AMD: FXRSTOR/XRSTOR keep FIP/FDP/FOP when FSW.ES=0 */
 static uint64_t current_xcr0; /* XCR0 as last written on this CPU */
 static uint64_t host_xcr0_mask;
 
@@ -23,6 +25,15 @@ void fpu_init_host(void)
     write_cr0(cr0);
     uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
     struct cpuid_regs r = cpuid(1, 0);
+    /* PKRU is per partition.  The host keeps CR4.PKE on to reach it with
+     * RDPKRU/WRPKRU; keys apply to user pages only and the monitor has none
+     * (SDM 4.6.2), so the monitor's own accesses never see a guest's keys. */
+    if (cpuid(0, 0).eax >= 7 && (cpuid(7, 0).ecx & (1u << 3))) {
+        have_pku = true;
+        cr4 |= CR4_PKE;
+    }
+    struct cpuid_regs vendor = cpuid(0, 0);
+    amd_fxsave_leak = vendor.ebx == 0x68747541u; /* "Auth"enticAMD */
     have_xsave = (r.ecx >> 26) & 1;
     if (have_xsave) {
         cr4 |= CR4_OSXSAVE;
@@ -39,8 +50,8 @@ void fpu_init_host(void)
         write_cr4(cr4);
         host_xcr0_mask = 0x3;
     }
-    log_info("FPU: %s, guest XCR0 mask %#llx", have_xsave ? "XSAVE" : "FXSAVE",
-             (unsigned long long)host_xcr0_mask);
+    log_info("FPU: %s, guest XCR0 mask %#llx, PKRU %s", have_xsave ? "XSAVE" : "FXSAVE",
+             (unsigned long long)host_xcr0_mask, have_pku ? "switched" : "absent");
 }
 
 uint64_t fpu_supported_xcr0(void) { return have_xsave ? host_xcr0_mask : 0; }
@@ -58,6 +69,8 @@ tv_status_t fpu_vcpu_init(struct vcpu *v)
     tv_memcpy(&v->fpu->data[0], &fcw, 2);
     tv_memcpy(&v->fpu->data[24], &mxcsr, 4);
     v->xcr0 = 1;
+    v->dr6 = 0xffff0ff0u;   /* DR6 at reset (SDM 17.2.3) */
+    v->pkru = 0;
     return TV_OK;
 }
 
@@ -81,6 +94,11 @@ static void save(struct vcpu *v)
 
 static void restore(struct vcpu *v)
 {
+    /* AMD restores the x87 last-instruction/data pointers and opcode only
+     * when FSW.ES is set, so the previous owner's would show through
+     * FNSTENV (APM FXRSTOR): FNINIT zeroes them first (APM FINIT). */
+    if (amd_fxsave_leak)
+        __asm__ volatile("fninit" ::: "memory");
     if (have_xsave)
         __asm__ volatile("xrstor64 %0" :: "m"(*v->fpu), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
     else
@@ -96,6 +114,30 @@ static void set_xcr0(uint64_t value)
     }
 }
 
+/* DR0-DR3 (and DR6 on VMX) are live guest state that neither VMRUN nor VM
+ * entry switches; the monitor never sets breakpoints, so they change hands
+ * with the FPU.  Host DR7 is reloaded by every exit (SDM 27.5.1, APM 15.5.1:
+ * breakpoints disabled), so a guest's addresses never fire in the monitor. */
+static void save_debug_pkru(struct vcpu *v)
+{
+    for (unsigned i = 0; i < 4; i++)
+        v->dr[i] = read_dr(i);
+    if (virt->guest_dr6_in_hw)
+        v->dr6 = read_dr(6);
+    if (have_pku)
+        v->pkru = rdpkru();
+}
+
+static void restore_debug_pkru(struct vcpu *v)
+{
+    for (unsigned i = 0; i < 4; i++)
+        write_dr(i, v->dr[i]);
+    if (virt->guest_dr6_in_hw)
+        write_dr(6, v->dr6);
+    if (have_pku)
+        wrpkru(v->pkru);
+}
+
 /* Save and restore always run under the full mask: a guest may use SSE with
  * XCR0.SSE clear (legacy SSE needs only CR4.OSFXSR), and XSAVE under the
  * guest's own XCR0 would then lose its XMM registers. */
@@ -105,9 +147,12 @@ void fpu_switch_to(struct vcpu *v)
     if (cpu->fpu_owner != v) {
         if (have_xsave)
             set_xcr0(host_xcr0_mask);
-        if (cpu->fpu_owner)
+        if (cpu->fpu_owner) {
             save(cpu->fpu_owner);
+            save_debug_pkru(cpu->fpu_owner);
+        }
         restore(v);
+        restore_debug_pkru(v);
         cpu->fpu_owner = v;
     }
     if (have_xsave)

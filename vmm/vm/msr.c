@@ -6,6 +6,7 @@
 #include "arch/x86/cpu.h"
 #include "vm/cpuid_policy.h"
 #include "vm/exit.h"
+#include "vm/cr.h"
 
 static bool pat_valid(uint64_t pat)
 {
@@ -121,7 +122,7 @@ void handle_msr_write(struct vcpu *v, struct vm_exit *e)
     } else {
         switch (msr) {
         case MSR_EFER:
-            ok = efer_valid(value);
+            ok = efer_valid(value) && cr_efer_write_allowed(v, value);
             if (ok)
                 virt->set_efer(v, value & ~EFER_LMA);
             break;

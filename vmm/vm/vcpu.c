@@ -3,6 +3,7 @@
  * other threads post requests (vcpu_post_request) and wake it. */
 #include "vm/vcpu.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/trap.h"
 #include "vm/exit.h"
 #include "vm/fpu.h"
 #include "kernel/log.h"
@@ -43,21 +44,38 @@ void vcpu_stop(struct vcpu *v, int reason, uint64_t code, const char *why)
             why ? why : "");
 }
 
+uint64_t *vcpu_gpr(struct vcpu *v, unsigned n)
+{
+    struct vcpu_regs *r = &v->regs;
+    uint64_t *const slots[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi,
+                                  &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
+                                  &r->r14, &r->r15 };
+    return slots[n & 15];
+}
+
+/* The instruction the monitor emulated retires as the CPU's would: the
+ * STI/MOV-SS shadow ends, RF clears, and with RFLAGS.TF set a single-step
+ * #DB (DR6.BS) is taken before the next instruction (SDM 17.3.1.4). */
 void vcpu_advance_rip(struct vcpu *v, const struct vm_exit *exit)
 {
     virt->clear_interrupt_shadow(v);
     if (exit->next_rip) {
         v->regs.rip = exit->next_rip;
-        return;
+    } else {
+        /* No next-RIP from the hardware (QEMU TCG): decode the instruction. */
+        unsigned len;
+        tv_status_t st = guest_insn_length(v, &len);
+        if (st != TV_OK) {
+            vcpu_stop(v, STOP_INTERNAL_ERROR, exit->raw_code, "cannot decode the exiting instruction");
+            return;
+        }
+        v->regs.rip += len;
     }
-    /* No next-RIP from the hardware (QEMU TCG): decode the instruction. */
-    unsigned len;
-    tv_status_t st = guest_insn_length(v, &len);
-    if (st != TV_OK) {
-        vcpu_stop(v, STOP_INTERNAL_ERROR, exit->raw_code, "cannot decode the exiting instruction");
-        return;
+    v->regs.rflags &= ~RFLAGS_RF;
+    if ((v->regs.rflags & RFLAGS_TF) && !virt->event_pending(v)) {
+        virt->set_dr6(v, virt->get_dr6(v) | DR6_BS);
+        virt->inject_exception(v, 1, false, 0);
     }
-    v->regs.rip += len;
 }
 
 /* TSC_AUX is not switched by the hardware; the host never reads it (no
@@ -85,6 +103,13 @@ static void deliver_interrupts(struct vcpu *v)
         }
     }
     vapic_poll(&v->apic);
+    /* An NMI goes before maskable interrupts; one still blocked waits for a
+     * later exit (no NMI-window exiting is used). */
+    if (v->apic.nmi_pending && !virt->event_pending(v) && virt->can_inject_nmi(v)) {
+        virt->inject_nmi(v);
+        v->apic.nmi_pending = false;
+        v->halted = false;
+    }
     if (virt->event_pending(v)) {
         virt->request_interrupt_window(v, false);
         return;
@@ -138,6 +163,7 @@ void vcpu_thread_main(void *arg)
         virt->vcpu_run(v, &exit);
         exit_dispatch(v, &exit);
         cpu_irq_window(); /* a pending physical interrupt is taken here */
+        trap_nmi_report();
     }
     cpu_sti();
     partition_stopped(v->part);

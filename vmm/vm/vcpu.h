@@ -35,7 +35,11 @@ enum exit_reason {
     EXIT_VIRT_INSTRUCTION,  /* VMRUN/VMLOAD/.../VMX instructions: #UD */
     EXIT_XSETBV,
     EXIT_ENTRY_FAILED,      /* VMEXIT_INVALID / VM-entry failure */
-    EXIT_EXCEPTION,
+    EXIT_EXCEPTION,         /* an intercepted guest exception (#AC, #DB) */
+    EXIT_CR_ACCESS,         /* MOV to/from CR0/CR3/CR4/CR8, CLTS, LMSW */
+    EXIT_INVD,
+    EXIT_WBINVD,
+    EXIT_TASK_SWITCH,       /* hardware task switch (32-bit guests) */
     EXIT_UNKNOWN,
     EXIT_REASON_COUNT
 };
@@ -60,9 +64,24 @@ struct vm_exit {
         } npf;
         struct {
             uint32_t vector;
+            uint32_t error_code;
+            bool has_error;
         } exception;
+        struct {
+            uint8_t cr;         /* 0, 3, 4, 8 */
+            uint8_t op;         /* CR_OP_* */
+            uint8_t gpr;        /* 0 RAX .. 15 R15 (MOV forms) */
+            uint16_t lmsw_src;  /* LMSW source operand */
+        } cr;
+        struct {
+            uint16_t selector;  /* the new task's TSS selector */
+        } task_switch;
     };
 };
+
+enum { CR_OP_WRITE = 0, CR_OP_READ = 1, CR_OP_CLTS = 2, CR_OP_LMSW = 3 };
+/* exit.cr.gpr when the hardware did not say (SVM without decode assists). */
+#define CR_GPR_UNKNOWN 0xff
 
 /* Requests posted to a vCPU by other threads; handled on its own thread. */
 #define VCPU_REQ_STOP   (1u << 0)
@@ -101,6 +120,12 @@ struct vcpu {
     uint64_t tsc_adjust;            /* IA32_TSC_ADJUST */
     uint64_t misc_enable_xor;       /* IA32_MISC_ENABLE ^ its reset value */
     uint64_t mcg_status;            /* IA32_MCG_STATUS */
+    /* Debug registers and PKRU the hardware does not switch: loaded when
+     * this vCPU takes the CPU over (fpu_switch_to), saved when it leaves. */
+    uint64_t dr[4];
+    uint64_t dr6;                   /* VMX only (SVM keeps DR6 in the VMCB) */
+    uint32_t pkru;
+    bool task_switch_logged;        /* vm/cr.c logs the first one only */
     struct fpu_area *fpu;
     struct vapic apic;
     uint64_t exit_counts[EXIT_REASON_COUNT];
@@ -139,9 +164,21 @@ struct virt_ops {
     bool (*can_inject_interrupt)(struct vcpu *v);
     bool (*event_pending)(struct vcpu *v);    /* an injection is already queued */
     void (*inject_interrupt)(struct vcpu *v, uint8_t vector);
+    /* NMIs for the guest (a self-NMI through its ICR). */
+    bool (*can_inject_nmi)(struct vcpu *v);
+    void (*inject_nmi)(struct vcpu *v);
     void (*request_interrupt_window)(struct vcpu *v, bool on);
     /* An emulated instruction completed: the STI/MOV-SS shadow ends. */
     void (*clear_interrupt_shadow)(struct vcpu *v);
+    /* Applies a guest-visible CR0, CR3 or CR4 value that common code has
+     * checked against the architectural rules (vm/cr.c); TV_E_INVALID_ARGUMENT
+     * when this CPU cannot take it (#GP). */
+    tv_status_t (*set_cr)(struct vcpu *v, unsigned cr, uint64_t value);
+    /* True when the guest's DR6 lives in the hardware register while it
+     * runs (VMX); false when the control block holds it (SVM). */
+    bool guest_dr6_in_hw;
+    uint64_t (*get_dr6)(struct vcpu *v);
+    void (*set_dr6)(struct vcpu *v, uint64_t dr6);
     /* Nested paging format for this vendor (NPT or EPT). */
     const struct pt_format *npt_format;
     unsigned npt_perms;
@@ -150,6 +187,19 @@ struct virt_ops {
 
 extern const struct virt_ops *virt;
 
+#define RFLAGS_TF (1ull << 8)
+#define RFLAGS_RF (1ull << 16)
+#define DR6_BS    (1ull << 14)
+
+/* Faults push RFLAGS.RF = 1 (SDM 17.3.1.1, APM 13.1.1.4): every exception
+ * class but the traps (#DB, #BP, #OF) and the aborts (#DF, #MC).  An
+ * injected fault must look the same, so the backends set RF for these. */
+static inline bool exception_is_fault(uint8_t vector)
+{
+    return vector < 32 && vector != 1 && vector != 3 && vector != 4 && vector != 8 &&
+           vector != 18 && vector != 2;
+}
+
 void vcpu_thread_main(void *arg);
 void vcpu_post_request(struct vcpu *v, uint32_t req);
 /* Raises a fixed interrupt in the vCPU's virtual APIC from any thread (or
@@ -157,5 +207,8 @@ void vcpu_post_request(struct vcpu *v, uint32_t req);
 void vcpu_post_interrupt(struct vcpu *v, uint8_t vector);
 void vcpu_stop(struct vcpu *v, int reason, uint64_t code, const char *why);
 void vcpu_advance_rip(struct vcpu *v, const struct vm_exit *exit);
+/* General-purpose register n in the instruction encoding's order
+ * (0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15). */
+uint64_t *vcpu_gpr(struct vcpu *v, unsigned n);
 
 #endif

@@ -47,6 +47,43 @@ static inline void write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" :: "
 static inline void write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" :: "r"(v) : "memory"); }
 static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" :: "r"(v) : "memory"); }
 
+/* Debug registers (SDM 17.2): DR0-DR3 by number, DR6, DR7. */
+static inline uint64_t read_dr(unsigned n)
+{
+    uint64_t v = 0;
+    switch (n) {
+    case 0: __asm__ volatile("mov %%dr0, %0" : "=r"(v)); break;
+    case 1: __asm__ volatile("mov %%dr1, %0" : "=r"(v)); break;
+    case 2: __asm__ volatile("mov %%dr2, %0" : "=r"(v)); break;
+    case 3: __asm__ volatile("mov %%dr3, %0" : "=r"(v)); break;
+    case 6: __asm__ volatile("mov %%dr6, %0" : "=r"(v)); break;
+    case 7: __asm__ volatile("mov %%dr7, %0" : "=r"(v)); break;
+    }
+    return v;
+}
+static inline void write_dr(unsigned n, uint64_t v)
+{
+    switch (n) {
+    case 0: __asm__ volatile("mov %0, %%dr0" :: "r"(v)); break;
+    case 1: __asm__ volatile("mov %0, %%dr1" :: "r"(v)); break;
+    case 2: __asm__ volatile("mov %0, %%dr2" :: "r"(v)); break;
+    case 3: __asm__ volatile("mov %0, %%dr3" :: "r"(v)); break;
+    case 6: __asm__ volatile("mov %0, %%dr6" :: "r"(v)); break;
+    case 7: __asm__ volatile("mov %0, %%dr7" :: "r"(v)); break;
+    }
+}
+/* PKRU (needs CR4.PKE): RDPKRU/WRPKRU with ECX = EDX = 0. */
+static inline uint32_t rdpkru(void)
+{
+    uint32_t eax, edx;
+    __asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(eax), "=d"(edx) : "c"(0));
+    return eax;
+}
+static inline void wrpkru(uint32_t v)
+{
+    __asm__ volatile(".byte 0x0f, 0x01, 0xef" :: "a"(v), "c"(0), "d"(0) : "memory");
+}
+
 static inline uint64_t xgetbv(uint32_t index)
 {
     uint32_t lo, hi;
@@ -132,5 +169,6 @@ static inline uint32_t mmio_read32(uint64_t addr) { return *(volatile uint32_t *
 #define CR4_OSFXSR (1ull << 9)
 #define CR4_OSXMMEXCPT (1ull << 10)
 #define CR4_OSXSAVE (1ull << 18)
+#define CR4_PKE (1ull << 22)
 
 #endif

@@ -19,6 +19,7 @@
 #define APIC_TIMER_CUR  0x390
 #define APIC_TIMER_DIV  0x3e0
 #define LVT_MASKED (1u << 16)
+#define LVT_DELIVERY_NMI (4u << 8)
 
 static uint64_t apic_base;
 static uint64_t timer_khz;
@@ -38,7 +39,9 @@ void lapic_init(void)
     wr(APIC_TPR, 0);
     wr(APIC_SVR, 0x100 | VEC_SPURIOUS);       /* software enable */
     wr(APIC_LVT_LINT0, LVT_MASKED);
-    wr(APIC_LVT_LINT1, LVT_MASKED);
+    /* LINT1 delivers NMIs, as firmware sets it up (SDM 10.5.1; MP spec
+     * virtual-wire mode): an NMI button or QEMU's "nmi" reaches us. */
+    wr(APIC_LVT_LINT1, LVT_DELIVERY_NMI);
     wr(APIC_LVT_ERROR, LVT_MASKED);
     wr(APIC_TIMER_DIV, 0x3);                  /* divide by 16 */
     wr(APIC_LVT_TIMER, LVT_MASKED | VEC_TIMER);

@@ -93,10 +93,50 @@ static void dump_frame(const struct trap_frame *tf)
     ksyms_backtrace(tf->rbp);
 }
 
+static volatile uint64_t nmi_count, db_count;
+static uint64_t nmi_reported, db_reported;
+
+void trap_host_nmi(void)
+{
+    __atomic_add_fetch(&nmi_count, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t trap_nmi_count(void) { return __atomic_load_n(&nmi_count, __ATOMIC_RELAXED); }
+
+void trap_nmi_report(void)
+{
+    uint64_t n = trap_nmi_count();
+    if (n != nmi_reported) {
+        log_warn("host NMI received (%llu new, %llu in all); the monitor goes on",
+                 (unsigned long long)(n - nmi_reported), (unsigned long long)n);
+        nmi_reported = n;
+    }
+    uint64_t d = __atomic_load_n(&db_count, __ATOMIC_RELAXED);
+    if (d != db_reported) {
+        log_warn("spurious #DB in the monitor (%llu in all) ignored", (unsigned long long)d);
+        db_reported = d;
+    }
+}
+
 void trap_dispatch(struct trap_frame *tf);
 void trap_dispatch(struct trap_frame *tf)
 {
     uint64_t vec = tf->vector;
+    if (vec == 2) {
+        /* On its own IST stack, possibly inside any other code: count it
+         * and return at once (no preemption, no locks). */
+        trap_host_nmi();
+        return;
+    }
+    if (vec == 1 && !(read_dr(7) & 0xff)) {
+        /* The monitor sets no breakpoint and never single-steps: a #DB here
+         * is a guest's single-step leaking through an exit (Bochs' SVM
+         * delivers one after a #VMEXIT from a TF=1 guest).  Ignore it. */
+        __atomic_add_fetch(&db_count, 1, __ATOMIC_RELAXED);
+        write_dr(6, 0xffff0ff0u);
+        tf->rflags &= ~(1ull << 8);
+        return;
+    }
     if (vec < 32) {
         dump_frame(tf);
         panic_stop("unhandled exception %llu in the monitor", (unsigned long long)vec);

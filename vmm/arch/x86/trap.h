@@ -19,6 +19,15 @@ struct trap_frame {
 typedef void (*irq_handler_t)(struct trap_frame *tf);
 
 void idt_init(void);
+
+/* Host NMIs (an NMI button, a watchdog, QEMU's "nmi", LINT1): counted and
+ * the monitor goes on.  trap_host_nmi is the handler body, safe in NMI
+ * context (no locks, no log); VMX calls it directly for an NMI that exited
+ * a guest.  trap_nmi_report logs the NMIs counted since its last call, from
+ * an ordinary thread context. */
+void trap_host_nmi(void);
+uint64_t trap_nmi_count(void);
+void trap_nmi_report(void);
 void irq_register(uint8_t vector, irq_handler_t handler);
 
 #endif

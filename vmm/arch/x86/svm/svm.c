@@ -22,6 +22,8 @@ struct svm_vcpu {
 
 static bool has_nrips;
 static bool has_flush_by_asid;
+static bool has_decode_assists;
+static uint64_t cr4_supported;   /* CR4 bits this CPU implements (never VMXE/SMXE) */
 static uint32_t max_asid;
 static uint64_t iopm_pa;     /* shared: every port intercepted */
 static uint64_t msrpm_pa;    /* shared: the MSR allow-list */
@@ -30,6 +32,7 @@ static uint64_t msrpm_pa;    /* shared: the MSR allow-list */
 #define SVM_FEAT_NP    (1u << 0)  /* 0x8000000A EDX */
 #define SVM_FEAT_NRIPS (1u << 3)
 #define SVM_FEAT_FLUSHBYASID (1u << 6)
+#define SVM_FEAT_DECODE_ASSISTS (1u << 7)
 #define VM_CR_SVMDIS (1ull << 4)
 
 static tv_status_t svm_probe(char *why, size_t len)
@@ -50,6 +53,19 @@ static tv_status_t svm_probe(char *why, size_t len)
     }
     has_nrips = f.edx & SVM_FEAT_NRIPS;
     has_flush_by_asid = f.edx & SVM_FEAT_FLUSHBYASID;
+    has_decode_assists = f.edx & SVM_FEAT_DECODE_ASSISTS;
+    /* VME..OSXMMEXCPT always; the rest as CPUID says (APM 3.1.3). */
+    struct cpuid_regs l1 = cpuid(1, 0), l7 = { 0, 0, 0, 0 };
+    if (cpuid(0, 0).eax >= 7)
+        l7 = cpuid(7, 0);
+    cr4_supported = 0x7ff;
+    if (l7.ecx & (1u << 2)) cr4_supported |= 1ull << 11;    /* UMIP */
+    if (l7.ebx & (1u << 0)) cr4_supported |= 1ull << 16;    /* FSGSBASE */
+    if (l1.ecx & (1u << 17)) cr4_supported |= 1ull << 17;   /* PCIDE */
+    if (l1.ecx & (1u << 26)) cr4_supported |= 1ull << 18;   /* OSXSAVE */
+    if (l7.ebx & (1u << 7)) cr4_supported |= 1ull << 20;    /* SMEP */
+    if (l7.ebx & (1u << 20)) cr4_supported |= 1ull << 21;   /* SMAP */
+    if (l7.ecx & (1u << 3)) cr4_supported |= 1ull << 22;    /* PKE */
     max_asid = f.ebx;
     if (max_asid < 2) {
         tv_snprintf(why, len, "SVM reports %u ASIDs; at least 2 are needed", max_asid);
@@ -117,7 +133,12 @@ static tv_status_t svm_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, uint32_
     s->vmcb = phys_to_virt(s->vmcb_pa);
     s->first_run = true;
     uint8_t *vm = s->vmcb;
-    vmcb_set_intercept_exceptions(vm, 0);
+    /* #DB and #AC exit so that no delivery loop runs inside the CPU
+     * without exits; common code reinjects them. */
+    vmcb_set_intercept_exceptions(vm, (1u << 1) | (1u << 17));
+    /* CR0/CR4 writes are checked by common code (vm/cr.c), the same rules
+     * as on VMX whatever the CPU or emulator checks itself. */
+    vmcb_set_intercept_cr(vm, INTERCEPT_CR0_WRITE | INTERCEPT_CR4_WRITE | INTERCEPT_CR8_WRITE);
     vmcb_set_intercept_misc1(vm, INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT |
                                  INTERCEPT_CPUID | INTERCEPT_INVD | INTERCEPT_HLT |
                                  INTERCEPT_INVLPGA | INTERCEPT_IOIO | INTERCEPT_MSR |
@@ -125,7 +146,7 @@ static tv_status_t svm_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, uint32_
     /* VMRUN must be intercepted or VMRUN itself fails (APM 15.5.1). */
     vmcb_set_intercept_misc2(vm, INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
                                  INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
-                                 INTERCEPT_SKINIT | INTERCEPT_XSETBV);
+                                 INTERCEPT_SKINIT | INTERCEPT_XSETBV | INTERCEPT_WBINVD);
     vmcb_set_iopm_base_pa(vm, iopm_pa);
     vmcb_set_msrpm_base_pa(vm, msrpm_pa);
     vmcb_set_asid(vm, asid);
@@ -197,6 +218,22 @@ static void decode_exit(struct vcpu *v, uint8_t *vm, struct vm_exit *e)
         break;
     case SVM_EXIT_VINTR: e->reason = EXIT_INTERRUPT_WINDOW; break;
     case SVM_EXIT_XSETBV: e->reason = EXIT_XSETBV; break;
+    case SVM_EXIT_CR0_WRITE: case SVM_EXIT_CR4_WRITE: case SVM_EXIT_CR8_WRITE:
+        /* With decode assists EXITINFO1 bit 63 says a MOV CR with its GPR
+         * in bits 3:0 (APM 15.8.1); otherwise (CLTS, LMSW, no assists)
+         * common code decodes the instruction. */
+        e->reason = EXIT_CR_ACCESS;
+        e->cr.cr = (uint8_t)(code - SVM_EXIT_CR0_WRITE);
+        e->cr.op = CR_OP_WRITE;
+        e->cr.gpr = (has_decode_assists && (i1 >> 63)) ? (uint8_t)(i1 & 15) : CR_GPR_UNKNOWN;
+        break;
+    case SVM_EXIT_INVD: e->reason = EXIT_INVD; break;
+    case SVM_EXIT_WBINVD: e->reason = EXIT_WBINVD; break;
+    case SVM_EXIT_TASK_SWITCH:
+        /* EXITINFO1 bits 15:0: the new task's TSS selector (APM 15.14.1). */
+        e->reason = EXIT_TASK_SWITCH;
+        e->task_switch.selector = (uint16_t)i1;
+        break;
     case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE: case SVM_EXIT_STGI:
     case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
         e->reason = EXIT_VIRT_INSTRUCTION;
@@ -223,14 +260,29 @@ static void decode_exit(struct vcpu *v, uint8_t *vm, struct vm_exit *e)
         break;
     default:
         if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+            /* EXITINFO1 holds the error code of those that push one;
+             * #DB has already updated DR6 in the VMCB (APM 15.12). */
             e->reason = EXIT_EXCEPTION;
             e->exception.vector = (uint32_t)(code - SVM_EXIT_EXCP_BASE);
+            e->exception.error_code = (uint32_t)i1;
+            e->exception.has_error = e->exception.vector == 17;
         } else {
             e->reason = EXIT_UNKNOWN;
         }
         break;
     }
     (void)v;
+}
+
+/* CR8 is the virtual APIC's TPR on both vendors.  With V_INTR_MASKING a
+ * guest's MOV CR8 would reach V_TPR only (APM 15.21.1), which the virtual
+ * APIC never reads, so CR8 writes are intercepted and go to common code
+ * (vm/cr.c) like VMX's CR8-load exits; reads are served by V_TPR, loaded
+ * here with TPR[7:4] before each entry. */
+static void sync_tpr_in(struct vcpu *v, uint8_t *vm)
+{
+    uint32_t ctl = vmcb_get_int_ctl(vm) & ~V_TPR_MASK;
+    vmcb_set_int_ctl(vm, ctl | ((v->apic.tpr >> 4) & V_TPR_MASK));
 }
 
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
@@ -248,6 +300,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
         vmcb_set_tlb_control(vm, 0);
     }
     vmcb_set_clean_bits(vm, 0);        /* we do not track clean fields yet */
+    sync_tpr_in(v, vm);
 
     /* GIF=0 holds physical interrupts while IF=1 makes them exit the guest
      * (V_INTR_MASKING: host IF governs physical interrupts in the guest). */
@@ -309,6 +362,8 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 {
     uint8_t *vm = ((struct svm_vcpu *)v->arch)->vmcb;
     uint64_t ev = EVT_VALID | EVT_TYPE_EXCP | vector;
+    if (exception_is_fault(vector))
+        v->regs.rflags |= RFLAGS_RF;
     if (has_error)
         ev |= EVT_ERR_VALID | ((uint64_t)error << 32);
     vmcb_set_event_inj(vm, ev);
@@ -329,6 +384,19 @@ static bool svm_can_inject_interrupt(struct vcpu *v)
 static void svm_inject_interrupt(struct vcpu *v, uint8_t vector)
 {
     vmcb_set_event_inj(((struct svm_vcpu *)v->arch)->vmcb, EVT_VALID | EVT_TYPE_INTR | vector);
+}
+
+/* Without vNMI, SVM does not track the guest's NMI blocking until IRET:
+ * only the interrupt shadow and a queued event hold an NMI back. */
+static bool svm_can_inject_nmi(struct vcpu *v)
+{
+    uint8_t *vm = ((struct svm_vcpu *)v->arch)->vmcb;
+    return !(vmcb_get_int_state(vm) & 1) && !(vmcb_get_event_inj(vm) & EVT_VALID);
+}
+
+static void svm_inject_nmi(struct vcpu *v)
+{
+    vmcb_set_event_inj(((struct svm_vcpu *)v->arch)->vmcb, EVT_VALID | EVT_TYPE_NMI | 2);
 }
 
 static void svm_request_interrupt_window(struct vcpu *v, bool on)
@@ -355,6 +423,37 @@ static void svm_clear_interrupt_shadow(struct vcpu *v)
     vmcb_set_int_state(vm, vmcb_get_int_state(vm) & ~1u);
 }
 
+/* A CR value vm/cr.c accepted.  Emulating the write, we do what the CPU's
+ * MOV CR would: EFER.LMA follows LME && PG (APM 14.6), and a paging change
+ * flushes this ASID's TLB. */
+static tv_status_t svm_set_cr(struct vcpu *v, unsigned cr, uint64_t value)
+{
+    struct svm_vcpu *s = v->arch;
+    uint8_t *vm = s->vmcb;
+    switch (cr) {
+    case 0: {
+        vmcb_set_cr0(vm, value);
+        uint64_t efer = vmcb_get_efer(vm) & ~EFER_LMA;
+        if ((efer & EFER_LME) && (value & CR0_PG))
+            efer |= EFER_LMA;
+        vmcb_set_efer(vm, efer);
+        break;
+    }
+    case 3: vmcb_set_cr3(vm, value); break;
+    case 4:
+        if (value & ~cr4_supported)
+            return TV_E_INVALID_ARGUMENT;
+        vmcb_set_cr4(vm, value);
+        break;
+    default: return TV_E_INVALID_ARGUMENT;
+    }
+    s->first_run = true;               /* flush the guest TLB on the next entry */
+    return TV_OK;
+}
+
+static uint64_t svm_get_dr6(struct vcpu *v) { return vmcb_get_dr6(((struct svm_vcpu *)v->arch)->vmcb); }
+static void svm_set_dr6(struct vcpu *v, uint64_t dr6) { vmcb_set_dr6(((struct svm_vcpu *)v->arch)->vmcb, dr6); }
+
 static void svm_npt_flush(struct vcpu *v)
 {
     ((struct svm_vcpu *)v->arch)->first_run = true;
@@ -379,6 +478,12 @@ const struct virt_ops svm_ops = {
     .inject_interrupt = svm_inject_interrupt,
     .request_interrupt_window = svm_request_interrupt_window,
     .clear_interrupt_shadow = svm_clear_interrupt_shadow,
+    .can_inject_nmi = svm_can_inject_nmi,
+    .inject_nmi = svm_inject_nmi,
+    .set_cr = svm_set_cr,
+    .guest_dr6_in_hw = false,
+    .get_dr6 = svm_get_dr6,
+    .set_dr6 = svm_set_dr6,
     .npt_format = &pt_format_x86_64,
     .npt_perms = PT_READ | PT_WRITE | PT_EXEC | PT_USER,
     .npt_flush = svm_npt_flush,

@@ -77,6 +77,9 @@ static inline uint16_t vmcb_seg_attr(const uint8_t *v, unsigned off) { return *(
 static inline uint64_t vmcb_seg_base(const uint8_t *v, unsigned off) { return *(const volatile uint64_t *)(v + off + 8); }
 
 /* Intercept bits, misc vector 1 (offset 0x0c) */
+#define INTERCEPT_CR0_WRITE (1u << 16)  /* intercept_cr: writes are bits 16-31 */
+#define INTERCEPT_CR4_WRITE (1u << 20)
+#define INTERCEPT_CR8_WRITE (1u << 24)
 #define INTERCEPT_INTR      (1u << 0)
 #define INTERCEPT_NMI       (1u << 1)
 #define INTERCEPT_SMI       (1u << 2)
@@ -99,15 +102,20 @@ static inline uint64_t vmcb_seg_base(const uint8_t *v, unsigned off) { return *(
 #define INTERCEPT_CLGI      (1u << 5)
 #define INTERCEPT_SKINIT    (1u << 6)
 #define INTERCEPT_RDTSCP    (1u << 7)
+#define INTERCEPT_WBINVD    (1u << 9)
 #define INTERCEPT_XSETBV    (1u << 13)
 
 /* int_ctl */
+#define V_TPR_MASK     0xfu
 #define V_IRQ          (1u << 8)
 #define V_INTR_PRIO_SHIFT 16
 #define V_IGN_TPR      (1u << 20)
 #define V_INTR_MASKING (1u << 24)
 
 /* Exit codes (APM vol. 2, appendix C) */
+#define SVM_EXIT_CR0_WRITE 0x010
+#define SVM_EXIT_CR4_WRITE 0x014
+#define SVM_EXIT_CR8_WRITE 0x018
 #define SVM_EXIT_EXCP_BASE 0x040
 #define SVM_EXIT_INTR      0x060
 #define SVM_EXIT_NMI       0x061
@@ -130,6 +138,7 @@ static inline uint64_t vmcb_seg_base(const uint8_t *v, unsigned off) { return *(
 #define SVM_EXIT_CLGI      0x085
 #define SVM_EXIT_SKINIT    0x086
 #define SVM_EXIT_RDTSCP    0x087
+#define SVM_EXIT_WBINVD    0x089
 #define SVM_EXIT_XSETBV    0x08d
 #define SVM_EXIT_NPF       0x400
 #define SVM_EXIT_INVALID   0xffffffffu   /* compare the low 32 bits (QEMU) */

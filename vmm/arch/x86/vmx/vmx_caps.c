@@ -84,9 +84,12 @@ tv_status_t vmx_probe(char *why, size_t len)
                     "(IA32_VMX_EPT_VPID_CAP %#llx)", (unsigned long long)c->ept_vpid);
         return TV_E_UNSUPPORTED;
     }
-    /* Guest-owned: CPUID, HLT, I/O, MSRs exit; CR3 accesses do not (EPT). */
+    /* Guest-owned: CPUID, HLT, I/O, MSRs exit; CR3 accesses do not (EPT).
+     * CR8 accesses exit: without them (and without a TPR shadow) MOV CR8
+     * would write the physical APIC's TPR and could mask the monitor's own
+     * timer for good; vm/cr.c keeps CR8 as the virtual APIC's TPR. */
     uint32_t want_proc = PROC_HLT | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY |
-                         PROC_TSC_OFFSET;
+                         PROC_CR8_LOAD | PROC_CR8_STORE | PROC_TSC_OFFSET;
     uint32_t want2_all = want2 | ((uint32_t)(proc2_cap >> 32) & (PROC2_RDTSCP | PROC2_INVPCID |
                                                                PROC2_XSAVES));
     if (!wanted_survive("pin-based", pin_cap, PIN_EXT_INTR | PIN_NMI, &c->pin, why, len) ||
@@ -97,6 +100,11 @@ tv_status_t vmx_probe(char *why, size_t len)
         !wanted_survive("VM-entry", entry_cap, ENTRY_LOAD_PAT | ENTRY_LOAD_EFER | ENTRY_LOAD_DEBUG,
                         &c->entry, why, len))
         return TV_E_UNSUPPORTED;
+    if (c->proc & PROC_TPR_SHADOW) {
+        tv_snprintf(why, len, "the CPU forces the TPR shadow on (IA32_VMX_PROCBASED_CTLS %#llx)",
+                    (unsigned long long)proc_cap);
+        return TV_E_UNSUPPORTED;
+    }
     /* Interrupt-window exiting is switched on and off per entry. */
     if (!((proc_cap >> 32) & PROC_INTR_WINDOW)) {
         tv_snprintf(why, len, "VMX without interrupt-window exiting");

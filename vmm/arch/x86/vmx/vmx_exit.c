@@ -1,24 +1,17 @@
 /* Intel VMX backend: guest entry and the decoding of VM exits into struct
- * vm_exit.  Control-register accesses are finished here (they are a VMX
- * artefact of the CR0/CR4 masks); everything else goes to common code. */
+ * vm_exit.  Every exit goes to common code (vm/exit.c), control-register
+ * accesses, INVD and WBINVD included; this file only applies a checked CR
+ * value (vmx_set_cr) and handles NMIs that exit a guest. */
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx_internal.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/trap.h"
 #include "kernel/log.h"
 #include "vm/partition.h"
 #include "vm/vcpu.h"
 #include "tv_string.h"
 
 int vmx_enter(struct vcpu_regs *regs, uint64_t launched, uint64_t *guest_cr2);
-
-static uint64_t *gpr_slot(struct vcpu *v, unsigned n)
-{
-    struct vcpu_regs *r = &v->regs;
-    uint64_t *const slots[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi,
-                                  &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
-                                  &r->r14, &r->r15 };
-    return slots[n & 15];
-}
 
 /* Long mode follows EFER.LME and CR0.PG (SDM vol. 3 9.8.5); the IA-32e
  * entry control must match EFER.LMA on every entry (SDM 26.3.1.1). */
@@ -57,66 +50,64 @@ uint64_t guest_cr4(void)
     return (vmread(VMCS_GUEST_CR4) & ~cr4_mask()) | (vmread(VMCS_CR4_SHADOW) & cr4_mask());
 }
 
-/* MOV to CR0/CR4 touching a masked bit, CLTS, LMSW (SDM 27.1.3, table 28-3). */
-static bool handle_cr_access(struct vcpu *v, uint64_t q, unsigned insn_len)
+/* A CR value vm/cr.c accepted: the guest sees it through the read shadow,
+ * the CPU runs with the VMX-fixed bits forced (SDM 23.8, A.7-A.8). */
+tv_status_t vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t value)
 {
-    unsigned cr = q & 15, type = (q >> 4) & 3, gpr = (q >> 8) & 15;
-    uint64_t cr0 = guest_cr0();
-    uint64_t value;
-    if (type == 1) {                               /* MOV from CR (CR3 without TRUE MSRs) */
-        if (cr != 3)
-            return false;
-        *gpr_slot(v, gpr) = vmread(VMCS_GUEST_CR3);
-        v->regs.rip += insn_len;
-        return true;
-    }
-    if (type == 2) {                               /* CLTS */
-        value = cr0 & ~CR0_TS;
-        cr = 0;
-    } else if (type == 3) {                        /* LMSW: low 4 bits, PE cannot clear */
-        uint64_t src = (q >> 16) & 0xf;
-        value = (cr0 & ~0xeull) | (src & 0xe) | ((cr0 | src) & 1);
-        cr = 0;
-    } else {
-        value = *gpr_slot(v, gpr);
-        if (!(vmread(VMCS_ENTRY_CTLS) & ENTRY_IA32E))
-            value &= 0xffffffffull;
-    }
+    load_vmcs(v);
     if (cr == 0) {
-        if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)) ||
-            ((value & CR0_NW) && !(value & CR0_CD))) {
-            inject_gp0(v);
-            return true;
-        }
-        uint64_t cr4 = guest_cr4();
-        if ((value & CR0_PG) && !(cr0 & CR0_PG) && (v->efer & EFER_LME) && !(cr4 & CR4_PAE)) {
-            inject_gp0(v);
-            return true;
-        }
-        if (!load_pdptes(v, value, cr4)) {
-            inject_gp0(v);
-            return true;
-        }
+        if (!load_pdptes(v, value, guest_cr4()))
+            return TV_E_INVALID_ARGUMENT;
         vmw(v, VMCS_CR0_SHADOW, value);
         vmw(v, VMCS_GUEST_CR0, real_cr0(value));
         sync_long_mode(v, value);
     } else if (cr == 4) {
         /* The guest may not set what VMX forbids, nor VMXE (not offered). */
         uint64_t allowed = vmx_caps.cr4_fixed1 & ~CR4_VMXE;
-        if ((value & ~allowed) || !load_pdptes(v, cr0, value)) {
-            inject_gp0(v);
-            return true;
-        }
+        if ((value & ~allowed) || !load_pdptes(v, guest_cr0(), value))
+            return TV_E_INVALID_ARGUMENT;
         vmw(v, VMCS_CR4_SHADOW, value);
         vmw(v, VMCS_GUEST_CR4, real_cr4(value));
     } else if (cr == 3) {
+        uint64_t old = vmread(VMCS_GUEST_CR3);
         vmw(v, VMCS_GUEST_CR3, value);
+        if (!load_pdptes(v, guest_cr0(), guest_cr4())) {
+            vmw(v, VMCS_GUEST_CR3, old);
+            return TV_E_INVALID_ARGUMENT;
+        }
     } else {
-        return false;
+        return TV_E_INVALID_ARGUMENT;
     }
-    v->regs.rip += insn_len;
-    virt->clear_interrupt_shadow(v);
-    return true;
+    return TV_OK;
+}
+
+/* Exit reason 0: an NMI (NMI exiting) or an exception the bitmap selects
+ * (#DB, #AC).  An NMI is the host's: its handler runs right here, on this
+ * stack with interrupts off, as if the NMI had arrived in the monitor; a
+ * software INT 2 would not block NMIs and could nest on the NMI stack. */
+static void decode_exception(struct vcpu *v, struct vm_exit *e, uint64_t q)
+{
+    uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
+    if ((info & 0x700) == INTR_TYPE_NMI) {
+        e->reason = EXIT_EXTERNAL_INTERRUPT;
+        trap_host_nmi();
+        return;
+    }
+    e->reason = EXIT_EXCEPTION;
+    e->exception.vector = info & 0xff;
+    e->exception.has_error = info & INTR_INFO_ERROR_VALID;
+    if (e->exception.has_error)
+        e->exception.error_code = (uint32_t)vmread(VMCS_EXIT_INTR_ERROR);
+    if (e->exception.vector == 1) {
+        /* A #DB exit leaves DR6 alone and reports its bits in the
+         * qualification (SDM 27.1: B0-B3, BD, BS); delivery also clears
+         * DR7.GD.  Make both what the CPU's own delivery would. */
+        uint64_t dr6 = read_dr(6);
+        dr6 = (dr6 & ~0xfull) | (q & 0xf) | (q & 0x6000);
+        write_dr(6, dr6);
+        if (q & (1u << 13))
+            vmw(v, VMCS_GUEST_DR7, vmread(VMCS_GUEST_DR7) & ~(1ull << 13));
+    }
 }
 
 static void decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
@@ -142,12 +133,22 @@ static void decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
     case VMX_EXIT_SMI: case VMX_EXIT_OTHER_SMI:
         e->reason = EXIT_EXTERNAL_INTERRUPT;
         break;
-    case VMX_EXIT_EXCEPTION_NMI:
-        /* Only NMIs exit here (the exception bitmap is empty): the host
-         * takes it as its own NMI. */
-        e->reason = EXIT_EXTERNAL_INTERRUPT;
-        if ((vmread(VMCS_EXIT_INTR_INFO) & 0x700) == INTR_TYPE_NMI)
-            __asm__ volatile("int $2");
+    case VMX_EXIT_EXCEPTION_NMI: decode_exception(v, e, q); break;
+    case VMX_EXIT_INVD: e->reason = EXIT_INVD; break;
+    case VMX_EXIT_WBINVD: e->reason = EXIT_WBINVD; break;
+    case VMX_EXIT_TASK_SWITCH:
+        /* Qualification: bits 15:0 the new TSS selector (SDM table 28-2). */
+        e->reason = EXIT_TASK_SWITCH;
+        e->task_switch.selector = (uint16_t)q;
+        break;
+    case VMX_EXIT_CR:
+        /* Qualification (SDM table 28-3): CR 3:0, type 5:4, GPR 11:8, LMSW
+         * source 31:16. */
+        e->reason = EXIT_CR_ACCESS;
+        e->cr.cr = q & 15;
+        e->cr.op = (q >> 4) & 3;
+        e->cr.gpr = (q >> 8) & 15;
+        e->cr.lmsw_src = (uint16_t)(q >> 16);
         break;
     case VMX_EXIT_INTR_WINDOW: e->reason = EXIT_INTERRUPT_WINDOW; break;
     case VMX_EXIT_XSETBV: e->reason = EXIT_XSETBV; break;
@@ -205,59 +206,49 @@ void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 {
     struct vmx_vcpu *x = v->arch;
     load_vmcs(v);
-    for (;;) {
-        if (x->failed) {
-            tv_memset(exit, 0, sizeof *exit);
-            exit->reason = EXIT_ENTRY_FAILED;
-            exit->raw_code = VMX_EXIT_ENTRY_FAILURE;
-            return;
-        }
-        vmw(v, VMCS_GUEST_RSP, v->regs.rsp);
-        vmw(v, VMCS_GUEST_RIP, v->regs.rip);
-        vmw(v, VMCS_GUEST_RFLAGS, v->regs.rflags);
-        if (x->flush_ept) {
-            /* INVEPT after EPT changes (SDM 28.4.3.1). */
-            bool single = vmx_caps.ept_vpid & EPT_CAP_INVEPT_SINGLE;
-            invept(single ? 1 : 2, x->eptp);
-            x->flush_ept = false;
-        }
-        vmx_test_fault(v);
-        /* Interrupts stay off: an external interrupt exits the guest
-         * (pin-based control) and is taken by the host after the exit. */
-        int rc = vmx_enter(&v->regs, x->launched, &x->cr2);
-        if (rc != 0) {
-            uint32_t err = rc == 2 ? (uint32_t)vmread(VMCS_VM_INSN_ERROR) : 0;
-            log_msg(TV_LOG_WARN, v->part->name, "%s failed: %s", x->launched ? "VMRESUME" : "VMLAUNCH",
-                    rc == 2 ? vmx_insn_error_text(err) : "VMfailInvalid: no current VMCS");
-            x->failed = true;
-            tv_memset(exit, 0, sizeof *exit);
-            exit->reason = EXIT_ENTRY_FAILED;
-            exit->raw_code = VMX_EXIT_ENTRY_FAILURE;
-            exit->info1 = err;
-            return;
-        }
-        uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
-        if (!(reason & VMX_EXIT_ENTRY_FAILURE))
-            x->launched = true;
-        v->regs.rsp = vmread(VMCS_GUEST_RSP);
-        v->regs.rip = vmread(VMCS_GUEST_RIP);
-        v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
-        /* An event cut short by this exit goes back in (SDM 27.2.4, 26.6). */
-        uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
-        if ((idt & INTR_INFO_VALID) && !(reason & VMX_EXIT_ENTRY_FAILURE)) {
-            vmw(v, VMCS_ENTRY_INTR_INFO, idt & ~(1u << 12));
-            if (idt & INTR_INFO_ERROR_VALID)
-                vmw(v, VMCS_ENTRY_EXC_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
-            vmw(v, VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
-        }
-        if ((reason & 0xffff) == VMX_EXIT_CR && !(reason & VMX_EXIT_ENTRY_FAILURE) &&
-            handle_cr_access(v, vmread(VMCS_EXIT_QUALIFICATION), (unsigned)vmread(VMCS_EXIT_INSN_LEN)))
-            continue;
-        if ((reason & 0xffff) == VMX_EXIT_INVD || (reason & 0xffff) == VMX_EXIT_WBINVD) {
-            v->regs.rip += vmread(VMCS_EXIT_INSN_LEN);   /* caches are coherent: nothing to do */
-            continue;
-        }
-        decode_exit(v, reason, exit);
+    if (x->failed) {
+        tv_memset(exit, 0, sizeof *exit);
+        exit->reason = EXIT_ENTRY_FAILED;
+        exit->raw_code = VMX_EXIT_ENTRY_FAILURE;
         return;
     }
+    vmw(v, VMCS_GUEST_RSP, v->regs.rsp);
+    vmw(v, VMCS_GUEST_RIP, v->regs.rip);
+    vmw(v, VMCS_GUEST_RFLAGS, v->regs.rflags);
+    if (x->flush_ept) {
+        /* INVEPT after EPT changes (SDM 28.4.3.1). */
+        bool single = vmx_caps.ept_vpid & EPT_CAP_INVEPT_SINGLE;
+        invept(single ? 1 : 2, x->eptp);
+        x->flush_ept = false;
+    }
+    vmx_test_fault(v);
+    /* Interrupts stay off: an external interrupt exits the guest
+     * (pin-based control) and is taken by the host after the exit. */
+    int rc = vmx_enter(&v->regs, x->launched, &x->cr2);
+    if (rc != 0) {
+        uint32_t err = rc == 2 ? (uint32_t)vmread(VMCS_VM_INSN_ERROR) : 0;
+        log_msg(TV_LOG_WARN, v->part->name, "%s failed: %s", x->launched ? "VMRESUME" : "VMLAUNCH",
+                rc == 2 ? vmx_insn_error_text(err) : "VMfailInvalid: no current VMCS");
+        x->failed = true;
+        tv_memset(exit, 0, sizeof *exit);
+        exit->reason = EXIT_ENTRY_FAILED;
+        exit->raw_code = VMX_EXIT_ENTRY_FAILURE;
+        exit->info1 = err;
+        return;
+    }
+    uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+    if (!(reason & VMX_EXIT_ENTRY_FAILURE))
+        x->launched = true;
+    v->regs.rsp = vmread(VMCS_GUEST_RSP);
+    v->regs.rip = vmread(VMCS_GUEST_RIP);
+    v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
+    /* An event cut short by this exit goes back in (SDM 27.2.4, 26.6). */
+    uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
+    if ((idt & INTR_INFO_VALID) && !(reason & VMX_EXIT_ENTRY_FAILURE)) {
+        vmw(v, VMCS_ENTRY_INTR_INFO, idt & ~(1u << 12));
+        if (idt & INTR_INFO_ERROR_VALID)
+            vmw(v, VMCS_ENTRY_EXC_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+        vmw(v, VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
+    }
+    decode_exit(v, reason, exit);
 }

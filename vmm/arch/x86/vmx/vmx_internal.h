@@ -69,9 +69,9 @@ void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit);
 uint64_t guest_cr0(void);
 uint64_t guest_cr4(void);
 void sync_long_mode(struct vcpu *v, uint64_t guest_cr0);
+tv_status_t vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t value);
 
 /* vmx_ops.c */
 void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
-static inline void inject_gp0(struct vcpu *v) { vmx_inject_exception(v, 13, true, 0); }
 
 #endif

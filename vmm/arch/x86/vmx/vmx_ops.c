@@ -42,6 +42,8 @@ void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32
 {
     load_vmcs(v);
     uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXC | vector;
+    if (exception_is_fault(vector))
+        v->regs.rflags |= RFLAGS_RF;
     /* No error code in real mode (SDM 26.2.1.3). */
     if (has_error && (vmread(VMCS_CR0_SHADOW) & CR0_PE)) {
         info |= INTR_INFO_ERROR_VALID;
@@ -70,6 +72,20 @@ static void vmx_inject_interrupt(struct vcpu *v, uint8_t vector)
     vmw(v, VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT | vector);
 }
 
+static bool vmx_can_inject_nmi(struct vcpu *v)
+{
+    /* Blocking by MOV SS (bit 1) or by NMI (bit 3, SDM 24.4.2). */
+    load_vmcs(v);
+    return !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & ((1u << 1) | (1u << 3))) &&
+           !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+}
+
+static void vmx_inject_nmi(struct vcpu *v)
+{
+    load_vmcs(v);
+    vmw(v, VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
+}
+
 static void vmx_request_interrupt_window(struct vcpu *v, bool on)
 {
     load_vmcs(v);
@@ -92,6 +108,11 @@ static void vmx_npt_flush(struct vcpu *v)
     ((struct vmx_vcpu *)v->arch)->flush_ept = true;
 }
 
+/* The guest's DR6 is the hardware register while this vCPU owns the CPU
+ * (fpu_switch_to): VMX has no DR6 field. */
+static uint64_t vmx_get_dr6(struct vcpu *v) { (void)v; return read_dr(6); }
+static void vmx_set_dr6(struct vcpu *v, uint64_t dr6) { (void)v; write_dr(6, dr6); }
+
 const struct virt_ops vmx_ops = {
     .name = "Intel VMX",
     .probe = vmx_probe,
@@ -111,6 +132,12 @@ const struct virt_ops vmx_ops = {
     .inject_interrupt = vmx_inject_interrupt,
     .request_interrupt_window = vmx_request_interrupt_window,
     .clear_interrupt_shadow = vmx_clear_interrupt_shadow,
+    .can_inject_nmi = vmx_can_inject_nmi,
+    .inject_nmi = vmx_inject_nmi,
+    .set_cr = vmx_set_cr,
+    .guest_dr6_in_hw = true,
+    .get_dr6 = vmx_get_dr6,
+    .set_dr6 = vmx_set_dr6,
     .npt_format = &pt_format_ept,
     .npt_perms = PT_READ | PT_WRITE | PT_EXEC,
     .npt_flush = vmx_npt_flush,

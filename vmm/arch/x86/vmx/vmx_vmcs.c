@@ -123,7 +123,9 @@ tv_status_t vmx_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, uint32_t asid)
               vmw(v, VMCS_PROC_CTLS2, c->proc2) &&
               vmw(v, VMCS_EXIT_CTLS, c->exit) &&
               vmw(v, VMCS_ENTRY_CTLS, c->entry) &&
-              vmw(v, VMCS_EXCEPTION_BITMAP, 0) &&
+              /* #DB and #AC exit so that no delivery loop runs inside the
+               * CPU without exits; common code reinjects them. */
+              vmw(v, VMCS_EXCEPTION_BITMAP, (1u << 1) | (1u << 17)) &&
               vmw(v, VMCS_CR3_TARGET_COUNT, 0) &&
               vmw(v, VMCS_IO_BITMAP_A, io_bitmap_pa) &&
               vmw(v, VMCS_IO_BITMAP_B, io_bitmap_pa + PAGE_SIZE) &&
