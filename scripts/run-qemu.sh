@@ -30,6 +30,12 @@
 #   125                  headless: the serial log matched --stop-on (QEMU stopped)
 # The meaning of the status is printed on stderr at the end of the run.
 #
+# NMI injection (headless): each new serial-log line containing
+# "qemu-nmi-request" makes this script send "nmi" to QEMU's monitor (a
+# second, private monitor on a socket in the temporary directory), which
+# raises LINT1 on every CPU.  Test guests print the line to ask for a host
+# NMI while partitions run (tests/guest/x86/nmi_request.c).
+#
 # Firmware: /usr/share/OVMF/OVMF_CODE_4M.fd (read-only) and a fresh writable
 # copy of OVMF_VARS_4M.fd per run in a temporary directory.  The ESP image is
 # opened with snapshot=on, so runs never modify it and can share it.
@@ -89,6 +95,8 @@ if [ -n "$log" ]; then
     mkdir -p "$(dirname "$log")"
     : >"$log"
     cmd+=(-monitor none -serial "file:$log")
+    cmd+=(-chardev "socket,id=tvmon,path=$tmp/monitor.sock,server=on,wait=off"
+          -mon "chardev=tvmon,mode=readline")
 else
     cmd+=(-serial mon:stdio)
 fi
@@ -126,7 +134,25 @@ start=$SECONDS
 timeout --foreground -s KILL "$timeout_s" "${cmd[@]}" </dev/null &
 qpid=$!
 stopped=0
+nmi_sent=0
+# Sends QEMU's "nmi" monitor command once per new request line in the log.
+send_nmis() {
+    local want
+    want=$(grep -c -- 'qemu-nmi-request' "$log" 2>/dev/null)
+    while [ "${want:-0}" -gt "$nmi_sent" ]; do
+        python3 - "$tmp/monitor.sock" <<'PY' >/dev/null 2>&1
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"nmi\n")
+time.sleep(0.1)
+s.close()
+PY
+        nmi_sent=$((nmi_sent + 1))
+    done
+}
 while kill -0 "$qpid" 2>/dev/null; do
+    send_nmis
     if [ -n "$stop_on" ] && grep -qE -- "$stop_on" "$log" 2>/dev/null; then
         sleep 0.3           # let the rest of the message reach the log
         kill -TERM "$qpid" 2>/dev/null   # timeout passes it on to QEMU

@@ -19,3 +19,11 @@ TEST_SCRIPTS += tests/guest/bare_qemu_test.sh
 # `make guests`: every guest image (test guests and the control partition).
 .PHONY: guests
 guests: $(GUEST_IMAGES)
+
+# mb1_task_switch: 32-bit protected mode, a far JMP to a TSS.
+GUEST_IMAGES += $(BUILD)/guests/mb1_task_switch.elf
+$(BUILD)/guests/mb1_task_switch.elf: $(BUILD)/guestobj/tests/guest/mb1_task_switch.o tests/guest/mb1_longmode.ld
+	@mkdir -p $(dir $@)
+	ld -m elf_x86_64 -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack \
+	    --no-warn-rwx-segments -T tests/guest/mb1_longmode.ld $< -o $@
+ALL_TARGETS += $(BUILD)/guests/mb1_task_switch.elf
