@@ -27,3 +27,11 @@ $(BUILD)/guests/mb1_task_switch.elf: $(BUILD)/guestobj/tests/guest/mb1_task_swit
 	ld -m elf_x86_64 -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack \
 	    --no-warn-rwx-segments -T tests/guest/mb1_longmode.ld $< -o $@
 ALL_TARGETS += $(BUILD)/guests/mb1_task_switch.elf
+
+# mb1_ac_loop: 32-bit protected mode, the benign #AC delivery loop at CPL 3.
+GUEST_IMAGES += $(BUILD)/guests/mb1_ac_loop.elf
+$(BUILD)/guests/mb1_ac_loop.elf: $(BUILD)/guestobj/tests/guest/mb1_ac_loop.o tests/guest/mb1_longmode.ld
+	@mkdir -p $(dir $@)
+	ld -m elf_x86_64 -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack \
+	    --no-warn-rwx-segments -T tests/guest/mb1_longmode.ld $< -o $@
+ALL_TARGETS += $(BUILD)/guests/mb1_ac_loop.elf

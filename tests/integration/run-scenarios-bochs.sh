@@ -45,7 +45,7 @@ default_set="boot_control triple_fault isolation io_msr cpuid_msr options_bad_va
 vmx=1
 [ "$cpu" = ryzen ] && vmx=0
 if [ $vmx -eq 1 ]; then
-    default_set="$default_set vmx_apic_timer vmx_faults vmx_no_ept vmx_no_unrestricted no_virt db_loop task_switch"
+    default_set="$default_set vmx_apic_timer vmx_faults vmx_no_ept vmx_no_unrestricted no_virt db_loop ac_loop task_switch"
 else
     # Bochs 2.7 ends the whole emulation on a triple fault inside an SVM
     # guest ("3rd exception with no resolution") instead of taking the

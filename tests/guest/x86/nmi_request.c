@@ -24,10 +24,11 @@ int guest_main(const struct guest_boot *boot)
     uint64_t spins = 0;
     for (unsigned i = 0; i < requests; i++) {
         guest_printf("nmi_request: qemu-nmi-request %u\n", i + 1);
-        /* About a second of TSC time (the runner polls the log every 0.2 s) so the request is served while the
+        /* About a second of TSC time (the runner polls the log every 0.2 s;
+         * longer after the last request, for a loaded machine) so the request is served while the
          * partitions keep switching. */
-        uint64_t t0 = rdtsc();
-        while (rdtsc() - t0 < 3000000000ull) {
+        uint64_t t0 = rdtsc(), span = i + 1 < requests ? 3000000000ull : 12000000000ull;
+        while (rdtsc() - t0 < span) {
             cpu_pause();
             spins++;
         }
