@@ -146,7 +146,8 @@ static tv_status_t svm_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, uint32_
     /* VMRUN must be intercepted or VMRUN itself fails (APM 15.5.1). */
     vmcb_set_intercept_misc2(vm, INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
                                  INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
-                                 INTERCEPT_SKINIT | INTERCEPT_XSETBV | INTERCEPT_WBINVD);
+                                 INTERCEPT_SKINIT | INTERCEPT_XSETBV | INTERCEPT_WBINVD |
+                                 INTERCEPT_ICEBP);
     vmcb_set_iopm_base_pa(vm, iopm_pa);
     vmcb_set_msrpm_base_pa(vm, msrpm_pa);
     vmcb_set_asid(vm, asid);
@@ -228,6 +229,14 @@ static void decode_exit(struct vcpu *v, uint8_t *vm, struct vm_exit *e)
         e->cr.gpr = (has_decode_assists && (i1 >> 63)) ? (uint8_t)(i1 & 15) : CR_GPR_UNKNOWN;
         break;
     case SVM_EXIT_INVD: e->reason = EXIT_INVD; break;
+    case SVM_EXIT_ICEBP:
+        /* ICEBP (INT1, one byte) is intercepted so that its #DB, a trap,
+         * is reinjected with RIP after the instruction like the CPU's; the
+         * #DB intercept alone would leave the RIP ambiguous. */
+        e->reason = EXIT_EXCEPTION;
+        e->exception.vector = 1;
+        v->regs.rip = e->next_rip ? e->next_rip : v->regs.rip + 1;
+        break;
     case SVM_EXIT_WBINVD: e->reason = EXIT_WBINVD; break;
     case SVM_EXIT_TASK_SWITCH:
         /* EXITINFO1 bits 15:0: the new task's TSS selector (APM 15.14.1). */

@@ -102,6 +102,7 @@ static inline uint64_t vmcb_seg_base(const uint8_t *v, unsigned off) { return *(
 #define INTERCEPT_CLGI      (1u << 5)
 #define INTERCEPT_SKINIT    (1u << 6)
 #define INTERCEPT_RDTSCP    (1u << 7)
+#define INTERCEPT_ICEBP     (1u << 8)
 #define INTERCEPT_WBINVD    (1u << 9)
 #define INTERCEPT_XSETBV    (1u << 13)
 
@@ -138,6 +139,7 @@ static inline uint64_t vmcb_seg_base(const uint8_t *v, unsigned off) { return *(
 #define SVM_EXIT_CLGI      0x085
 #define SVM_EXIT_SKINIT    0x086
 #define SVM_EXIT_RDTSCP    0x087
+#define SVM_EXIT_ICEBP     0x088
 #define SVM_EXIT_WBINVD    0x089
 #define SVM_EXIT_XSETBV    0x08d
 #define SVM_EXIT_NPF       0x400

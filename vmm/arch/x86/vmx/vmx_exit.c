@@ -98,7 +98,11 @@ static void decode_exception(struct vcpu *v, struct vm_exit *e, uint64_t q)
     e->exception.has_error = info & INTR_INFO_ERROR_VALID;
     if (e->exception.has_error)
         e->exception.error_code = (uint32_t)vmread(VMCS_EXIT_INTR_ERROR);
-    if (e->exception.vector == 1) {
+    /* ICEBP (INT1) is a privileged software exception (type 5): the exit
+     * leaves RIP on the instruction, while its #DB returns after it. */
+    if (((info >> 8) & 7) == 5)
+        v->regs.rip += vmread(VMCS_EXIT_INSN_LEN);
+    else if (e->exception.vector == 1) {
         /* A #DB exit leaves DR6 alone and reports its bits in the
          * qualification (SDM 27.1: B0-B3, BD, BS); delivery also clears
          * DR7.GD.  Make both what the CPU's own delivery would. */
