@@ -80,7 +80,7 @@ const struct option_spec monitor_options[] = {
     { "task_wait_slice_us", OPT_NUMBER, 1, 1000000, 0 },
 #ifdef TV_TEST_BUILD
     /* The scenario verdict (vmm/testing/verdict.c): test builds only. */
-    { "expect.", OPT_EXPECT, 0, 0xffffffffull, "triple_fault|bad_access|entry_failed|running" },
+    { "expect.", OPT_EXPECT, 0, 0xffffffffull, "triple_fault|bad_access|entry_failed|running|exception_loop" },
     { "assert_vcpu_wait_us", OPT_NUMBER, 0, 3600000000ull, 0 },
     { "crash_test", OPT_WORD, 0, 0, "pf|ud" },
 #endif
