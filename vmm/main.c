@@ -18,6 +18,7 @@
 #include "testing/test_hooks.h"
 #include "testing/verdict.h"
 #endif
+#include "drivers/pci/pci.h"
 #include "drivers/serial.h"
 #include "mm/mm.h"
 #include "tv_status.h"
@@ -84,6 +85,8 @@ void monitor_main(struct tv_boot_info *bi)
         .min_slice_ns = 0,
     };
     sched_init(&sc);
+    /* The monitor's own devices. */
+    pci_init();
     st = vmm_init(bi);
     if (st == TV_OK)
         st = task_service_init(bi->options);

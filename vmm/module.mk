@@ -13,7 +13,7 @@ MON_LDFLAGS := -nostdlib -pie --no-dynamic-linker -z max-page-size=4096 -z noexe
                -z norelro --hash-style=sysv -T vmm/monitor.ld
 
 MON_C_SRCS := $(sort $(wildcard vmm/main.c vmm/kernel/*.c vmm/vm/*.c vmm/services/*.c vmm/mm/mm.c vmm/mm/heap.c vmm/arch/x86/*.c \
-                                vmm/arch/x86/svm/*.c vmm/arch/x86/vmx/*.c vmm/dev/*.c drivers/*.c))
+                                vmm/arch/x86/svm/*.c vmm/arch/x86/vmx/*.c vmm/dev/*.c drivers/*.c drivers/*/*.c))
 MON_ASM_SRCS := $(sort $(wildcard vmm/arch/x86/*.asm vmm/arch/x86/svm/*.asm vmm/arch/x86/vmx/*.asm))
 # Portable parts of the tree compiled unchanged into the monitor (named one by
 # one: a portable file joins the monitor when something there uses it).

@@ -8,6 +8,8 @@
 static struct pmm pmm;
 static spinlock_t pmm_lock = SPINLOCK_INIT;
 static struct page_table host_pt;
+static uint64_t identity_top;   /* end of the boot-time identity map */
+static spinlock_t map_lock = SPINLOCK_INIT;
 
 /* Planted in the monitor's data; a guest scanning its RAM must not see them. */
 volatile uint64_t mon_canaries[4] = { MON_CANARY_A, MON_CANARY_B, MON_CANARY_A, MON_CANARY_B };
@@ -81,9 +83,31 @@ tv_status_t mm_init(const struct tv_boot_info *bi)
     if (st != TV_OK)
         return st;
     write_cr3(host_pt.root_pa);
+    identity_top = top;
     log_info("memory: %llu MiB usable, %llu MiB free, host tables map %llu GiB (%s pages)",
              (unsigned long long)(pmm.total_usable * PAGE_SIZE >> 20),
              (unsigned long long)(pmm.free_pages * PAGE_SIZE >> 20),
              (unsigned long long)(top >> 30), gb_pages ? "1 GiB" : "2 MiB");
     return TV_OK;
+}
+
+tv_status_t mm_map_mmio(uint64_t pa, uint64_t size)
+{
+    if (size == 0 || pa + size < pa)
+        return TV_E_INVALID_ARGUMENT;
+    uint64_t start = pa & ~0xfffull, end = (pa + size + 0xfff) & ~0xfffull;
+    if (end <= identity_top)
+        return TV_OK;
+    if (start < identity_top)
+        start = identity_top;
+    if (end > (1ull << 47))
+        return TV_E_INVALID_ARGUMENT;    /* beyond the canonical lower half */
+    /* 4 KiB leaves only: two BARs may share a 2 MiB region, and a second
+     * call then rewrites the same small entries instead of meeting a large
+     * page (pt_map refuses to split one).  New entries need no TLB flush. */
+    bool irq = spin_lock_irqsave(&map_lock);
+    tv_status_t st = pt_map(&host_pt, start, start, end - start,
+                            PT_READ | PT_WRITE | PT_UNCACHED, 0);
+    spin_unlock_irqrestore(&map_lock, irq);
+    return st;
 }

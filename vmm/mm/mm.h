@@ -15,6 +15,11 @@ void page_free(uint64_t pa, uint64_t n);
 static inline void *phys_to_virt(uint64_t pa) { return (void *)(uintptr_t)pa; }
 static inline uint64_t virt_to_phys(const void *p) { return (uint64_t)(uintptr_t)p; }
 struct pmm *mm_pmm(void);
+/* Makes device memory [pa, pa+size) reachable at its identity address.
+ * Below the top of the boot-time identity map nothing changes (the
+ * firmware's MTRRs keep MMIO holes uncached); above it (64-bit BARs) the
+ * pages are mapped uncached (PCD|PWT, SDM vol. 3 11.5.2.1). */
+tv_status_t mm_map_mmio(uint64_t pa, uint64_t size);
 
 void *kmalloc(size_t size);
 void *kzalloc(size_t size);

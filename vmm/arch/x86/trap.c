@@ -2,6 +2,7 @@
 #include "arch/x86/trap.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/gdt.h"
+#include "arch/x86/lapic.h"
 #include "kernel/ksyms.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
@@ -21,6 +22,7 @@ struct idt_entry {
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 static irq_handler_t irq_handlers[256];
 extern const uint64_t trap_stub_table[256];
+static struct { irq_device_fn fn; void *ctx; } device_irqs[256];
 
 static const char *const exception_names[32] = {
     "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -61,6 +63,22 @@ void idt_init(void)
 void irq_register(uint8_t vector, irq_handler_t handler)
 {
     irq_handlers[vector] = handler;
+}
+
+tv_status_t irq_alloc_vector(irq_device_fn fn, void *ctx, uint8_t *vector)
+{
+    bool irq = irq_save();
+    for (unsigned v = IRQ_DYN_FIRST; v <= IRQ_DYN_LAST; v++) {
+        if (!irq_handlers[v] && !device_irqs[v].fn) {
+            device_irqs[v].ctx = ctx;
+            device_irqs[v].fn = fn;
+            irq_restore(irq);
+            *vector = (uint8_t)v;
+            return TV_OK;
+        }
+    }
+    irq_restore(irq);
+    return TV_E_LIMIT;
 }
 
 static void dump_frame(const struct trap_frame *tf)
@@ -142,9 +160,12 @@ void trap_dispatch(struct trap_frame *tf)
         panic_stop("unhandled exception %llu in the monitor", (unsigned long long)vec);
     }
     irq_handler_t h = irq_handlers[vec];
-    if (h)
+    if (h) {
         h(tf);
-    else if (vec != VEC_SPURIOUS)
+    } else if (device_irqs[vec].fn) {
+        device_irqs[vec].fn(device_irqs[vec].ctx);
+        lapic_eoi();
+    } else if (vec != VEC_SPURIOUS)
         log_warn("unexpected interrupt vector %llu", (unsigned long long)vec);
     /* Preempt on the way out of an interrupt that asked for it.  The frame
      * stays on this thread's stack and is resumed when it runs again. */

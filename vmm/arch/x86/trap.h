@@ -2,6 +2,7 @@
 #define VMM_X86_TRAP_H
 
 #include <stdint.h>
+#include "taskvisor/status.h"
 
 /* Layout pushed by entry.asm's trap stubs. */
 struct trap_frame {
@@ -29,5 +30,13 @@ void trap_host_nmi(void);
 uint64_t trap_nmi_count(void);
 void trap_nmi_report(void);
 void irq_register(uint8_t vector, irq_handler_t handler);
+
+/* Device interrupts (MSI/MSI-X): a free vector from IRQ_DYN_FIRST..LAST
+ * bound to fn(ctx), which runs with interrupts off; the dispatcher sends the
+ * local APIC's EOI after it.  TV_E_LIMIT when every vector is taken. */
+#define IRQ_DYN_FIRST 0x40
+#define IRQ_DYN_LAST  0xdf
+typedef void (*irq_device_fn)(void *ctx);
+tv_status_t irq_alloc_vector(irq_device_fn fn, void *ctx, uint8_t *vector);
 
 #endif
