@@ -18,6 +18,7 @@
 #                        -icount shift=3,sleep=off,align=off (slower boot)
 #   --memory SIZE        guest RAM (default 256M)
 #   --cpu MODEL          CPU model (default qemu64,+svm,+npt)
+#   --machine TYPE       machine type (default pc; q35 offers ECAM through MCFG)
 #   --dry-run            print the QEMU command line and exit
 #   -h, --help           this text
 #
@@ -45,7 +46,7 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 
 ovmf_code=${OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}
 ovmf_vars=${OVMF_VARS:-/usr/share/OVMF/OVMF_VARS_4M.fd}
-log= timeout_s=60 stop_on= icount=0 memory=256M cpu=qemu64,+svm,+npt dry=0 esp=
+log= timeout_s=60 stop_on= icount=0 memory=256M cpu=qemu64,+svm,+npt machine=pc dry=0 esp=
 extra=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -55,6 +56,7 @@ while [ $# -gt 0 ]; do
     --icount) icount=1; shift ;;
     --memory) memory=$2; shift 2 ;;
     --cpu) cpu=$2; shift 2 ;;
+    --machine) machine=$2; shift 2 ;;
     --dry-run) dry=1; shift ;;
     -h|--help) usage 0 ;;
     --) shift; extra=("$@"); break ;;
@@ -84,7 +86,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cp "$ovmf_vars" "$tmp/OVMF_VARS.fd"
 
-cmd=(qemu-system-x86_64 -machine pc -accel tcg -cpu "$cpu" -smp 1 -m "$memory"
+cmd=(qemu-system-x86_64 -machine "$machine" -accel tcg -cpu "$cpu" -smp 1 -m "$memory"
      -nodefaults -display none -no-reboot
      -drive "if=pflash,format=raw,readonly=on,file=$ovmf_code"
      -drive "if=pflash,format=raw,file=$tmp/OVMF_VARS.fd"

@@ -18,6 +18,7 @@
 #include "testing/test_hooks.h"
 #include "testing/verdict.h"
 #endif
+#include "drivers/block/block.h"
 #include "drivers/pci/pci.h"
 #include "drivers/serial.h"
 #include "mm/mm.h"
@@ -85,8 +86,11 @@ void monitor_main(struct tv_boot_info *bi)
         .min_slice_ns = 0,
     };
     sched_init(&sc);
-    /* The monitor's own devices. */
+    /* The monitor's own devices: PCI, then the disks on it.  A driver that
+     * cannot start its device logs why; the boot goes on without it. */
     pci_init();
+    blk_set_default_timeout(option_get_u64(bi->options, "blk_timeout_ms", 5000) * 1000000ull);
+    blk_probe_all();
     st = vmm_init(bi);
     if (st == TV_OK)
         st = task_service_init(bi->options);

@@ -15,6 +15,14 @@
 #   # heartbeat: MS         a partition expected running (expect.NAME=running)
 #                           must have printed within MS ms before the summary
 #                           (default 100)
+#   # qemu-disk: KIND SIZE  attach a raw disk image of SIZE (e.g. 8M) made by
+#                           tests/integration/mkdisk.py (test signature and a
+#                           known pattern) on a controller: virtio (modern
+#                           virtio-blk-pci), ahci, nvme or ide (PIIX secondary
+#                           master); repeatable.  After the run each image must
+#                           hold the data the block self-test writes
+#                           (mkdisk.py check), or the scenario fails.
+#   # machine: TYPE         QEMU machine type (default pc; q35 has ECAM/MCFG)
 # Judged by tests/integration/judge.sh (rules at its top): PASS needs the
 # monitor's pass exit (isa-debug-exit status 33; a timeout, a KILL or any
 # other status fails), the monitor's own summary line "[  sec.usec] INF
@@ -58,12 +66,37 @@ run_one() {
     local cpu
     cpu=$(sed -n 's/^# cpu:[[:space:]]*//p' "$cfg" | head -1)
     [ -n "$cpu" ] && qopts+=(--cpu "$cpu")
+    local machine
+    machine=$(sed -n 's/^# machine:[[:space:]]*//p' "$cfg" | head -1)
+    [ -n "$machine" ] && qopts+=(--machine "$machine")
+    local disks=() qextra=() kind size n=0
+    while read -r kind size; do
+        local imgf=$dir/disk$n.img
+        if ! python3 tests/integration/mkdisk.py create "$imgf" "$size" >"$dir/mkdisk.log" 2>&1; then
+            echo "not ok - $name: cannot create disk $n (see $dir/mkdisk.log)" >"$dir/result"
+            return
+        fi
+        qextra+=(-drive "file=$imgf,format=raw,if=none,id=tvd$n,cache=writethrough")
+        case $kind in
+            virtio) qextra+=(-device "virtio-blk-pci,drive=tvd$n,disable-legacy=on") ;;
+            ahci) qextra+=(-device "ahci,id=tvahci$n" -device "ide-hd,drive=tvd$n,bus=tvahci$n.0") ;;
+            nvme) qextra+=(-device "nvme,drive=tvd$n,serial=tvnvme$n") ;;
+            ide) qextra+=(-device "ide-hd,drive=tvd$n,bus=ide.1,unit=0") ;;
+            *) echo "not ok - $name: qemu-disk kind '$kind' unknown" >"$dir/result"; return ;;
+        esac
+        disks+=("$imgf")
+        n=$((n + 1))
+    done < <(sed -n 's/^# qemu-disk:[[:space:]]*//p' "$cfg")
     if ! scripts/mkesp.sh "$dir/esp.img" "$cfg" "${files[@]}" >"$dir/mkesp.log" 2>&1; then
         echo "not ok - $name: cannot build the ESP (see $dir/mkesp.log)" >"$dir/result"
         return
     fi
     local start=$SECONDS
-    scripts/run-qemu.sh "${qopts[@]}" "$dir/esp.img" >"$dir/qemu.out" 2>&1
+    if [ ${#qextra[@]} -gt 0 ]; then
+        scripts/run-qemu.sh "${qopts[@]}" "$dir/esp.img" -- "${qextra[@]}" >"$dir/qemu.out" 2>&1
+    else
+        scripts/run-qemu.sh "${qopts[@]}" "$dir/esp.img" >"$dir/qemu.out" 2>&1
+    fi
     local rc=$? took=$((SECONDS - start))
     local log=$dir/serial.log exit_kind
     # QEMU's isa-debug-exit status: (code << 1) | 1 for the monitor's codes.
@@ -76,6 +109,11 @@ run_one() {
     esac
     local why
     why=$(judge_scenario "$cfg" "$log" "$exit_kind")
+    local d
+    for d in "${disks[@]}"; do
+        [ -n "$why" ] && break
+        why=$(python3 tests/integration/mkdisk.py check "$d") || why=${why:-"disk check of $d failed"}
+    done
     if [ -z "$why" ]; then
         echo "ok - scenario $name (${took}s)" >"$dir/result"
     else

@@ -78,11 +78,14 @@ const struct option_spec monitor_options[] = {
     { "task_max", OPT_NUMBER, 1, 65536, 0 },
     { "task_retention_s", OPT_NUMBER, 1, 31536000, 0 },
     { "task_wait_slice_us", OPT_NUMBER, 1, 1000000, 0 },
+    { "blk_timeout_ms", OPT_NUMBER, 10, 600000, 0 },      /* per block request */
 #ifdef TV_TEST_BUILD
     /* The scenario verdict (vmm/testing/verdict.c): test builds only. */
     { "expect.", OPT_EXPECT, 0, 0xffffffffull, "triple_fault|bad_access|entry_failed|running|exception_loop" },
     { "assert_vcpu_wait_us", OPT_NUMBER, 0, 3600000000ull, 0 },
     { "crash_test", OPT_WORD, 0, 0, "pf|ud" },
+    { "blk_selftest", OPT_NUMBER, 1, 16, 0 },        /* block devices expected */
+    { "blk_selftest_fault", OPT_WORD, 0, 0, "no_doorbell" },
 #endif
 };
 const unsigned monitor_option_count = sizeof monitor_options / sizeof monitor_options[0];

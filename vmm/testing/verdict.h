@@ -6,10 +6,17 @@
 #ifndef TESTING_VERDICT_H
 #define TESTING_VERDICT_H
 
+#include <stdint.h>
 #include "taskvisor/status.h"
 
 /* Reads the expectations of every created partition and starts watching
  * them stop.  Unknown or malformed expectations refuse the run. */
 tv_status_t verdict_start(const char *options);
+
+/* Monitor-side checks (the block self-test): verdict_hold() before they
+ * start; verdict_release() adds their results and lets the summary be
+ * printed once every partition is done too. */
+void verdict_hold(void);
+void verdict_release(uint32_t passed, uint32_t failed);
 
 #endif
