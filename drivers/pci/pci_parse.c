@@ -56,9 +56,16 @@ uint8_t pci_cap_find(pci_cfg_read8_fn rd, void *ctx, uint8_t id, uint8_t after)
 {
     if (!(rd(ctx, PCI_STATUS) & PCI_STATUS_CAPS))
         return 0;
+    /* A pointer seen before ends the walk: the list is then a simple path,
+     * and "after" always moves forward along it (a looping list would
+     * otherwise hand the same capability back to a caller that iterates). */
+    uint64_t seen[4] = { 0 };
     uint8_t p = rd(ctx, PCI_CAP_PTR) & 0xfc;
     bool passed = after == 0;
     for (int n = 0; n < PCI_MAX_CAPS && p >= 0x40; n++) {
+        if (seen[p >> 6] & (1ull << (p & 63)))
+            break;
+        seen[p >> 6] |= 1ull << (p & 63);
         if (passed && rd(ctx, p) == id)
             return p;
         if (p == after)

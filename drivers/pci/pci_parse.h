@@ -37,8 +37,9 @@ typedef uint8_t (*pci_cfg_read8_fn)(void *ctx, uint16_t off);
 /* Offset of the first capability with this id after `after` (0: from the
  * start of the list), or 0 when there is none.  A list is walked only when
  * the status register says it exists; pointers below 0x40, beyond the
- * header or looping are the end of the list (at most 48 entries, the most
- * 192 bytes can hold). */
+ * header or back to an entry already seen are the end of the list (at most
+ * 48 entries, the most 192 bytes can hold), so iterating with `after` always
+ * ends. */
 uint8_t pci_cap_find(pci_cfg_read8_fn rd, void *ctx, uint8_t id, uint8_t after);
 
 /* A virtio PCI capability (struct virtio_pci_cap). */
