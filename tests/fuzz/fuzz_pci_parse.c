@@ -1,10 +1,12 @@
 /* libFuzzer target over the firmware and device parsers of the drivers: the
  * input is an MCFG table and, from byte 0 as well, a 256-byte configuration
- * space whose capability list is walked and parsed.  No crash, no hang, no
+ * space whose capability list is walked and parsed, and 512 bytes of
+ * IDENTIFY DEVICE data.  No crash, no hang, no
  * read outside the input. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include "drivers/block/ata_id.h"
 #include "drivers/block/virtq.h"
 #include "drivers/pci/pci_parse.h"
 
@@ -53,6 +55,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         qs = (uint16_t)(1u << (data[0] % 16));
         int p = virtq_used_pending(used, last, qs);
         if (p > qs)
+            __builtin_trap();
+    }
+    if (size >= 512) {
+        uint16_t id[256];
+        struct ata_info a;
+        memcpy(id, data, 512);
+        if (ata_identify_parse(id, &a) &&
+            (a.sectors == 0 || a.sector_size < 512 || a.sector_size > 65536 || a.model[40]))
             __builtin_trap();
     }
     return 0;
