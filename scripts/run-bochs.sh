@@ -13,6 +13,8 @@
 #   --ips N          instructions per emulated second (default 4000000)
 #   --panic ACTION   Bochs' action on its own panics: fatal (default) or
 #                    report.
+#   --disk IMG       a raw disk image (a whole number of 16-head, 63-sector
+#                    cylinders, 516096 bytes each) as ATA secondary master
 # Exit status: how the monitor ended the run, read from its write of the exit
 # code to port 0xf4 (the port QEMU's isa-debug-exit uses; on Bochs it is an
 # unmapped port, and Bochs' "unmapped" device logs the write, which we
@@ -33,7 +35,7 @@ set -uo pipefail
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-2}"; }
 
-cpu=corei7_skylake_x log=build/bochs/serial.log blog= timeout_s=120 mem=128 ips=4000000 iso= panic=
+cpu=corei7_skylake_x log=build/bochs/serial.log blog= timeout_s=120 mem=128 ips=4000000 iso= panic= disk=
 while [ $# -gt 0 ]; do
     case $1 in
     --cpu) cpu=$2; shift 2 ;;
@@ -43,6 +45,7 @@ while [ $# -gt 0 ]; do
     --memory) mem=$2; shift 2 ;;
     --ips) ips=$2; shift 2 ;;
     --panic) panic=$2; shift 2 ;;
+    --disk) disk=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     -*) echo "run-bochs: unknown option $1" >&2; usage ;;
     *) iso=$1; shift ;;
@@ -63,6 +66,17 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$(dirname "$blog")"
 : >"$blog"
 iso_abs=$(realpath "$iso") log_abs=$(realpath "$log")
+disk_rc=
+if [ -n "$disk" ]; then
+    [ -f "$disk" ] || { echo "run-bochs: $disk: no such file" >&2; exit 1; }
+    dsize=$(stat -c %s "$disk")
+    if [ $((dsize % 516096)) -ne 0 ] || [ "$dsize" -eq 0 ]; then
+        echo "run-bochs: $disk: size is not a whole number of 516096-byte cylinders" >&2
+        exit 1
+    fi
+    disk_rc="ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15
+ata1-master: type=disk, path=\"$(realpath "$disk")\", mode=flat, cylinders=$((dsize / 516096)), heads=16, spt=63"
+fi
 cat >"$work/bochsrc" <<RC
 display_library: term
 cpu: model=$cpu, count=1, ips=$ips, reset_on_triple_fault=0
@@ -71,6 +85,7 @@ romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 pci: enabled=1, chipset=i440fx
 ata0-master: type=cdrom, path="$iso_abs", status=inserted
+$disk_rc
 boot: cdrom
 clock: sync=none
 com1: enabled=1, mode=file, dev="$log_abs"

@@ -33,7 +33,8 @@ struct blk_req {
     /* owned by the block layer and the driver */
     tv_status_t status;
     volatile bool done;
-    uint64_t deadline_ns;
+    uint64_t deadline_ns;       /* a driver that queues requests itself moves it to
+                                   when the device gets the request */
     struct thread *waiter;
     struct blk_dev *dev;
     int slot;                   /* the driver's slot, -1 when not submitted */

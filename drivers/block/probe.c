@@ -9,6 +9,8 @@ typedef tv_status_t (*probe_fn)(struct pci_dev *d);
 static const struct { const char *name; probe_fn probe; } pci_drivers[] = {
     { "virtio-blk", virtio_blk_probe },
     { "ahci", ahci_probe },
+    { "nvme", nvme_probe },
+    { "ata", ata_probe },
 };
 
 void blk_probe_all(void)

@@ -13,6 +13,10 @@
 # itself, the monitor halting without the port write) is no pass.  A
 # failing run shows Bochs' own VM-entry diagnosis.
 #
+# A scenario's "# qemu-disk: ide SIZE" becomes a disk image (mkdisk.py, the
+# size rounded down to whole 516096-byte cylinders) on Bochs' ATA secondary
+# master, checked after the run like on QEMU; scenarios with disks on other
+# controllers (Bochs has only ATA) or more than one disk are skipped.
 # Usage: run-scenarios-bochs.sh [--cpu MODEL] [NAME...]
 #   --cpu MODEL   Bochs CPU model: corei7_skylake_x (VMX+EPT, default) or
 #                 ryzen (SVM+NPT); env BOCHS_CPU does the same
@@ -79,6 +83,21 @@ run_one() {
         echo "ok - scenario $name # SKIP names a QEMU CPU model" >"$dir/result"
         return
     fi
+    local disk= dopts=() kind size
+    while read -r kind size; do
+        if [ "$kind" != ide ] || [ -n "$disk" ]; then
+            echo "ok - scenario $name # SKIP needs disk controllers Bochs lacks" >"$dir/result"
+            return
+        fi
+        disk=$dir/disk0.img
+        local bytes
+        bytes=$(python3 -c "import sys; sys.path.insert(0, 'tests/integration'); import mkdisk; print(mkdisk.size_arg('$size') // 516096 * 516096)")
+        if ! python3 tests/integration/mkdisk.py create "$disk" "$bytes" >"$dir/mkdisk.log" 2>&1; then
+            echo "not ok - scenario $name: cannot create its disk (see $dir/mkdisk.log)" >"$dir/result"
+            return
+        fi
+        dopts=(--disk "$disk")
+    done < <(sed -n 's/^# qemu-disk:[[:space:]]*//p' "$cfg")
     local files=("build/monitor-test.elf=monitor.elf")
     local img
     for img in $(sed -n 's/^[[:space:]]*image[[:space:]]*=[[:space:]]*//p' "$cfg" | sort -u); do
@@ -96,7 +115,7 @@ run_one() {
     fi
     local start=$SECONDS
     scripts/run-bochs.sh --cpu "$run_cpu" --log "$dir/serial.log" --bochs-log "$dir/bochs.log" \
-        --timeout "${timeout_s:-120}" "$dir/boot.iso" >"$dir/bochs.out" 2>&1
+        --timeout "${timeout_s:-120}" "${dopts[@]}" "$dir/boot.iso" >"$dir/bochs.out" 2>&1
     local rc=$? took=$((SECONDS - start))
     local log=$dir/serial.log exit_kind
     # No exit device on Bochs: run-bochs.sh reads the code the monitor wrote
@@ -110,6 +129,9 @@ run_one() {
     esac
     local why
     why=$(judge_scenario "$cfg" "$log" "$exit_kind")
+    if [ -z "$why" ] && [ -n "$disk" ]; then
+        why=$(python3 tests/integration/mkdisk.py check "$disk") || why=${why:-"disk check of $disk failed"}
+    fi
     if [ -z "$why" ]; then
         echo "ok - scenario $name on bochs $run_cpu (${took}s)" >"$dir/result"
     else
