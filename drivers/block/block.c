@@ -166,10 +166,17 @@ tv_status_t blk_wait(struct blk_req *req)
         return req->status;
     bool irq = spin_lock_irqsave(&dev->lock);
     while (!req->done) {
+        bool late = time_now_ns() >= req->deadline_ns;
         dev->ops->reap(dev);
-        if (req->done)
+        if (req->done) {
+            /* Done, but nothing told us: an interrupt (or poll) went missing. */
+            if (late) {
+                dev->stat_late++;
+                log_warn("blk %s: a request was found complete only at its deadline", dev->name);
+            }
             break;
-        if (time_now_ns() >= req->deadline_ns) {
+        }
+        if (late) {
             dev->ops->abandon(dev, req);
             dev->stat_timeouts++;
             log_warn("blk %s: request (op %d, lba %llu, %u sectors) timed out after %llu ms",

@@ -73,6 +73,7 @@ struct blk_dev {
     struct timer poll_timer;
     uint64_t poll_ns;
     uint64_t stat_irqs, stat_done, stat_errors, stat_timeouts;
+    uint64_t stat_late;         /* completions found only when the waiter's deadline came */
 #ifdef TV_TEST_BUILD
     volatile bool fault_no_doorbell;   /* test hook: the device is never told */
 #endif
