@@ -35,7 +35,8 @@ mkdir -p "$out"
 jobs=${JOBS:-2}
 # The default subset: fast, and between them every exit class common code
 # handles (CPUID, MSR, I/O, HLT, hypercalls, nested page faults, triple
-# fault, interrupts and windows), and the task calls.  apic_timer's spinner
+# fault, interrupts and windows), the task calls, and the ATA driver
+# (blk_ide, the only disk controller Bochs has).  apic_timer's spinner
 # partition (cli; jmp $) is never preempted under Bochs 2.7, on VMX and SVM
 # alike: a physical interrupt does not exit a guest that runs with IF=0,
 # although external-interrupt exiting (VMX pin control) and the INTR
@@ -45,7 +46,7 @@ jobs=${JOBS:-2}
 # without the spinner) instead.
 # nmi_inject is QEMU only: Bochs 2.7 has no way to raise an NMI from outside
 # (no debugger or monitor command, and nothing drives LINT1).
-default_set="boot_control triple_fault isolation io_msr cpuid_msr options_bad_value privilege multiboot1 libselftest fpu_state tasks tasks_cpu_bound monitor_exception cpu_fidelity dr_pkru"
+default_set="boot_control triple_fault isolation io_msr cpuid_msr options_bad_value privilege multiboot1 libselftest fpu_state tasks tasks_cpu_bound monitor_exception cpu_fidelity dr_pkru blk_ide"
 vmx=1
 [ "$cpu" = ryzen ] && vmx=0
 if [ $vmx -eq 1 ]; then
