@@ -67,12 +67,12 @@ tv_status_t blk_register(struct blk_dev *dev)
         dev->poll_ns = 1000000ull;     /* 1 ms */
     timer_init(&dev->poll_timer, poll_fn, dev);
     devs[dev_count++] = dev;
-    log_info("blk %s: %s \"%s\", %llu sectors of %u bytes (%llu MiB), queue depth %u, %s%s",
+    log_info("blk %s: %s \"%s\", %llu sectors of %u bytes (%llu MiB), queue depth %u, %s%s%s",
              dev->name, dev->driver, dev->model, (unsigned long long)dev->sectors,
              dev->sector_size,
              (unsigned long long)(dev->sectors * dev->sector_size >> 20), dev->queue_depth,
              dev->has_irq ? "interrupt completion" : "polled completion",
-             dev->has_flush ? ", volatile cache (flush)" : "");
+             dev->has_flush ? ", volatile cache (flush)" : "", dev->read_only ? ", read-only" : "");
     return TV_OK;
 }
 
@@ -111,6 +111,9 @@ void blk_submit(struct blk_dev *dev, struct blk_req *req)
             finish_now(req, TV_OK);     /* nothing volatile to write back */
             return;
         }
+    } else if (req->op == BLK_WRITE && dev->read_only) {
+        finish_now(req, TV_E_READ_ONLY);
+        return;
     } else if (req->op != BLK_READ && req->op != BLK_WRITE) {
         finish_now(req, TV_E_INVALID_ARGUMENT);
         return;

@@ -7,7 +7,8 @@
  * Outcomes: TV_OK; TV_E_IO when the device reported an error; TV_E_TIMEOUT
  * when the device did not complete the request within the device's timeout
  * (a timed-out write may or may not have reached the medium); TV_E_INVALID_ARGUMENT
- * for a range outside the device.  Drivers transfer through their own
+ * for a range outside the device; TV_E_READ_ONLY for a write to a read-only
+ * device.  Drivers transfer through their own
  * bounce buffers, so a device that answers late never writes into memory
  * the caller has since reused. */
 #ifndef DRIVERS_BLOCK_H
@@ -63,6 +64,7 @@ struct blk_dev {
     uint32_t queue_depth;       /* requests in flight at most */
     bool has_flush;             /* false: the device has no volatile cache to flush */
     bool has_irq;               /* false: the poll timer reaps */
+    bool read_only;             /* writes fail with TV_E_READ_ONLY */
     uint64_t timeout_ns;
     const struct blk_ops *ops;
     void *priv;

@@ -312,8 +312,9 @@ static tv_status_t vblk_setup(struct vblk *v)
     }
     struct blk_dev *b = &v->blk;
     tv_snprintf(b->name, sizeof b->name, "vblk%u", vblk_count);
-    tv_snprintf(b->model, sizeof b->model, "virtio-blk %04x:%04x at %02x:%02x.%u%s", d->vendor,
-                d->device, d->bus, d->dev, d->fn, (want & F_RO) ? " read-only" : "");
+    tv_snprintf(b->model, sizeof b->model, "virtio-blk %04x:%04x at %02x:%02x.%u", d->vendor,
+                d->device, d->bus, d->dev, d->fn);
+    b->read_only = (want & F_RO) != 0;
     b->driver = "virtio-blk";
     /* Capacity is always in 512-byte sectors (5.2.4); a larger blk_size is
      * only the optimal unit, and requests are still addressed in 512 bytes. */

@@ -5,6 +5,7 @@
                               the signature sector and the known pattern
   mkdisk.py check IMG         exit 0 when the scratch area holds what the
                               self-test writes, 1 (with the first bad sector) if not
+  mkdisk.py check-untouched IMG  exit 0 when the scratch area is still all zero
 
 Layout, 512-byte sectors: sector 0 "TVBLKTST", u32 version 1, u32 pattern_lba,
 u32 pattern_count, u32 scratch_lba, u32 scratch_count, u32 0, u64 sectors;
@@ -58,10 +59,21 @@ def check(path):
     return 0
 
 
+def check_untouched(path):
+    with open(path, "rb") as f:
+        f.seek(SCRATCH_LBA * SECT)
+        if f.read(SCRATCH_COUNT * SECT) != bytes(SCRATCH_COUNT * SECT):
+            print(f"the scratch area of read-only {path} was written")
+            return 1
+    return 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "create":
         create(sys.argv[2], size_arg(sys.argv[3]))
     elif len(sys.argv) == 3 and sys.argv[1] == "check":
         sys.exit(check(sys.argv[2]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "check-untouched":
+        sys.exit(check_untouched(sys.argv[2]))
     else:
         sys.exit(__doc__)

@@ -18,10 +18,12 @@
 #   # qemu-disk: KIND SIZE  attach a raw disk image of SIZE (e.g. 8M) made by
 #                           tests/integration/mkdisk.py (test signature and a
 #                           known pattern) on a controller: virtio (modern
-#                           virtio-blk-pci), ahci, nvme or ide (PIIX secondary
-#                           master); repeatable.  After the run each image must
-#                           hold the data the block self-test writes
-#                           (mkdisk.py check), or the scenario fails.
+#                           virtio-blk-pci), virtio-ro (the same, read-only),
+#                           ahci, nvme or ide (PIIX secondary master);
+#                           repeatable.  After the run each image must hold the
+#                           data the block self-test writes (mkdisk.py check;
+#                           a read-only one must be unchanged), or the
+#                           scenario fails.
 #   # machine: TYPE         QEMU machine type (default pc; q35 has ECAM/MCFG)
 # Judged by tests/integration/judge.sh (rules at its top): PASS needs the
 # monitor's pass exit (isa-debug-exit status 33; a timeout, a KILL or any
@@ -69,15 +71,18 @@ run_one() {
     local machine
     machine=$(sed -n 's/^# machine:[[:space:]]*//p' "$cfg" | head -1)
     [ -n "$machine" ] && qopts+=(--machine "$machine")
-    local disks=() qextra=() kind size n=0
+    local disks=() checks=() qextra=() kind size n=0
     while read -r kind size; do
         local imgf=$dir/disk$n.img
         if ! python3 tests/integration/mkdisk.py create "$imgf" "$size" >"$dir/mkdisk.log" 2>&1; then
             echo "not ok - $name: cannot create disk $n (see $dir/mkdisk.log)" >"$dir/result"
             return
         fi
-        qextra+=(-drive "file=$imgf,format=raw,if=none,id=tvd$n,cache=writethrough")
+        local ro= chk=check
+        [ "$kind" = virtio-ro ] && ro=,readonly=on chk=check-untouched
+        qextra+=(-drive "file=$imgf,format=raw,if=none,id=tvd$n,cache=writethrough$ro")
         case $kind in
+            virtio-ro) qextra+=(-device "virtio-blk-pci,drive=tvd$n,disable-legacy=on") ;;
             virtio) qextra+=(-device "virtio-blk-pci,drive=tvd$n,disable-legacy=on") ;;
             ahci) qextra+=(-device "ahci,id=tvahci$n" -device "ide-hd,drive=tvd$n,bus=tvahci$n.0") ;;
             nvme) qextra+=(-device "nvme,drive=tvd$n,serial=tvnvme$n") ;;
@@ -85,6 +90,7 @@ run_one() {
             *) echo "not ok - $name: qemu-disk kind '$kind' unknown" >"$dir/result"; return ;;
         esac
         disks+=("$imgf")
+        checks+=("$chk")
         n=$((n + 1))
     done < <(sed -n 's/^# qemu-disk:[[:space:]]*//p' "$cfg")
     if ! scripts/mkesp.sh "$dir/esp.img" "$cfg" "${files[@]}" >"$dir/mkesp.log" 2>&1; then
@@ -109,10 +115,11 @@ run_one() {
     esac
     local why
     why=$(judge_scenario "$cfg" "$log" "$exit_kind")
-    local d
-    for d in "${disks[@]}"; do
+    local i
+    for i in "${!disks[@]}"; do
         [ -n "$why" ] && break
-        why=$(python3 tests/integration/mkdisk.py check "$d") || why=${why:-"disk check of $d failed"}
+        why=$(python3 tests/integration/mkdisk.py "${checks[$i]}" "${disks[$i]}") ||
+            why=${why:-"disk check of ${disks[$i]} failed"}
     done
     if [ -z "$why" ]; then
         echo "ok - scenario $name (${took}s)" >"$dir/result"

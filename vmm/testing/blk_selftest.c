@@ -197,7 +197,15 @@ static void selftest_thread(void *arg)
         check(d, l.sectors == d->sectors, "capacity matches the image", TV_OK);
         test_patterns(d, &l, buf);
         test_in_flight(d, &l, buf);
-        test_write(d, &l, buf);
+        if (d->read_only) {
+            /* A read-only disk: the write is refused before it reaches the
+             * device (the runner checks the image is unchanged). */
+            fill_written(buf, l.scratch_lba);
+            tv_status_t ws = blk_write(d, l.scratch_lba, 1, buf);
+            check(d, ws == TV_E_READ_ONLY, "a write to a read-only disk is refused", ws);
+        } else {
+            test_write(d, &l, buf);
+        }
         test_bounds(d, buf);
         /* Completions must come from the device's interrupt (or the poll
          * timer), never from a waiter that reaped at its deadline. */
