@@ -78,6 +78,7 @@ struct blk_dev {
     uint64_t stat_late;         /* completions found only when the waiter's deadline came */
 #ifdef TV_TEST_BUILD
     volatile bool fault_no_doorbell;   /* test hook: the device is never told */
+    volatile bool fault_no_bounds;     /* test hook: ranges go to the device unchecked */
 #endif
 };
 

@@ -85,7 +85,7 @@ const struct option_spec monitor_options[] = {
     { "assert_vcpu_wait_us", OPT_NUMBER, 0, 3600000000ull, 0 },
     { "crash_test", OPT_WORD, 0, 0, "pf|ud" },
     { "blk_selftest", OPT_NUMBER, 1, 16, 0 },        /* block devices expected */
-    { "blk_selftest_fault", OPT_WORD, 0, 0, "no_doorbell" },
+    { "blk_selftest_fault", OPT_WORD, 0, 0, "no_doorbell|device_error" },
 #endif
 };
 const unsigned monitor_option_count = sizeof monitor_options / sizeof monitor_options[0];

@@ -26,7 +26,7 @@ struct layout {
 
 static uint32_t passed, failed;
 static uint64_t expect_devs;
-static bool fault_test;
+static bool fault_test, error_test;
 
 static void check(const struct blk_dev *d, bool ok, const char *what, tv_status_t st)
 {
@@ -151,6 +151,20 @@ static void test_bounds(struct blk_dev *d, uint8_t *buf)
 }
 
 #ifdef TV_TEST_BUILD
+/* A device error: a read past the end that the block layer lets through
+ * (test hook) must come back from the device as TV_E_IO, and the device must
+ * work afterwards (AHCI restarts its port, ATA clears the error). */
+static void test_device_error(struct blk_dev *d, const struct layout *l, uint8_t *buf)
+{
+    d->fault_no_bounds = true;
+    tv_status_t st = blk_read(d, d->sectors, 1, buf);
+    d->fault_no_bounds = false;
+    check(d, st == TV_E_IO, "a device error gives TV_E_IO", st);
+    st = blk_read(d, l->pattern_lba + 2, 1, buf);
+    check(d, st == TV_OK && pattern_ok(buf, l->pattern_lba + 2),
+          "the device works after its error", st);
+}
+
 static void test_timeout(struct blk_dev *d, const struct layout *l, uint8_t *buf)
 {
     d->fault_no_doorbell = true;
@@ -220,6 +234,8 @@ static void selftest_thread(void *arg)
 #ifdef TV_TEST_BUILD
         if (fault_test)
             test_timeout(d, &l, buf);
+        if (error_test)
+            test_device_error(d, &l, buf);
 #endif
         log_info("blk selftest %s: %llu completions, %llu interrupts, %llu errors, %llu timeouts",
                  d->name, (unsigned long long)d->stat_done, (unsigned long long)d->stat_irqs,
@@ -239,7 +255,10 @@ void blk_selftest_start(const char *options)
     if (!expect_devs)
         return;
     char f[16];
-    fault_test = option_get(options, "blk_selftest_fault", f, sizeof f);
+    fault_test = option_get(options, "blk_selftest_fault", f, sizeof f) &&
+                 tv_strcmp(f, "no_doorbell") == 0;
+    error_test = option_get(options, "blk_selftest_fault", f, sizeof f) &&
+                 tv_strcmp(f, "device_error") == 0;
     verdict_hold();
     if (!thread_create("blk-selftest", CLASS_TASK, selftest_thread, 0)) {
         log_err("blk selftest: cannot create its thread");
