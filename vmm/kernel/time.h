@@ -4,7 +4,10 @@
 
 #include <stdint.h>
 
-void time_init(void);            /* calibrates the TSC against the PIT */
+void time_init(void);            /* calibrates the TSC once (CPUID leaves or the PIT) */
+const char *time_tsc_source(void);
+/* The local APIC timer's input clock when a CPUID leaf gave it, else 0. */
+uint64_t time_apic_input_khz(void);
 uint64_t time_tsc_khz(void);
 uint64_t time_now_ns(void);      /* 0 until calibrated */
 uint64_t time_tsc_to_ns(uint64_t cycles);

@@ -46,24 +46,24 @@ void lapic_init(void)
     wr(APIC_TIMER_DIV, 0x3);                  /* divide by 16 */
     wr(APIC_LVT_TIMER, LVT_MASKED | VEC_TIMER);
 
-    /* Calibrate against the TSC (itself calibrated against the PIT). */
-    uint64_t best = 0;
-    for (int i = 0; i < 3; i++) {
+    /* Calibrate once: the input clock from CPUID when time_init found it
+     * there, else one 1 ms pass against the (calibrated) TSC. */
+    uint64_t khz = time_apic_input_khz() / 16u;
+    const char *how = "CPUID";
+    if (khz == 0) {
         wr(APIC_TIMER_INIT, 0xffffffffu);
         uint64_t start = rdtsc();
-        uint64_t span = time_ns_to_tsc(5000000ull); /* 5 ms */
+        uint64_t span = time_ns_to_tsc(1000000ull); /* 1 ms */
         while (rdtsc() - start < span)
             cpu_pause();
-        uint32_t elapsed = 0xffffffffu - rd(APIC_TIMER_CUR);
-        uint64_t khz = (uint64_t)elapsed / 5u;
-        if (khz > best)
-            best = khz;
+        khz = 0xffffffffu - rd(APIC_TIMER_CUR);
+        wr(APIC_TIMER_INIT, 0);
+        how = "measured against the TSC";
     }
-    wr(APIC_TIMER_INIT, 0);
-    timer_khz = best ? best : 1000; /* never divide by zero later */
-    log_info("local APIC at %#llx id %u version %#x, timer %llu kHz (xAPIC, divide 16)",
+    timer_khz = khz ? khz : 1000; /* never divide by zero later */
+    log_info("local APIC at %#llx id %u version %#x, timer %llu kHz (xAPIC, divide 16, %s)",
              (unsigned long long)apic_base, lapic_id(), rd(APIC_VERSION) & 0xff,
-             (unsigned long long)timer_khz);
+             (unsigned long long)timer_khz, how);
 }
 
 uint32_t lapic_id(void) { return rd(APIC_ID) >> 24; }
