@@ -7,6 +7,7 @@
 #   # reject-log: REGEX     the serial log must not match; repeatable
 #   # icount: yes           deterministic guest time (-icount shift=3,...)
 #   # timeout: SECONDS      run bound (default 90)
+#   # memory: SIZE          QEMU RAM (default run-qemu.sh's, 256M)
 #   # cpu: MODEL            QEMU CPU model (default: run-qemu.sh's, with SVM and NPT)
 #   # expect-panic: yes     the monitor must stop the host (panic exit code), not
 #                           print a summary
@@ -68,6 +69,9 @@ run_one() {
     local cpu
     cpu=$(sed -n 's/^# cpu:[[:space:]]*//p' "$cfg" | head -1)
     [ -n "$cpu" ] && qopts+=(--cpu "$cpu")
+    local qmem
+    qmem=$(sed -n 's/^# memory:[[:space:]]*//p' "$cfg" | head -1)
+    [ -n "$qmem" ] && qopts+=(--memory "$qmem")
     local machine
     machine=$(sed -n 's/^# machine:[[:space:]]*//p' "$cfg" | head -1)
     [ -n "$machine" ] && qopts+=(--machine "$machine")

@@ -36,6 +36,19 @@ tv_status_t page_alloc(uint64_t n, uint64_t align_pages, uint64_t *pa)
     return st;
 }
 
+tv_status_t page_alloc_uninit(uint64_t n, uint64_t align_pages, uint64_t *pa)
+{
+    bool irq = spin_lock_irqsave(&pmm_lock);
+    tv_status_t st = pmm_alloc(&pmm, n, align_pages, pa);
+    spin_unlock_irqrestore(&pmm_lock, irq);
+    return st;
+}
+
+void page_zero(uint64_t pa, uint64_t n)
+{
+    zero_pages(phys_to_virt(pa), n);
+}
+
 void page_free(uint64_t pa, uint64_t n)
 {
     bool irq = spin_lock_irqsave(&pmm_lock);

@@ -11,6 +11,10 @@
 tv_status_t mm_init(const struct tv_boot_info *bi);
 /* Zeroed pages; n contiguous, aligned to align_pages. */
 tv_status_t page_alloc(uint64_t n, uint64_t align_pages, uint64_t *pa);
+/* The same, not zeroed: for guest RAM, which is zeroed on first use
+ * (vm/partition.c) and must never be shown to a guest before that. */
+tv_status_t page_alloc_uninit(uint64_t n, uint64_t align_pages, uint64_t *pa);
+void page_zero(uint64_t pa, uint64_t n);
 void page_free(uint64_t pa, uint64_t n);
 static inline void *phys_to_virt(uint64_t pa) { return (void *)(uintptr_t)pa; }
 static inline uint64_t virt_to_phys(const void *p) { return (uint64_t)(uintptr_t)p; }

@@ -37,7 +37,8 @@ static tv_status_t task_mgr_start(const char *options)
 static void *mem_map(void *ctx, uint64_t gpa, size_t len)
 {
     struct partition *p = ctx;
-    if (!guest_range_ok(p, gpa, len) || gpa / GUEST_CHUNK != (gpa + len - 1) / GUEST_CHUNK)
+    if (!guest_range_ok(p, gpa, len) || gpa / GUEST_CHUNK != (gpa + len - 1) / GUEST_CHUNK ||
+        guest_ram_prepare(p, gpa, len) != TV_OK)
         return 0;
     return phys_to_virt(p->chunks[gpa / GUEST_CHUNK] + gpa % GUEST_CHUNK);
 }

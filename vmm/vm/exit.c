@@ -47,6 +47,9 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 
 static void handle_npf(struct vcpu *v, struct vm_exit *e)
 {
+    /* First touch of a chunk of its RAM: zeroed and mapped, re-enter. */
+    if (guest_ram_fault_in(v->part, e->npf.gpa))
+        return;
     char why[96];
     tv_snprintf(why, sizeof why, "%s of guest-physical %#llx outside its memory",
                 e->npf.fetch ? "fetch" : e->npf.write ? "write" : "read",

@@ -27,6 +27,7 @@ struct partition {
     uint64_t mem_bytes;
     uint64_t *chunks;               /* host physical base of each 2 MiB chunk */
     uint64_t chunk_count;
+    volatile uint8_t *chunk_state;  /* CHUNK_*: zeroed and mapped on first use */
     struct page_table npt;
     struct vcpu vcpu;               /* one vCPU per partition for now */
     struct vuart uart;
@@ -44,6 +45,17 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
 tv_status_t guest_read(struct partition *p, uint64_t gpa, void *dst, uint64_t len);
 tv_status_t guest_write(struct partition *p, uint64_t gpa, const void *src, uint64_t len);
 bool guest_range_ok(const struct partition *p, uint64_t gpa, uint64_t len);
+/* Guest RAM is zeroed and mapped in the nested page table a 2 MiB chunk at a
+ * time, on first use: by the guest (a nested page fault, guest_ram_fault_in)
+ * or by the monitor (guest_read/guest_write and guest_ram_prepare, before it
+ * touches the host memory behind a range).  No guest ever sees a byte of a
+ * chunk before the chunk was zeroed. */
+enum { CHUNK_UNTOUCHED = 0, CHUNK_ZEROING = 1, CHUNK_READY = 2 };
+tv_status_t guest_ram_prepare(struct partition *p, uint64_t gpa, uint64_t len);
+/* A nested page fault at gpa: true when it was the first touch of a chunk of
+ * the partition's RAM, now zeroed and mapped (re-enter the guest), false
+ * when gpa is outside its RAM. */
+bool guest_ram_fault_in(struct partition *p, uint64_t gpa);
 /* The same two in the shape of the copy callbacks (hypercall memory views,
  * task calls, the image loader): ctx is the partition; a range outside its
  * RAM is TV_E_INVALID_ARGUMENT. */
