@@ -77,13 +77,19 @@ bool guest_ram_fault_in(struct partition *p, uint64_t gpa)
 
 static tv_status_t guest_copy(struct partition *p, uint64_t gpa, void *buf, uint64_t len, bool to_guest)
 {
-    tv_status_t st = guest_ram_prepare(p, gpa, len);
-    if (st != TV_OK)
-        return st;
+    if (!guest_range_ok(p, gpa, len))
+        return TV_E_INVALID_ARGUMENT;
     uint8_t *b = buf;
     while (len) {
         uint64_t idx = gpa / GUEST_CHUNK, off = gpa % GUEST_CHUNK;
         uint64_t n = GUEST_CHUNK - off < len ? GUEST_CHUNK - off : len;
+        /* The exit path's instruction fetch comes here several times per
+         * exit: one byte compare when the chunk is ready. */
+        if (p->chunk_state[idx] != CHUNK_READY) {
+            tv_status_t st = chunk_ready(p, idx);
+            if (st != TV_OK)
+                return st;
+        }
         uint8_t *host = (uint8_t *)phys_to_virt(p->chunks[idx] + off);
         if (to_guest)
             tv_memcpy(host, b, n);
