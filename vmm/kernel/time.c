@@ -32,9 +32,9 @@ static uint64_t measure_tsc_over_pit(uint16_t ticks)
  *  1. the hypervisor timing leaf 0x40000010 (EAX TSC kHz, EBX local APIC
  *     timer input kHz), when CPUID.1:ECX[31] says we run under one and its
  *     leaf range reaches it;
- *  2. CPUID 0x15 (SDM vol. 3B 18.7.3: TSC = crystal x EBX / EAX; the local
- *     APIC timer counts the crystal clock, SDM vol. 3A 10.5.4), or the base
- *     frequency of leaf 0x16 when 0x15 gives no crystal;
+ *  2. CPUID 0x15 when it gives the crystal (SDM vol. 3B 18.7.3: TSC =
+ *     crystal x EBX / EAX; the local APIC timer counts the crystal clock,
+ *     SDM vol. 3A 10.5.4);
  *  3. one 2 ms pass of PIT channel 2 (1 tick in 2386: 0.04%).
  * This replaced three 10 ms PIT passes and three 5 ms APIC passes: most of
  * the start-up time before a guest ran. */
@@ -62,18 +62,15 @@ static bool from_cpuid_15(void)
     struct cpuid_regs r = cpuid(0x15, 0);
     if (r.eax == 0 || r.ebx == 0)
         return false;
-    if (r.ecx != 0) {
-        tsc_khz = (uint64_t)r.ecx * r.ebx / r.eax / 1000u;
-        apic_input_khz = r.ecx / 1000u;
-        tsc_source = "CPUID 0x15";
-        return tsc_khz != 0;
-    }
-    if (max >= 0x16 && (cpuid(0x16, 0).eax & 0xffff) != 0) {
-        tsc_khz = (uint64_t)(cpuid(0x16, 0).eax & 0xffff) * 1000u;
-        tsc_source = "CPUID 0x16";
-        return true;
-    }
-    return false;
+    /* Without the crystal (ECX 0) the TSC rate is not enumerated.  Leaf
+     * 0x16's base frequency is no substitute: Bochs' skylake_x says 3.5 GHz
+     * there while its TSC counts 4 MHz of emulated instructions. */
+    if (r.ecx == 0)
+        return false;
+    tsc_khz = (uint64_t)r.ecx * r.ebx / r.eax / 1000u;
+    apic_input_khz = r.ecx / 1000u;
+    tsc_source = "CPUID 0x15";
+    return tsc_khz != 0;
 }
 
 void time_init(void)
