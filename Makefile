@@ -90,7 +90,7 @@ unit-tests: $(UNIT_TESTS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@for b in $(BENCH_SCRIPTS); do echo "== $$b"; $$b || exit 1; done
+	@rc=0; for b in $(BENCH_SCRIPTS); do echo "== $$b"; $$b || rc=1; done; exit $$rc
 
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
