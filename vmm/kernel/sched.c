@@ -58,16 +58,20 @@ static bool class_active(int c)
     return rq_len[c] != 0 || (cur && cur->cls == c && cur->state == THREAD_RUNNING);
 }
 
-/* A class waking from sleep may not fall more than one period behind the
- * others when it next gets the CPU: having slept, it does not then
- * monopolise the CPU to catch up.  The limit is applied when the class is
- * picked (the other class may run on for the rest of its slice after the
- * wake-up), and only to a class that slept: clamping classes that stay
- * runnable cut the share of the one behind whenever a slice of the other
- * moved its virtual time by more than a period (a 20/80 split with 667 us
- * slices does), which is how a guest got 0.74 of the CPU at task_share 20
- * instead of 0.80.  (One CPU: a per-CPU field when there are more.) */
+/* How far one class may lead another when the one behind is picked.  A
+ * class that woke from sleep may be at most one period behind: having
+ * slept, it does not then monopolise the CPU to catch up.  A class that
+ * stayed runnable may be behind by what the other's last slice moved the
+ * other's virtual time (at least a period): that much is the normal lead
+ * between two slices, and clamping it (as this code once did, always to one
+ * period) cut the share of the class behind whenever a slice moved virtual
+ * time by more than a period: a guest got 0.74 of the CPU at task_share 20
+ * instead of 0.80.  The slice is counted at most as long as it was given,
+ * so a thread that overran it (not preemptible: Bochs does not exit a guest
+ * spinning with IF=0) leaves no debt beyond that.  (One CPU: per-CPU fields
+ * when there are more.) */
 static bool class_woke[CLASS_COUNT];
+static uint64_t class_last_advance[CLASS_COUNT];
 
 static void class_wake(int c)
 {
@@ -76,10 +80,16 @@ static void class_wake(int c)
 
 static void class_catch_up_limit(int c)
 {
+    for (int o = 0; o < CLASS_COUNT; o++) {
+        if (o == c || !class_active(o))
+            continue;
+        uint64_t limit = config.tick_ns;
+        if (!class_woke[c] && class_last_advance[o] > limit)
+            limit = class_last_advance[o];
+        if (class_vtime[c] + limit < class_vtime[o])
+            class_vtime[c] = class_vtime[o] - limit;
+    }
     class_woke[c] = false;
-    for (int o = 0; o < CLASS_COUNT; o++)
-        if (o != c && class_active(o) && class_vtime[c] + config.tick_ns < class_vtime[o])
-            class_vtime[c] = class_vtime[o] - config.tick_ns;
 }
 
 static void rq_push(struct thread *t, bool front)
@@ -129,14 +139,17 @@ static void account(struct thread *t, uint64_t now)
 {
     uint64_t ran = now - t->slice_start_ns;
     t->runtime_ns += ran;
-    if (t->cls < CLASS_COUNT)
+    if (t->cls < CLASS_COUNT) {
         class_vtime[t->cls] += ran * 100 / class_weight(t->cls);
+        uint64_t given = t->slice_ns ? t->slice_ns : config.tick_ns;
+        class_last_advance[t->cls] = (ran < given ? ran : given) * 100 / class_weight(t->cls);
+    }
 }
 
 static int pick_class(void)
 {
     for (int c = 0; c < CLASS_COUNT; c++)
-        if (class_woke[c] && rq_head[c])
+        if (rq_head[c])
             class_catch_up_limit(c);
     int best = -1;
     for (int c = 0; c < CLASS_COUNT; c++) {
@@ -176,6 +189,7 @@ static void switch_away(void)
     uint64_t slice = config.tick_ns / runnable;
     if (slice < config.min_slice_ns)
         slice = config.min_slice_ns;
+    next->slice_ns = slice;
     if (next == cpu->idle)
         timer_cancel(&slice_timer);
     else

@@ -31,6 +31,7 @@ struct thread {
     bool woken_by_timer;
     uint64_t runtime_ns;
     uint64_t slice_start_ns;
+    uint64_t slice_ns;             /* the slice it was last given */
     uint64_t runnable_since_ns;
     void (*fn)(void *);
     void *arg;
