@@ -96,8 +96,7 @@ for share in 20 50 80; do
     else
         wait_us=$(( 2000 * share / (100 - share) )); [ $wait_us -lt 2000 ] && wait_us=2000
         cfg_with bench/monitor/tasks.cfg "debug_exit=0xf4 task_share=$share assert_vcpu_wait_us=$((wait_us + 200))" 16M \
-            "task_share=$share mode=share" >"$out/tasks$share.cfg"
-        grep -q '^cmdline' "$out/tasks$share.cfg" || echo "cmdline = task_share=$share mode=share" >>"$out/tasks$share.cfg"
+            "task_share=$share" >"$out/tasks$share.cfg"
         run_monitor test "tasks$share" "$out/tasks$share.cfg" 256M build/guests/task_bench.elf
         slog=$out/tasks$share.log
         grep -aq 'TASKVISOR SUMMARY: 2 passed, 0 failed' "$slog" ||

@@ -5,8 +5,8 @@
  * progress over the window; cancel latency as a distribution over cancels
  * landing at different points of a job's unit (its checkpoint interval).
  * Command line: task_share=N (the monitor's option, for the bounds; default
- * 50), mode=roundtrips (only the round trips: the Bochs bench), mode=share
- * (no cancel distribution).
+ * 50), mode=roundtrips (only the round trips: the Bochs bench), cancels=1
+ * (the cancel distribution: `make bench`).
  * The monitor also checks its own bound (assert_vcpu_wait_us). */
 #include "guest_transport.h"
 #include "tv_string.h"
@@ -210,7 +210,7 @@ int guest_main(const struct guest_boot *boot)
     tv_task_dismiss(b1);
     tv_task_dismiss(b2);
 
-    if (tv_strcmp(mode, "share") != 0)
+    if (cmd_u64("cancels", 0))
         cancel_distribution(khz, wait_slice_us);
     guest_exit_summary();
     return 0;

@@ -37,7 +37,7 @@ for cpu in "${models[@]}"; do
         { echo "bare reference monitor failed on $cpu; see $out/bare.log"; exit 1; }
     bare=$(bench_cycles "$out/bare.log" hypercall_nop)
     run_mon "$out" bench bench/monitor/bench.cfg build/guests/bench.elf || exit 1
-    sed -e '/^cmdline/d' bench/monitor/tasks.cfg | sed -e 's/ assert_vcpu_wait_us=[0-9]*//' >"$out/tasks.cfg"
+    sed -e '/^cmdline/d' -e 's/ assert_vcpu_wait_us=[0-9]*//' bench/monitor/tasks.cfg >"$out/tasks.cfg"
     echo "cmdline = mode=roundtrips" >>"$out/tasks.cfg"
     run_mon "$out" tasks "$out/tasks.cfg" build/guests/task_bench.elf || exit 1
     log=$out/bench.log
