@@ -26,7 +26,11 @@ static void port_write(struct vcpu *v, uint16_t port, unsigned size, uint32_t va
         vuart_write(&p->uart, port, value);
         return;
     }
-    if (port == TV_GUEST_EXIT_PORT) {
+    /* The exit port is a 32-bit register (include/taskvisor/hypercall.h):
+     * only a 32-bit OUT (or OUTSD) stops the partition with its value; an
+     * 8- or 16-bit write is dropped like a write to an unknown port, so a
+     * stray byte cannot end a partition with a truncated code. */
+    if (port == TV_GUEST_EXIT_PORT && size == 4) {
         vcpu_stop(v, STOP_EXIT_PORT, value, 0);
         return;
     }
