@@ -1,5 +1,5 @@
 # task/: the portable task subsystem (see docs/tasks.md).
-TASK_CORE_SRCS := task/task_state.c task/task_mgr.c task/task_query.c task/task_run.c task/task_job.c \
+TASK_CORE_SRCS := task/task_state.c task/task_mgr.c task/task_index.c task/task_query.c task/task_run.c task/task_job.c \
                   task/task_events.c task/task_text.c task/task_test_job.c
 TASK_HOSTED_SRCS := task/platform_hosted.c
 PORTABLE_SRCS += $(TASK_CORE_SRCS)

@@ -13,12 +13,20 @@
 
 #define TASK_DEFAULT_MAX_TASKS 1024u
 #define TASK_MAX_WORKERS 64u
+/* Work done per hold of the manager's lock (interrupts off in the monitor)
+ * must not grow with the number of tasks: at most this many expired records
+ * are reaped per hold (the rest on later calls); task_list() examines at
+ * most TASK_LIST_SCAN_MAX (task_mgr.h) records per hold. */
+#define TASK_REAP_BATCH 32u
 
 /* One task record.  Drivers see it as an opaque struct task_job.  Every
  * field is protected by mgr->lock except those marked otherwise. */
 struct task_job {
     struct task_mgr *mgr;          /* constant */
     struct task_job *prev, *next;  /* all records, ascending id */
+    struct task_job *ix_left, *ix_right; /* the id index (task_index.c) */
+    struct task_job *fin_prev, *fin_next; /* finished records, oldest first */
+    bool in_fin;                   /* on the finished list */
     uint32_t refs;                 /* list, worker, waiters, cancellers */
     bool listed;                   /* still in the list (not dismissed/reaped) */
     bool queued;                   /* waiting in the run queue */
@@ -73,6 +81,10 @@ struct task_mgr {
     uint64_t retention_ns;
 
     struct task_job *head, *tail;  /* listed records, ascending id */
+    struct task_job *index;        /* root of the id index of the listed records */
+    /* Listed records in a final state, in the order they finished (so in
+     * finished_ns order): reaping looks at the oldest only. */
+    struct task_job *fin_head, *fin_tail;
     uint32_t count;                /* listed records */
     uint32_t queued;               /* records with queued == true */
     uint32_t holding_slot;
@@ -95,9 +107,18 @@ bool task_set_state(struct task_job *t, uint32_t to);
 /* Bumps seq and updated_ns after a change of fields other than state. */
 void task_touch(struct task_job *t);
 void task_release_slot(struct task_job *t);          /* lock held */
-void task_reap_locked(struct task_mgr *mgr, uint64_t now);
+/* Unlists up to TASK_REAP_BATCH records past their retention; returns how
+ * many. */
+uint32_t task_reap_locked(struct task_mgr *mgr, uint64_t now);
 /* TASK_FACT_* of t for the verb table (lock held). */
 uint32_t task_facts(const struct task_job *t);
+
+/* task_index.c (lock held): O(log n) expected per call */
+void task_index_insert(struct task_mgr *mgr, struct task_job *t);
+void task_index_remove(struct task_mgr *mgr, struct task_job *t);
+struct task_job *task_index_find(const struct task_mgr *mgr, uint64_t id);
+/* The listed record with the smallest id > cursor, or NULL. */
+struct task_job *task_index_after(const struct task_mgr *mgr, uint64_t cursor);
 
 /* task_run.c */
 /* Runs t (already RUNNING, holding a slot, referenced) to its final state.

@@ -16,14 +16,37 @@ void task_unref(struct task_job *t)
 
 struct task_job *task_find(struct task_mgr *mgr, uint64_t id)
 {
-    /* Newest tasks are looked up most: search from the tail. */
-    for (struct task_job *t = mgr->tail; t; t = t->prev) {
-        if (t->id == id)
-            return t;
-        if (t->id < id)
-            break;
-    }
-    return NULL;
+    return task_index_find(mgr, id);
+}
+
+static void fin_append(struct task_job *t)
+{
+    struct task_mgr *mgr = t->mgr;
+    t->fin_next = NULL;
+    t->fin_prev = mgr->fin_tail;
+    if (mgr->fin_tail)
+        mgr->fin_tail->fin_next = t;
+    else
+        mgr->fin_head = t;
+    mgr->fin_tail = t;
+    t->in_fin = true;
+}
+
+static void fin_remove(struct task_job *t)
+{
+    struct task_mgr *mgr = t->mgr;
+    if (!t->in_fin)
+        return;
+    if (t->fin_prev)
+        t->fin_prev->fin_next = t->fin_next;
+    else
+        mgr->fin_head = t->fin_next;
+    if (t->fin_next)
+        t->fin_next->fin_prev = t->fin_prev;
+    else
+        mgr->fin_tail = t->fin_prev;
+    t->fin_prev = t->fin_next = NULL;
+    t->in_fin = false;
 }
 
 static void unlist(struct task_job *t)
@@ -38,6 +61,8 @@ static void unlist(struct task_job *t)
     else
         mgr->tail = t->prev;
     t->prev = t->next = NULL;
+    task_index_remove(mgr, t);
+    fin_remove(t);
     t->listed = false;
     mgr->count--;
     task_unref(t);
@@ -64,6 +89,8 @@ bool task_set_state(struct task_job *t, uint32_t to)
         t->finished_ns = t->updated_ns;
         t->cancelable = false;
         t->pausable = false;
+        if (t->listed && !t->in_fin)
+            fin_append(t);
     }
     task_events_emit(t, false);
     tp_waitq_wake_all(mgr->done_wq);
@@ -80,15 +107,17 @@ void task_release_slot(struct task_job *t)
     }
 }
 
-void task_reap_locked(struct task_mgr *mgr, uint64_t now)
+uint32_t task_reap_locked(struct task_mgr *mgr, uint64_t now)
 {
-    struct task_job *t = mgr->head;
-    while (t) {
-        struct task_job *next = t->next;
-        if (task_state_is_final(t->state) && now - t->finished_ns >= mgr->retention_ns)
-            unlist(t);
-        t = next;
+    /* The finished list is in finished_ns order: stop at the first record
+     * still within its retention. */
+    uint32_t n = 0;
+    while (n < TASK_REAP_BATCH && mgr->fin_head &&
+           now - mgr->fin_head->finished_ns >= mgr->retention_ns) {
+        unlist(mgr->fin_head);
+        n++;
     }
+    return n;
 }
 
 /* ---- Manager ------------------------------------------------------------ */
@@ -194,9 +223,13 @@ void task_mgr_destroy(struct task_mgr *mgr)
 
 void task_mgr_reap(struct task_mgr *mgr)
 {
-    tp_lock_acquire(mgr->lock);
-    task_reap_locked(mgr, tp_now_ns());
-    tp_lock_release(mgr->lock);
+    /* Every expired record, a batch per hold of the lock. */
+    uint32_t n;
+    do {
+        tp_lock_acquire(mgr->lock);
+        n = task_reap_locked(mgr, tp_now_ns());
+        tp_lock_release(mgr->lock);
+    } while (n == TASK_REAP_BATCH);
 }
 
 void task_mgr_stats(struct task_mgr *mgr, struct task_mgr_stats *out)
@@ -257,6 +290,7 @@ tv_status_t task_create(struct task_mgr *mgr, const struct task_spec *spec, uint
     else
         mgr->head = t;
     mgr->tail = t;
+    task_index_insert(mgr, t);
     mgr->count++;
     t->queued = true;
     mgr->queued++;

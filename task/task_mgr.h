@@ -60,6 +60,18 @@ tv_status_t task_query(struct task_mgr *mgr, uint64_t id, struct tv_task_info *o
 tv_status_t task_list(struct task_mgr *mgr, uint64_t cursor, uint32_t flags,
                       struct tv_task_event *out, size_t cap, size_t *count_out);
 
+#define TASK_LIST_SCAN_MAX 64u
+
+/* One bounded step of a listing, for callers that must bound their own work
+ * (the monitor's TASK_LIST runs with interrupts off): one hold of the lock,
+ * at most max_scan records examined (and at most TASK_LIST_SCAN_MAX).
+ * *count_out = entries written; *next_cursor = the id of the last record
+ * examined (cursor if none), where the next step goes on; *end = true when
+ * no record after *next_cursor exists. */
+tv_status_t task_list_step(struct task_mgr *mgr, uint64_t cursor, uint32_t flags,
+                           struct tv_task_event *out, size_t cap, uint32_t max_scan,
+                           size_t *count_out, uint64_t *next_cursor, bool *end);
+
 /* ---- Waiting -------------------------------------------------------------- */
 /* IVMTask::WaitForCompletion: timeout_ms -1 = forever, 0..4,000,000.
  * TV_OK = finished, TV_E_TIMEOUT, TV_E_INVALID_ARGUMENT, TV_E_NOT_FOUND.

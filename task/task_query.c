@@ -75,17 +75,25 @@ tv_status_t task_query(struct task_mgr *mgr, uint64_t id, struct tv_task_info *o
     return t ? TV_OK : TV_E_NOT_FOUND;
 }
 
-tv_status_t task_list(struct task_mgr *mgr, uint64_t cursor, uint32_t flags,
-                      struct tv_task_event *out, size_t cap, size_t *count_out)
+/* The lock is held for at most TASK_LIST_SCAN_MAX examined records (plus
+ * one O(log n) index lookup and a bounded reap); a longer scan, e.g. past
+ * many finished records with TV_TASK_LIST_UNFINISHED, drops the lock and
+ * resumes after the last id it examined.  Records created or removed while
+ * the lock is dropped are seen or not, as with separate calls. */
+tv_status_t task_list_step(struct task_mgr *mgr, uint64_t cursor, uint32_t flags,
+                           struct tv_task_event *out, size_t cap, uint32_t max_scan,
+                           size_t *count_out, uint64_t *next_cursor, bool *end)
 {
     if (flags & ~(uint32_t)TV_TASK_LIST_UNFINISHED)
         return TV_E_INVALID_ARGUMENT;
+    if (max_scan > TASK_LIST_SCAN_MAX)
+        max_scan = TASK_LIST_SCAN_MAX;
     size_t n = 0;
     tp_lock_acquire(mgr->lock);
     task_reap_locked(mgr, tp_now_ns());
-    for (struct task_job *t = mgr->head; t && n < cap; t = t->next) {
-        if (t->id <= cursor)
-            continue;
+    struct task_job *t = task_index_after(mgr, cursor);
+    for (uint32_t seen = 0; t && n < cap && seen < max_scan; seen++, t = t->next) {
+        cursor = t->id;
         if ((flags & TV_TASK_LIST_UNFINISHED) && task_state_is_final(t->state))
             continue;
         out[n].id = t->id;
@@ -94,7 +102,28 @@ tv_status_t task_list(struct task_mgr *mgr, uint64_t cursor, uint32_t flags,
         out[n].percent = t->percent;
         n++;
     }
+    *end = t == NULL;
     tp_lock_release(mgr->lock);
+    *count_out = n;
+    *next_cursor = cursor;
+    return TV_OK;
+}
+
+tv_status_t task_list(struct task_mgr *mgr, uint64_t cursor, uint32_t flags,
+                      struct tv_task_event *out, size_t cap, size_t *count_out)
+{
+    size_t n = 0;
+    bool end = cap == 0;
+    while (!end && n < cap) {
+        size_t got;
+        tv_status_t st = task_list_step(mgr, cursor, flags, out + n, cap - n,
+                                        TASK_LIST_SCAN_MAX, &got, &cursor, &end);
+        if (st != TV_OK)
+            return st;
+        n += got;
+    }
+    if (cap == 0 && (flags & ~(uint32_t)TV_TASK_LIST_UNFINISHED))
+        return TV_E_INVALID_ARGUMENT;
     *count_out = n;
     return TV_OK;
 }

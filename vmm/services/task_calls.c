@@ -55,39 +55,64 @@ static tv_status_t hc_query(struct hcall_ctx *ctx)
     return s;
 }
 
-/* TASK_LIST a0 cursor, a1 buffer gpa, a2 capacity (entries), a3 flags.
- * o0 = entries written (OK only).  The whole claimed buffer must be caller
- * RAM, whether or not there is anything to list. */
+/* TASK_LIST a0 cursor, a1 buffer gpa, a2 capacity (entries), a3 flags,
+ * a4 entries written by earlier entries of this call (0 on the first).
+ * o0 = entries written in all (OK only).  The whole claimed buffer must be
+ * caller RAM, whether or not there is anything to list; with a capacity of
+ * 0 the address is ignored (as PARTITION_LIST's).
+ *
+ * One entry (one exit, interrupts off in the monitor) examines at most
+ * LIST_EXIT_SCAN records, in steps of one lock hold each.  If the list goes
+ * on, the call continues: a0 = the last id examined, a1 = the buffer
+ * after the entries written, a2 = the capacity left, a4 = entries written so
+ * far; the guest re-executes it and it resumes there. */
+#define LIST_EXIT_SCAN 512u
 static tv_status_t hc_list(struct hcall_ctx *ctx)
 {
     struct task_call_state *st = state_of(ctx);
     const uint64_t *a = ctx->arg;
-    uint64_t cursor = a[0], gpa = a[1], cap = a[2];
-    if (!rest_zero(a, 4) || (gpa & 7u) || (cap && gpa == 0) || cap > TASK_CALL_LIST_MAX ||
-        (a[3] & ~(uint64_t)TV_TASK_LIST_UNFINISHED))
+    uint64_t cursor = a[0], gpa = a[1], cap = a[2], before = a[4];
+    if ((cap && ((gpa & 7u) || gpa == 0)) || cap > TASK_CALL_LIST_MAX ||
+        before > TASK_CALL_LIST_MAX - cap || (a[3] & ~(uint64_t)TV_TASK_LIST_UNFINISHED))
         return TV_E_INVALID_ARGUMENT;
     if (guest_mem_check(ctx->caller->mem, gpa, cap * sizeof(struct tv_task_event)) != TV_OK)
         return TV_E_INVALID_ARGUMENT;
     uint64_t written = 0;
-    while (written < cap) {
+    uint32_t scanned = 0;
+    bool end = cap == 0;
+    while (!end && written < cap) {
+        if (scanned >= LIST_EXIT_SCAN) {
+            /* Budget spent: continue from here on the next entry. */
+            ctx->arg[0] = cursor;
+            ctx->arg[1] = gpa + written * sizeof(struct tv_task_event);
+            ctx->arg[2] = cap - written;
+            ctx->arg[4] = before + written;
+            ctx->arg_update_mask = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 4);
+            return TV_E_CONTINUE;
+        }
         struct tv_task_event chunk[LIST_CHUNK];
         size_t want = cap - written < LIST_CHUNK ? (size_t)(cap - written) : LIST_CHUNK;
         size_t got = 0;
-        tv_status_t s = task_list(st->mgr, cursor, (uint32_t)a[3], chunk, want, &got);
+        uint32_t budget = LIST_EXIT_SCAN - scanned;
+        if (budget > TASK_LIST_SCAN_MAX)
+            budget = TASK_LIST_SCAN_MAX;
+        uint64_t next = cursor;
+        tv_status_t s = task_list_step(st->mgr, cursor, (uint32_t)a[3], chunk, want, budget,
+                                       &got, &next, &end);
         if (s != TV_OK)
             return s;
-        if (got == 0)
-            break;
-        s = guest_mem_write(ctx->caller->mem, gpa + written * sizeof chunk[0], chunk,
-                            got * sizeof chunk[0]);
-        if (s != TV_OK)
-            return s;
+        /* What a step examined: at least what it wrote, at most its budget. */
+        scanned += budget;
+        if (got) {
+            s = guest_mem_write(ctx->caller->mem, gpa + written * sizeof chunk[0], chunk,
+                                got * sizeof chunk[0]);
+            if (s != TV_OK)
+                return s;
+        }
         written += got;
-        cursor = chunk[got - 1].id;
-        if (got < want)
-            break;
+        cursor = next;
     }
-    set_out0(ctx, written);
+    set_out0(ctx, before + written);
     return TV_OK;
 }
 

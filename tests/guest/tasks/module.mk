@@ -7,3 +7,5 @@ ALL_TARGETS += $(BUILD)/guests/tasks.elf $(BUILD)/guests/tasks_denied.elf
 $(BUILD)/guestobj/tests/guest/tasks/%.o: GUEST_CFLAGS += -Iclient
 $(eval $(call guest_image,task_bench,tests/guest/tasks/task_bench.c $(TASK_GUEST_CLIENT)))
 ALL_TARGETS += $(BUILD)/guests/task_bench.elf
+$(eval $(call guest_image,task_fill,tests/guest/tasks/task_fill.c))
+ALL_TARGETS += $(BUILD)/guests/task_fill.elf

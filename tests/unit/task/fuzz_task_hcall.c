@@ -3,7 +3,7 @@
  * arbitrary call codes and arguments (bad ids, pointers outside the caller,
  * unaligned buffers, huge sizes and timeouts, tampered ring pages), against
  * a real task manager run on this one thread.  Checks that every answer is a
- * known status, continuations only come from TASK_WAIT, a call changes only
+ * known status, continuations only come from TASK_WAIT and TASK_LIST, a call changes only
  * the registers docs/hypercalls.md says it defines, and whatever the
  * monitor writes into guest memory is well formed. */
 #include <stdint.h>
@@ -121,7 +121,8 @@ static void *fuzz_state(void *owner, const struct hcall_caller *caller)
 /* Registers a call may change (docs/hypercalls.md): RAX (status; kept as
  * the call code by a continuation); RDX (o0) only for QUERY on OK and
  * BUFFER_TOO_SMALL, LIST and TEST_TASK_START on OK; a continuing TASK_WAIT
- * rewrites a1 and a2.  A 32-bit caller's registers stay 32-bit values. */
+ * rewrites a1 and a2, a continuing TASK_LIST a0, a1, a2 and a4.  A 32-bit
+ * caller's registers stay 32-bit values. */
 static void check_registers(uint32_t code, bool wide, enum hcall_action act, tv_status_t st,
                             const struct hcall_regs *in, const struct hcall_regs *out)
 {
@@ -137,6 +138,15 @@ static void check_registers(uint32_t code, bool wide, enum hcall_action act, tv_
         } else {
             want.rcx = out->rcx;
             want.rdx = out->rdx;
+        }
+        if (code == TV_HC_TASK_LIST) { /* LIST also rewrites a0 and a4 */
+            if (wide) {
+                want.rdi = out->rdi;
+                want.r8 = out->r8;
+            } else {
+                want.rbx = out->rbx;
+                want.rdi = out->rdi;
+            }
         }
     } else {
         want.rax = out->rax;
@@ -256,7 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (res.status < 0 || res.status >= TV_STATUS_COUNT)
             abort();
-        if (res.status == TV_E_CONTINUE && code != TV_HC_TASK_WAIT)
+        if (res.status == TV_E_CONTINUE && code != TV_HC_TASK_WAIT && code != TV_HC_TASK_LIST)
             abort();
         check_registers(code, caller.wide, act, res.status, &in, &out);
         if (code == TV_HC_TASK_QUERY && res.status == TV_OK) {
@@ -266,7 +276,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (info.id != args[0])
                 abort();
         }
-        if (code == TV_HC_TASK_LIST && res.status == TV_OK && res.out > args[2])
+        /* o0 = a4 (entries of earlier entries) + what this entry wrote */
+        if (code == TV_HC_TASK_LIST && res.status == TV_OK &&
+            (res.out < args[4] || res.out - args[4] > args[2]))
             abort();
         if (code == TV_HC_TEST_TASK_START && res.status == TV_OK && nids < 40)
             ids[nids++] = res.out;

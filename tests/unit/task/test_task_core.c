@@ -991,6 +991,102 @@ static void listing(void **state)
     task_mgr_destroy(mgr);
 }
 
+/* A full table (1,000 records) with holes: the id index (task_index.c)
+ * finds exactly the listed records, a cursor walk lists them in order
+ * across removed ids, TV_TASK_LIST_UNFINISHED skips runs of finished
+ * records longer than one lock hold's scan, and reaping in batches
+ * removes every expired record. */
+#define BIG 1000
+static void large_table(void **state)
+{
+    (void)state;
+    tp_hosted_clock_manual(SEC);
+    struct task_mgr_config cfg = { .workers = 0, .max_running = 1, .max_tasks = BIG,
+                                   .retention_ns = 10 * SEC };
+    struct task_mgr *mgr = NULL;
+    assert_int_equal(task_mgr_create(&cfg, &mgr), TV_OK);
+    struct instant in = { 0 };
+    uint64_t id;
+    static bool listed[BIG + 1], finished[BIG + 1];
+    memset(listed, 0, sizeof listed);
+    memset(finished, 0, sizeof finished);
+    for (uint64_t i = 1; i <= BIG; i++) {
+        assert_int_equal(instant_task(mgr, &in, &id), TV_OK);
+        assert_int_equal(id, i);
+        listed[i] = true;
+    }
+    assert_int_equal(instant_task(mgr, &in, &id), TV_E_LIMIT);
+    /* Ids 1..300 finished (a run of 300 finished records), then a
+     * pseudo-random half of the rest cancelled and some of those dismissed. */
+    for (uint64_t i = 1; i <= 300; i++) {
+        assert_int_equal(task_cancel(mgr, i), TV_OK);
+        finished[i] = true;
+    }
+    uint64_t x = 12345;
+    for (uint64_t i = 301; i <= BIG; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        if ((x >> 33) & 1) {
+            assert_int_equal(task_cancel(mgr, i), TV_OK);
+            finished[i] = true;
+            if ((x >> 35) & 1) {
+                assert_int_equal(task_dismiss(mgr, i), TV_OK);
+                listed[i] = false;
+            }
+        }
+    }
+    struct tv_task_info info;
+    for (uint64_t i = 0; i <= BIG + 5; i++) {
+        bool want = i >= 1 && i <= BIG && listed[i];
+        assert_int_equal(task_query(mgr, i, &info), want ? TV_OK : TV_E_NOT_FOUND);
+        if (want)
+            assert_int_equal(info.id, i);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t flags = pass ? TV_TASK_LIST_UNFINISHED : 0;
+        struct tv_task_event out[7];
+        uint64_t cursor = 0, expect = 0;
+        size_t n;
+        do {
+            assert_int_equal(task_list(mgr, cursor, flags, out, 7, &n), TV_OK);
+            for (size_t k = 0; k < n; k++) {
+                do
+                    expect++;
+                while (expect <= BIG && (!listed[expect] || (pass && finished[expect])));
+                assert_int_equal(out[k].id, expect);
+                cursor = out[k].id;
+            }
+        } while (n == 7);
+        do
+            expect++;
+        while (expect <= BIG && (!listed[expect] || (pass && finished[expect])));
+        assert_true(expect > BIG); /* nothing left out */
+    }
+    /* One call with a capacity larger than the table. */
+    static struct tv_task_event all[BIG + 10];
+    size_t n, want = 0;
+    for (uint64_t i = 1; i <= BIG; i++)
+        want += listed[i];
+    assert_int_equal(task_list(mgr, 0, 0, all, BIG + 10, &n), TV_OK);
+    assert_int_equal(n, want);
+    /* Retention: every finished record expires; a call reaps a batch,
+     * task_mgr_reap all of them; the unfinished stay. */
+    size_t unfinished = 0;
+    for (uint64_t i = 1; i <= BIG; i++)
+        unfinished += listed[i] && !finished[i];
+    tp_hosted_clock_advance(10 * SEC);
+    struct task_mgr_stats st;
+    assert_int_equal(task_query(mgr, 1, &info), TV_E_NOT_FOUND);
+    task_mgr_stats(mgr, &st);
+    assert_true(st.tasks > unfinished);
+    task_mgr_reap(mgr);
+    task_mgr_stats(mgr, &st);
+    assert_int_equal(st.tasks, unfinished);
+    for (uint64_t i = 1; i <= BIG; i++)
+        assert_int_equal(task_query(mgr, i, &info),
+                         listed[i] && !finished[i] ? TV_OK : TV_E_NOT_FOUND);
+    task_mgr_destroy(mgr);
+}
+
 /* ---- Events ------------------------------------------------------------------ */
 
 struct notes {
@@ -1146,6 +1242,7 @@ int main(void)
         cmocka_unit_test(limits),
         cmocka_unit_test_setup(destroy_busy_manager, setup_real_clock),
         cmocka_unit_test(listing),
+        cmocka_unit_test(large_table),
         cmocka_unit_test(events),
         cmocka_unit_test(result_mapping),
     };

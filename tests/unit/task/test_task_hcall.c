@@ -301,7 +301,12 @@ static void list(void **state)
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, TASK_CALL_LIST_MAX + 1, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 10, 2, 0, &res), TV_E_INVALID_ARGUMENT);
-    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 10, 0, 5, &res), TV_E_INVALID_ARGUMENT);
+    /* a4 counts entries of earlier entries (continuation state): added to
+     * o0, and a4 + capacity may not pass the per-call maximum */
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 10, 0, 5, &res), TV_OK);
+    assert_int_equal(res.out, 15);
+    assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE, 10, 0, TASK_CALL_LIST_MAX - 9, &res),
+                     TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 48, 10, 0, 0, &res), TV_E_INVALID_ARGUMENT);
     assert_int_equal(res.out, 10); /* RDX (a2) untouched */
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 48, 2, 0, 0, &res), TV_OK);
@@ -310,6 +315,67 @@ static void list(void **state)
     /* a capacity far beyond the caller's memory faults, it does not overrun */
     assert_int_equal(hc(e, TV_HC_TASK_LIST, 0, BASE + SIZE - 8, TASK_CALL_LIST_MAX, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
+}
+
+/* Re-executes a call while it continues, as the CPU does (RIP not advanced,
+ * the rewritten registers); returns the final status, *entries the number of
+ * entries. */
+static tv_status_t hc_to_end(struct env *e, uint32_t code, uint64_t a[5], unsigned *entries,
+                             struct task_hcall_result *res)
+{
+    *entries = 0;
+    for (;;) {
+        tv_status_t st = hc(e, code, a[0], a[1], a[2], a[3], a[4], res);
+        (*entries)++;
+        if (st != TV_E_CONTINUE)
+            return st;
+        memcpy(a, res->args, 5 * sizeof a[0]);
+    }
+}
+
+/* A listing longer than one exit's budget continues: every entry examines
+ * a bounded number of records, and the call as a whole lists everything in
+ * order, for 64- and 32-bit callers, also past long runs of finished tasks
+ * with TV_TASK_LIST_UNFINISHED. */
+static void list_continuation(void **state)
+{
+    struct env *e = *state;
+    enum { N = 900 };
+    for (int i = 0; i < N; i++)
+        start_test_task(e, 0);
+    /* The first 700 finished (cancelled), the last 200 queued. */
+    for (uint64_t id = 1; id <= 700; id++)
+        assert_int_equal(hc(e, TV_HC_TASK_CANCEL, id, 0, 0, 0, 0, NULL), TV_OK);
+    struct tv_task_event *ev = (struct tv_task_event *)e->f.mem;
+    struct task_hcall_result res;
+    for (int wide = 1; wide >= 0; wide--) {
+        e->caller.wide = wide;
+        uint64_t a[5] = { 0, BASE, 1000, 0, 0 };
+        unsigned entries;
+        memset(ev, 0, 1000 * sizeof *ev);
+        assert_int_equal(hc_to_end(e, TV_HC_TASK_LIST, a, &entries, &res), TV_OK);
+        assert_int_equal(res.out, N);
+        assert_true(entries > 1);
+        for (int i = 0; i < N; i++)
+            assert_int_equal(ev[i].id, (uint64_t)i + 1);
+        uint64_t b[5] = { 0, BASE, 1000, TV_TASK_LIST_UNFINISHED, 0 };
+        memset(ev, 0, 1000 * sizeof *ev);
+        assert_int_equal(hc_to_end(e, TV_HC_TASK_LIST, b, &entries, &res), TV_OK);
+        assert_int_equal(res.out, 200);
+        assert_true(entries > 1); /* 700 finished records: more than one exit's scan */
+        for (int i = 0; i < 200; i++) {
+            assert_int_equal(ev[i].id, (uint64_t)i + 701);
+            assert_int_equal(ev[i].state, TV_TASK_QUEUED);
+        }
+        /* A capacity that ends inside the list: exactly that many, no more. */
+        uint64_t c[5] = { 0, BASE, 300, 0, 0 };
+        memset(ev, 0, 1000 * sizeof *ev);
+        assert_int_equal(hc_to_end(e, TV_HC_TASK_LIST, c, &entries, &res), TV_OK);
+        assert_int_equal(res.out, 300);
+        assert_int_equal(ev[299].id, 300);
+        assert_int_equal(ev[300].id, 0);
+    }
+    e->caller.wide = true;
 }
 
 static void verbs(void **state)
@@ -533,6 +599,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(codes, setup, teardown),
         cmocka_unit_test_setup_teardown(query, setup, teardown),
         cmocka_unit_test_setup_teardown(list, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_continuation, setup, teardown),
         cmocka_unit_test_setup_teardown(verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(wait_and_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(events_register, setup, teardown),
