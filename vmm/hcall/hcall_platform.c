@@ -24,7 +24,8 @@ static tv_status_t hc_get_version(struct hcall_ctx *ctx)
     return TV_OK;
 }
 
-/* In: a0 = buffer gpa (8-byte aligned), a1 = capacity in records.
+/* In: a0 = buffer gpa (8-byte aligned), a1 = capacity in records; a2..a4
+ * reserved (zero).
  * Out: o0 (RDX) = number of partitions (also on BUFFER_TOO_SMALL).
  * The whole claimed buffer must be caller RAM even when fewer records are
  * written, so a bad pointer fails the same way whatever the count is. */
@@ -33,6 +34,8 @@ static tv_status_t hc_partition_list(struct hcall_ctx *ctx)
     const struct hcall_services *svc = ctx->svc;
     uint64_t gpa = ctx->arg[0], capacity = ctx->arg[1], bytes;
 
+    if (ctx->arg[2] || ctx->arg[3] || ctx->arg[4])
+        return TV_E_INVALID_ARGUMENT;
     if (!svc || !svc->partition_count || !svc->partition_get)
         return TV_E_UNSUPPORTED;
     if (capacity != 0) {

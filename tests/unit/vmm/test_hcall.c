@@ -362,6 +362,30 @@ static void partition_list_rejects_bad_buffers(void **state)
     assert_int_equal(r.rax, TV_OK);
 }
 
+/* Reserved arguments (a2..a4) must be zero: INVALID_ARGUMENT, nothing
+ * written, RDX (o0, which is also a2) left as it was; 32-bit callers too. */
+static void partition_list_reserved_arguments(void **state)
+{
+    (void)state;
+    for (int wide = 1; wide >= 0; wide--) {
+        struct hcall_caller c = caller(true, 0, wide);
+        for (unsigned i = 2; i < 5; i++) {
+            struct hcall_regs r = { .rax = TV_HC_PARTITION_LIST };
+            uint64_t *wregs[5] = { &r.rdi, &r.rsi, &r.rdx, &r.r10, &r.r8 };
+            uint64_t *nregs[5] = { &r.rbx, &r.rcx, &r.rdx, &r.rsi, &r.rdi };
+            *(wide ? wregs : nregs)[0] = FAKE_LOW_GPA;
+            *(wide ? wregs : nregs)[1] = 2;
+            *(wide ? wregs : nregs)[i] = 7;
+            struct hcall_regs before = r;
+            hcall_dispatch(&env, &c, &r);
+            assert_int_equal(r.rax, TV_E_INVALID_ARGUMENT);
+            before.rax = r.rax;
+            assert_memory_equal(&r, &before, sizeof r);
+        }
+    }
+    assert_int_equal(mem.writes, 0);
+}
+
 static void partition_list_without_provider(void **state)
 {
     (void)state;
@@ -447,6 +471,7 @@ int main(void)
         cmocka_unit_test_setup(partition_list_writes_records, setup),
         cmocka_unit_test_setup(partition_list_too_small_reports_count, setup),
         cmocka_unit_test_setup(partition_list_rejects_bad_buffers, setup),
+        cmocka_unit_test_setup(partition_list_reserved_arguments, setup),
         cmocka_unit_test_setup(partition_list_without_provider, setup),
         cmocka_unit_test_setup(guest_mem_bounds, setup),
     };
