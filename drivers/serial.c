@@ -6,11 +6,14 @@
 #define UART_RBR 0
 #define UART_IER 1
 #define UART_FCR 2
+#define UART_IIR 2
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY  0x20
+
+static unsigned tx_fifo = 1;
 
 void serial_init(void)
 {
@@ -28,6 +31,27 @@ void serial_init(void)
     outb(COM1 + UART_LCR, 0x03);     /* 8N1 */
     outb(COM1 + UART_FCR, 0xc7);     /* FIFO on, cleared */
     outb(COM1 + UART_MCR, 0x03);     /* DTR, RTS; no OUT2: polled */
+    /* IIR bits 7:6 read 11 when the FIFOs are on (16550A); an 8250 or
+     * 16450 has none, and a missing UART reads all ones, which would claim
+     * FIFOs: LSR of a missing UART also reads 0xff, so require a sane LSR. */
+    uint8_t iir = inb(COM1 + UART_IIR), lsr = inb(COM1 + UART_LSR);
+    tx_fifo = ((iir & 0xc0) == 0xc0 && lsr != 0xff) ? 16 : 1;
+}
+
+bool serial_tx_ready(void)
+{
+    return inb(COM1 + UART_LSR) & LSR_THR_EMPTY;
+}
+
+unsigned serial_tx_fifo(void)
+{
+    return tx_fifo;
+}
+
+void serial_tx_put(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        outb(COM1 + UART_THR, (uint8_t)s[i]);
 }
 
 static void put_byte(char c)

@@ -1,5 +1,6 @@
 #include "dev/vuart.h"
 #include "kernel/log.h"
+#include "kernel/time.h"
 #include "tv_string.h"
 
 #define LSR_DR   0x01
@@ -12,6 +13,8 @@ void vuart_init(struct vuart *u, const char *owner, bool has_input)
     u->owner = owner;
     u->has_input = has_input;
     u->lcr = 0x03;
+    u->budget = VUART_BURST_BYTES;
+    u->budget_ns = time_now_ns();
 }
 
 bool vuart_handles_port(uint16_t port)
@@ -19,11 +22,47 @@ bool vuart_handles_port(uint16_t port)
     return port >= VUART_BASE && port < VUART_BASE + 8;
 }
 
+#define NS_PER_BYTE (1000000000ull / VUART_RATE_BPS)
+
+/* Logs one line if the partition's budget allows; otherwise counts it.  The
+ * first line that fits again is preceded by how many were dropped. */
+static void emit_line(struct vuart *u)
+{
+    uint64_t now = time_now_ns();
+    uint64_t earned = (now - u->budget_ns) / NS_PER_BYTE;
+    if (earned >= VUART_BURST_BYTES - u->budget) {
+        u->budget = VUART_BURST_BYTES;
+        u->budget_ns = now;
+    } else {
+        u->budget += (uint32_t)earned;
+        u->budget_ns += earned * NS_PER_BYTE;
+    }
+    uint32_t cost = (uint32_t)u->line_len + 1;
+    if (u->budget < cost) {
+        u->dropped++;
+        u->dropped_total++;
+        return;
+    }
+    u->budget -= cost;
+    if (u->dropped) {
+        log_msg(TV_LOG_WARN, u->owner, "console rate limit (%u bytes/s): %u lines dropped",
+                VUART_RATE_BPS, (unsigned)u->dropped);
+        u->dropped = 0;
+    }
+    log_line(u->owner, u->line, u->line_len);
+}
+
 void vuart_flush(struct vuart *u)
 {
     if (u->line_len) {
-        log_line(u->owner, u->line, u->line_len);
+        emit_line(u);
         u->line_len = 0;
+    }
+    /* The partition stops: say what its rate limit dropped at the end. */
+    if (u->dropped) {
+        log_msg(TV_LOG_WARN, u->owner, "console rate limit (%u bytes/s): %u lines dropped",
+                VUART_RATE_BPS, (unsigned)u->dropped);
+        u->dropped = 0;
     }
 }
 
@@ -36,12 +75,14 @@ static void put(struct vuart *u, char c)
     if (c == '\r')
         return;
     if (c == '\n') {
-        log_line(u->owner, u->line, u->line_len);
+        emit_line(u);
         u->line_len = 0;
         return;
     }
-    if (u->line_len == (int)sizeof u->line)
-        vuart_flush(u); /* an over-long line is split, never lost */
+    if (u->line_len == (int)sizeof u->line) {
+        emit_line(u); /* an over-long line is split (within the budget) */
+        u->line_len = 0;
+    }
     u->line[u->line_len++] = c;
 }
 

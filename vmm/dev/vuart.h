@@ -1,6 +1,7 @@
 /* The 16550 UART each guest sees at 0x3F8.  Output goes to the monitor log,
- * a line at a time, prefixed with the partition name; the control
- * partition's UART also receives the console's input. */
+ * a line at a time, prefixed with the partition name, within a per-partition
+ * rate limit; the control partition's UART also receives the console's
+ * input. */
 #ifndef VMM_VUART_H
 #define VMM_VUART_H
 
@@ -19,7 +20,18 @@ struct vuart {
     volatile uint32_t rx_head, rx_tail;   /* written by the console poller */
     bool has_input;
     bool raw;        /* console partition in raw mode: bytes straight to the console */
+    /* Line output budget (token bucket, bytes): a partition that floods its
+     * console loses lines beyond VUART_RATE_BPS on average (bursts up to
+     * VUART_BURST_BYTES), counted and reported, so it cannot crowd the
+     * other partitions' lines out of the monitor's log. */
+    uint64_t budget_ns;   /* time the budget was last refilled */
+    uint32_t budget;      /* bytes it may still log */
+    uint32_t dropped;     /* lines dropped since the last report */
+    uint64_t dropped_total;
 };
+
+#define VUART_RATE_BPS    4000u
+#define VUART_BURST_BYTES 32768u
 
 void vuart_init(struct vuart *u, const char *owner, bool has_input);
 bool vuart_handles_port(uint16_t port);

@@ -18,6 +18,7 @@ unsigned monitor_debug_exit_port(void)
 void monitor_exit(unsigned code)
 {
     cpu_cli();
+    log_flush(); /* every queued line (the verdict's summary) before the end */
     if (debug_exit_port)
         outb((uint16_t)debug_exit_port, (uint8_t)code);
     log_raw("monitor halted (exit code %#x)\n", code);

@@ -1,5 +1,6 @@
 /* Power-off: see power.h. */
 #include "kernel/power.h"
+#include "arch/x86/cpu.h"
 #include "drivers/acpi.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
@@ -16,6 +17,10 @@ tv_status_t power_off(void)
 {
     char why[96];
     log_info("powering off");
+    /* The log is written by a timer: get it out before the power goes. */
+    bool irq = irq_save();
+    log_flush();
+    irq_restore(irq);
     tv_status_t st = acpi_power_off(why, sizeof why);
     log_warn("ACPI power-off failed: %s", why);
     if (monitor_debug_exit_port()) {

@@ -2,6 +2,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/trap.h"
+#include "kernel/log.h"
 #include "kernel/percpu.h"
 #include "kernel/time.h"
 
@@ -91,4 +92,6 @@ static void timer_irq(struct trap_frame *tf)
 void timer_subsystem_init(void)
 {
     irq_register(VEC_TIMER, timer_irq);
+    /* The log's UART writes move to a timer now that timers exist. */
+    log_start_async();
 }
