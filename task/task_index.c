@@ -1,17 +1,20 @@
-/* The id index of the listed records: a treap (a binary search tree on the
- * id whose nodes are also a max-heap on a priority), so a lookup by id and
- * "the first record after this cursor" take O(log n) expected steps instead
- * of a walk of the list.  Those run with the manager's lock held, which in
- * the monitor means with interrupts off, so their cost must not grow with
- * the number of tasks.
+/* The two search trees of the task manager, both treaps (binary search
+ * trees whose nodes are also a max-heap on a priority):
+ *   TASK_TREE_ID     every listed record, by id: a lookup by id and "the
+ *                    first record after this cursor";
+ *   TASK_TREE_QUEUE  the queued records, in run order (higher priority
+ *                    first, then older first): the next task to run.
+ * Each operation takes O(log n) expected steps instead of a walk of the
+ * list.  They run with the manager's lock held, which in the monitor means
+ * with interrupts off, so their cost must not grow with the number of tasks.
  *
- * The priority is a hash of the id: ids are handed out by the manager (never
- * chosen by a caller), so the tree's shape is that of a random treap whatever
- * the order of creations and removals.  Everything is iterative: the depth
- * needs no stack. */
+ * The heap priority is a hash of the id: ids are handed out by the manager
+ * (never chosen by a caller), so each tree has the shape of a random treap
+ * whatever the order of creations and removals.  Everything is iterative:
+ * the depth needs no stack. */
 #include "task_internal.h"
 
-static uint64_t prio(const struct task_job *t)
+static uint64_t heap_prio(const struct task_job *t)
 {
     /* A 64-bit finaliser (xor-shift-multiply): neighbouring ids get
      * unrelated priorities. */
@@ -24,70 +27,88 @@ static uint64_t prio(const struct task_job *t)
     return x;
 }
 
-/* Splits `node` into the records with id < key (*lo) and id > key (*hi). */
-static void split(struct task_job *node, uint64_t key, struct task_job **lo,
-                  struct task_job **hi)
+#define LEFT(t, tree) ((t)->tree_link[tree][0])
+#define RIGHT(t, tree) ((t)->tree_link[tree][1])
+
+/* The tree's order: a comes before b.  Keys are unique (ids are). */
+static bool before(const struct task_job *a, const struct task_job *b, int tree)
+{
+    if (tree == TASK_TREE_QUEUE && a->priority != b->priority)
+        return a->priority > b->priority;
+    return a->id < b->id;
+}
+
+/* Splits `node` into the records before `key` (*lo) and after it (*hi). */
+static void split(struct task_job *node, const struct task_job *key, int tree,
+                  struct task_job **lo, struct task_job **hi)
 {
     struct task_job **l = lo, **h = hi;
     while (node) {
-        if (node->id < key) {
+        if (before(node, key, tree)) {
             *l = node;
-            l = &node->ix_right;
-            node = node->ix_right;
+            l = &RIGHT(node, tree);
+            node = RIGHT(node, tree);
         } else {
             *h = node;
-            h = &node->ix_left;
-            node = node->ix_left;
+            h = &LEFT(node, tree);
+            node = LEFT(node, tree);
         }
     }
     *l = NULL;
     *h = NULL;
 }
 
-/* Joins two treaps where every id in a is below every id in b. */
-static struct task_job *merge(struct task_job *a, struct task_job *b)
+/* Joins two treaps where every record of a comes before every one of b. */
+static struct task_job *merge(struct task_job *a, struct task_job *b, int tree)
 {
     struct task_job *root = NULL, **link = &root;
     while (a && b) {
-        if (prio(a) > prio(b)) {
+        if (heap_prio(a) > heap_prio(b)) {
             *link = a;
-            link = &a->ix_right;
-            a = a->ix_right;
+            link = &RIGHT(a, tree);
+            a = RIGHT(a, tree);
         } else {
             *link = b;
-            link = &b->ix_left;
-            b = b->ix_left;
+            link = &LEFT(b, tree);
+            b = LEFT(b, tree);
         }
     }
     *link = a ? a : b;
     return root;
 }
 
-void task_index_insert(struct task_mgr *mgr, struct task_job *t)
+void task_tree_insert(struct task_job **root, struct task_job *t, int tree)
 {
-    uint64_t p = prio(t);
-    struct task_job **link = &mgr->index;
-    while (*link && prio(*link) >= p)
-        link = t->id < (*link)->id ? &(*link)->ix_left : &(*link)->ix_right;
-    split(*link, t->id, &t->ix_left, &t->ix_right);
+    uint64_t p = heap_prio(t);
+    struct task_job **link = root;
+    while (*link && heap_prio(*link) >= p)
+        link = before(t, *link, tree) ? &LEFT(*link, tree) : &RIGHT(*link, tree);
+    split(*link, t, tree, &LEFT(t, tree), &RIGHT(t, tree));
     *link = t;
 }
 
-void task_index_remove(struct task_mgr *mgr, struct task_job *t)
+void task_tree_remove(struct task_job **root, struct task_job *t, int tree)
 {
-    struct task_job **link = &mgr->index;
+    struct task_job **link = root;
     while (*link && *link != t)
-        link = t->id < (*link)->id ? &(*link)->ix_left : &(*link)->ix_right;
+        link = before(t, *link, tree) ? &LEFT(*link, tree) : &RIGHT(*link, tree);
     if (*link)
-        *link = merge(t->ix_left, t->ix_right);
-    t->ix_left = t->ix_right = NULL;
+        *link = merge(LEFT(t, tree), RIGHT(t, tree), tree);
+    LEFT(t, tree) = RIGHT(t, tree) = NULL;
+}
+
+struct task_job *task_tree_first(struct task_job *root, int tree)
+{
+    while (root && LEFT(root, tree))
+        root = LEFT(root, tree);
+    return root;
 }
 
 struct task_job *task_index_find(const struct task_mgr *mgr, uint64_t id)
 {
     struct task_job *n = mgr->index;
     while (n && n->id != id)
-        n = id < n->id ? n->ix_left : n->ix_right;
+        n = id < n->id ? LEFT(n, TASK_TREE_ID) : RIGHT(n, TASK_TREE_ID);
     return n;
 }
 
@@ -97,9 +118,9 @@ struct task_job *task_index_after(const struct task_mgr *mgr, uint64_t cursor)
     while (n) {
         if (n->id > cursor) {
             best = n;
-            n = n->ix_left;
+            n = LEFT(n, TASK_TREE_ID);
         } else {
-            n = n->ix_right;
+            n = RIGHT(n, TASK_TREE_ID);
         }
     }
     return best;

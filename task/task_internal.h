@@ -24,12 +24,13 @@
 struct task_job {
     struct task_mgr *mgr;          /* constant */
     struct task_job *prev, *next;  /* all records, ascending id */
-    struct task_job *ix_left, *ix_right; /* the id index (task_index.c) */
+    /* Links of the two trees (task_index.c): [TASK_TREE_*][left, right]. */
+    struct task_job *tree_link[2][2];
     struct task_job *fin_prev, *fin_next; /* finished records, oldest first */
     bool in_fin;                   /* on the finished list */
     uint32_t refs;                 /* list, worker, waiters, cancellers */
     bool listed;                   /* still in the list (not dismissed/reaped) */
-    bool queued;                   /* waiting in the run queue */
+    bool queued;                   /* in the run queue (mgr->runq) */
     bool has_slot;                 /* counted in mgr->holding_slot */
     bool finishing;                /* winding down: no pause, no cancel */
 
@@ -81,7 +82,8 @@ struct task_mgr {
     uint64_t retention_ns;
 
     struct task_job *head, *tail;  /* listed records, ascending id */
-    struct task_job *index;        /* root of the id index of the listed records */
+    struct task_job *index;        /* root of the id tree of the listed records */
+    struct task_job *runq;         /* root of the run-order tree of queued records */
     /* Listed records in a final state, in the order they finished (so in
      * finished_ns order): reaping looks at the oldest only. */
     struct task_job *fin_head, *fin_tail;
@@ -110,12 +112,20 @@ void task_release_slot(struct task_job *t);          /* lock held */
 /* Unlists up to TASK_REAP_BATCH records past their retention; returns how
  * many. */
 uint32_t task_reap_locked(struct task_mgr *mgr, uint64_t now);
+/* Puts t into the run queue / takes it out (lock held; no-ops when it
+ * already is / is not queued). */
+void task_enqueue(struct task_job *t);
+void task_dequeue(struct task_job *t);
 /* TASK_FACT_* of t for the verb table (lock held). */
 uint32_t task_facts(const struct task_job *t);
 
 /* task_index.c (lock held): O(log n) expected per call */
-void task_index_insert(struct task_mgr *mgr, struct task_job *t);
-void task_index_remove(struct task_mgr *mgr, struct task_job *t);
+#define TASK_TREE_ID 0
+#define TASK_TREE_QUEUE 1
+void task_tree_insert(struct task_job **root, struct task_job *t, int tree);
+void task_tree_remove(struct task_job **root, struct task_job *t, int tree);
+/* The first record in the tree's order (the queue: the next to run). */
+struct task_job *task_tree_first(struct task_job *root, int tree);
 struct task_job *task_index_find(const struct task_mgr *mgr, uint64_t id);
 /* The listed record with the smallest id > cursor, or NULL. */
 struct task_job *task_index_after(const struct task_mgr *mgr, uint64_t cursor);

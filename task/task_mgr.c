@@ -19,6 +19,24 @@ struct task_job *task_find(struct task_mgr *mgr, uint64_t id)
     return task_index_find(mgr, id);
 }
 
+void task_enqueue(struct task_job *t)
+{
+    if (t->queued)
+        return;
+    t->queued = true;
+    t->mgr->queued++;
+    task_tree_insert(&t->mgr->runq, t, TASK_TREE_QUEUE);
+}
+
+void task_dequeue(struct task_job *t)
+{
+    if (!t->queued)
+        return;
+    t->queued = false;
+    t->mgr->queued--;
+    task_tree_remove(&t->mgr->runq, t, TASK_TREE_QUEUE);
+}
+
 static void fin_append(struct task_job *t)
 {
     struct task_mgr *mgr = t->mgr;
@@ -61,7 +79,8 @@ static void unlist(struct task_job *t)
     else
         mgr->tail = t->prev;
     t->prev = t->next = NULL;
-    task_index_remove(mgr, t);
+    task_tree_remove(&mgr->index, t, TASK_TREE_ID);
+    task_dequeue(t);
     fin_remove(t);
     t->listed = false;
     mgr->count--;
@@ -178,18 +197,13 @@ void task_mgr_destroy(struct task_mgr *mgr)
             uint32_t to;
             if (!t->finishing &&
                 task_verb_check(TV_TASK_VERB_CANCEL, t->state, facts, &to) == TV_OK) {
-                if (t->queued) {
-                    t->queued = false;
-                    mgr->queued--;
-                }
+                task_dequeue(t);
                 task_set_state(t, to);
                 if (!t->started)
                     task_finish_unstarted(t);
             } else if (t->state == TV_TASK_PAUSED) {
-                if (!t->started) {
-                    t->queued = true;
-                    mgr->queued++;
-                }
+                if (!t->started)
+                    task_enqueue(t);
                 task_set_state(t, t->started ? TV_TASK_RUNNING : TV_TASK_QUEUED);
             }
         }
@@ -290,10 +304,9 @@ tv_status_t task_create(struct task_mgr *mgr, const struct task_spec *spec, uint
     else
         mgr->head = t;
     mgr->tail = t;
-    task_index_insert(mgr, t);
+    task_tree_insert(&mgr->index, t, TASK_TREE_ID);
     mgr->count++;
-    t->queued = true;
-    mgr->queued++;
+    task_enqueue(t);
     if (id_out)
         *id_out = t->id;
     task_events_emit(t, false);
@@ -339,10 +352,7 @@ tv_status_t task_cancel(struct task_mgr *mgr, uint64_t id)
     tv_status_t st = verb_begin(mgr, id, TV_TASK_VERB_CANCEL, &t, &to);
     if (st != TV_OK)
         return st;
-    if (t->queued) {
-        t->queued = false;
-        mgr->queued--;
-    }
+    task_dequeue(t);
     task_set_state(t, to);
     if (!t->started) {
         /* Nobody else will ever run it: finish it here. */
@@ -361,10 +371,7 @@ tv_status_t task_pause(struct task_mgr *mgr, uint64_t id)
     tv_status_t st = verb_begin(mgr, id, TV_TASK_VERB_PAUSE, &t, &to);
     if (st != TV_OK)
         return st;
-    if (t->queued) {
-        t->queued = false; /* not runnable until resumed */
-        mgr->queued--;
-    }
+    task_dequeue(t); /* not runnable until resumed */
     task_set_state(t, to);
     tp_lock_release(mgr->lock);
     return TV_OK;
@@ -377,10 +384,8 @@ tv_status_t task_resume(struct task_mgr *mgr, uint64_t id)
     tv_status_t st = verb_begin(mgr, id, TV_TASK_VERB_RESUME, &t, &to);
     if (st != TV_OK)
         return st;
-    if (to == TV_TASK_QUEUED) {
-        t->queued = true;
-        mgr->queued++;
-    }
+    if (to == TV_TASK_QUEUED)
+        task_enqueue(t);
     task_set_state(t, to);
     tp_lock_release(mgr->lock);
     return TV_OK;

@@ -7,16 +7,11 @@ struct task_job *task_pick_next(struct task_mgr *mgr)
 {
     if (mgr->holding_slot >= mgr->max_running || mgr->queued == 0)
         return NULL;
-    struct task_job *best = NULL;
-    /* Ascending ids: the first of the highest priority is the oldest. */
-    for (struct task_job *t = mgr->head; t; t = t->next) {
-        if (t->queued && (!best || t->priority > best->priority))
-            best = t;
-    }
+    /* The run queue's first: the highest priority, then the oldest. */
+    struct task_job *best = task_tree_first(mgr->runq, TASK_TREE_QUEUE);
     if (!best)
         return NULL;
-    best->queued = false;
-    mgr->queued--;
+    task_dequeue(best);
     best->has_slot = true;
     mgr->holding_slot++;
     best->started = true;

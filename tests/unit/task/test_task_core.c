@@ -1061,6 +1061,18 @@ static void large_table(void **state)
         while (expect <= BIG && (!listed[expect] || (pass && finished[expect])));
         assert_true(expect > BIG); /* nothing left out */
     }
+    /* The run queue (a tree in run order) gives the oldest queued task
+     * next, after the cancels took most of them out. */
+    for (int k = 0; k < 3; k++) {
+        uint64_t next = 0;
+        for (uint64_t i = 1; i <= BIG && !next; i++)
+            if (listed[i] && !finished[i])
+                next = i;
+        assert_true(next != 0);
+        assert_int_equal(task_mgr_run_next(mgr), TV_OK);
+        assert_int_equal(q(mgr, next).state, TV_TASK_COMPLETED);
+        finished[next] = true;
+    }
     /* One call with a capacity larger than the table. */
     static struct tv_task_event all[BIG + 10];
     size_t n, want = 0;
