@@ -75,10 +75,8 @@ uint64_t timer_next_deadline(void)
     return timer_list ? timer_list->deadline_ns : UINT64_MAX;
 }
 
-static void timer_irq(struct trap_frame *tf)
+static void run_expired(void)
 {
-    (void)tf;
-    lapic_eoi();
     uint64_t now = time_now_ns();
     while (timer_list && timer_list->deadline_ns <= now) {
         struct timer *t = timer_list;
@@ -87,6 +85,48 @@ static void timer_irq(struct trap_frame *tf)
         now = time_now_ns();
     }
     reprogram();
+}
+
+static void timer_irq(struct trap_frame *tf)
+{
+    (void)tf;
+    lapic_eoi();
+    run_expired();
+}
+
+/* The watchdog.  Under QEMU TCG the monitor has seen its timer interrupt
+ * stay in the local APIC's IRR for good (ISR empty, TPR 0, interrupts
+ * opened again and again), most likely a lost update of the emulated CPU's
+ * interrupt-request flags between its vCPU and I/O threads.  Nothing in the
+ * monitor would ever run again except the vCPU loop of a guest that keeps
+ * exiting, which calls this. */
+static uint64_t watchdog_events;
+
+uint64_t timer_watchdog_events(void)
+{
+    return watchdog_events;
+}
+
+bool timer_watchdog(void)
+{
+    if (!timer_list)
+        return false;
+    uint64_t now = time_now_ns(), due = timer_list->deadline_ns;
+    if (now < due || now - due < TIMER_WATCHDOG_NS)
+        return false;
+    watchdog_events++;
+    struct lapic_vector_state ls;
+    lapic_vector_state(VEC_TIMER, &ls);
+    /* Logged like denials: the first 8, then every power of two. */
+    uint64_t n = watchdog_events;
+    if (n <= 8 || !(n & (n - 1)))
+        log_warn("timer watchdog: the timer interrupt is %llu us overdue (vector %u: IRR %u, "
+                 "ISR %u, TPR %u); nudging the APIC and running the expired timers (event %llu)",
+                 (unsigned long long)((now - due) / 1000), VEC_TIMER, ls.irr, ls.isr,
+                 (unsigned)ls.tpr, (unsigned long long)n);
+    lapic_nudge();
+    run_expired();
+    return true;
 }
 
 void timer_subsystem_init(void)

@@ -19,4 +19,13 @@ void timer_arm(struct timer *t, uint64_t deadline_ns);
 void timer_cancel(struct timer *t);
 uint64_t timer_next_deadline(void); /* UINT64_MAX when none */
 
+/* The watchdog for a timer interrupt that stopped arriving: when the
+ * earliest deadline is TIMER_WATCHDOG_NS past, logs it (with the vector's
+ * APIC state), nudges the local APIC and runs the expired timers itself.
+ * Call with interrupts off from code that runs whatever the timer does (the
+ * vCPU loop); returns true when it had to act (then reschedule). */
+#define TIMER_WATCHDOG_NS 20000000ull   /* ten default ticks */
+bool timer_watchdog(void);
+uint64_t timer_watchdog_events(void);
+
 #endif

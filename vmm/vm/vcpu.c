@@ -162,6 +162,8 @@ void vcpu_thread_main(void *arg)
         }
         virt->vcpu_run(v, &exit);
         exit_dispatch(v, &exit);
+        if (timer_watchdog())
+            sched_preempt_point(); /* what the lost timer interrupt would have done */
         cpu_irq_window(); /* a pending physical interrupt is taken here */
         trap_nmi_report();
     }

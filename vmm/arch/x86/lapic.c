@@ -9,6 +9,8 @@
 #define APIC_TPR     0x080
 #define APIC_EOI     0x0b0
 #define APIC_SVR     0x0f0
+#define APIC_ISR0    0x100   /* 8 registers, 0x10 apart */
+#define APIC_IRR0    0x200
 #define APIC_ICR_LO  0x300
 #define APIC_ICR_HI  0x310
 #define APIC_LVT_TIMER 0x320
@@ -92,4 +94,17 @@ void lapic_self_ipi(uint8_t vector)
 {
     wr(APIC_ICR_HI, 0);
     wr(APIC_ICR_LO, (1u << 18) | vector); /* destination shorthand: self, fixed */
+}
+
+void lapic_vector_state(uint8_t vector, struct lapic_vector_state *out)
+{
+    uint32_t reg = (uint32_t)(vector / 32) * 0x10, bit = 1u << (vector % 32);
+    out->irr = rd(APIC_IRR0 + reg) & bit;
+    out->isr = rd(APIC_ISR0 + reg) & bit;
+    out->tpr = rd(APIC_TPR);
+}
+
+void lapic_nudge(void)
+{
+    wr(APIC_TPR, rd(APIC_TPR));
 }

@@ -3,6 +3,7 @@
 #ifndef VMM_LAPIC_H
 #define VMM_LAPIC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 void lapic_init(void);
@@ -14,5 +15,15 @@ uint64_t lapic_timer_khz(void);
 void lapic_timer_oneshot_ns(uint64_t ns);
 void lapic_timer_stop(void);
 void lapic_self_ipi(uint8_t vector);
+/* Diagnostics for the timer watchdog: the vector's IRR and ISR bits, TPR. */
+struct lapic_vector_state {
+    bool irr, isr;
+    uint32_t tpr;
+};
+void lapic_vector_state(uint8_t vector, struct lapic_vector_state *out);
+/* Makes the local APIC re-evaluate what it has pending (rewrites TPR with
+ * its own value: SDM vol. 3 10.8.3.1, a TPR write re-arbitrates).  The
+ * timer watchdog's recovery for an interrupt left in IRR. */
+void lapic_nudge(void);
 
 #endif
