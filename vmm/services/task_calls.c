@@ -66,7 +66,7 @@ static tv_status_t hc_query(struct hcall_ctx *ctx)
  * on, the call continues: a0 = the last id examined, a1 = the buffer
  * after the entries written, a2 = the capacity left, a4 = entries written so
  * far; the guest re-executes it and it resumes there. */
-#define LIST_EXIT_SCAN 512u
+#define LIST_EXIT_SCAN 256u
 static tv_status_t hc_list(struct hcall_ctx *ctx)
 {
     struct task_call_state *st = state_of(ctx);
