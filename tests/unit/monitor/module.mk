@@ -17,3 +17,10 @@ $(BUILD)/tests/unit/test_monitor_options_testbuild: tests/unit/monitor/test_opti
 $(BUILD)/tests/unit/test_cpuid_policy: $(call host_objs,tests/unit/monitor/test_cpuid_policy.c vmm/vm/cpuid_policy.c)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+# The virtual UART's console output and its per-partition rate limit (log
+# and clock stubbed in the test).
+UNIT_TESTS += $(BUILD)/tests/unit/test_vuart
+$(BUILD)/tests/unit/test_vuart: $(call host_objs,tests/unit/monitor/test_vuart.c vmm/dev/vuart.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
