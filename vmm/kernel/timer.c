@@ -95,37 +95,66 @@ static void timer_irq(struct trap_frame *tf)
 }
 
 /* The watchdog.  Under QEMU TCG the monitor has seen its timer interrupt
- * stay in the local APIC's IRR for good (ISR empty, TPR 0, interrupts
- * opened again and again), most likely a lost update of the emulated CPU's
- * interrupt-request flags between its vCPU and I/O threads.  Nothing in the
- * monitor would ever run again except the vCPU loop of a guest that keeps
- * exiting, which calls this. */
-static uint64_t watchdog_events;
+ * stay in the local APIC's IRR (ISR empty, TPR 0) across interrupt window
+ * after interrupt window, most likely a lost update of the emulated CPU's
+ * interrupt-request flags between its vCPU and I/O threads
+ * (docs/architecture.md, "Time").  Nothing in the monitor would run again
+ * but the vCPU loop of a guest that keeps exiting, which calls this. */
+static uint64_t watchdog_events, watchdog_stranded;
 
 uint64_t timer_watchdog_events(void)
 {
     return watchdog_events;
 }
 
-bool timer_watchdog(void)
+static bool overdue(uint64_t *late_ns)
 {
     if (!timer_list)
         return false;
     uint64_t now = time_now_ns(), due = timer_list->deadline_ns;
     if (now < due || now - due < TIMER_WATCHDOG_NS)
         return false;
+    *late_ns = now - due;
+    return true;
+}
+
+bool timer_watchdog(void)
+{
+    uint64_t late;
+    if (!overdue(&late))
+        return false;
+    /* A timer that is merely late (this CPU did not run for a while: an
+     * emulator's host thread descheduled, an SMI) is taken in a window. */
+    cpu_irq_window();
+    if (!overdue(&late))
+        return false;
     watchdog_events++;
-    struct lapic_vector_state ls;
-    lapic_vector_state(VEC_TIMER, &ls);
+    struct lapic_vector_state before, after;
+    lapic_vector_state(VEC_TIMER, &before);
+    bool stranded = before.irr && !before.isr;
+    if (stranded) {
+        /* Pending, deliverable (ISR empty), yet not taken in a window:
+         * make the APIC re-arbitrate, and let it in. */
+        watchdog_stranded++;
+        lapic_nudge();
+        cpu_irq_window();
+    }
+    lapic_vector_state(VEC_TIMER, &after);
+    bool delivered = !overdue(&late);
     /* Logged like denials: the first 8, then every power of two. */
     uint64_t n = watchdog_events;
     if (n <= 8 || !(n & (n - 1)))
-        log_warn("timer watchdog: the timer interrupt is %llu us overdue (vector %u: IRR %u, "
-                 "ISR %u, TPR %u); nudging the APIC and running the expired timers (event %llu)",
-                 (unsigned long long)((now - due) / 1000), VEC_TIMER, ls.irr, ls.isr,
-                 (unsigned)ls.tpr, (unsigned long long)n);
-    lapic_nudge();
-    run_expired();
+        log_warn("timer watchdog: timer interrupt %llu us overdue; vector %u %s (IRR %u ISR %u "
+                 "TPR %u); %s (event %llu, %llu stranded)",
+                 (unsigned long long)(late / 1000), VEC_TIMER,
+                 stranded ? "stranded in IRR across an interrupt window" : "not pending",
+                 before.irr, before.isr, (unsigned)before.tpr,
+                 delivered ? "delivered after an APIC nudge"
+                           : after.irr ? "still stranded: running the expired timers"
+                                       : "running the expired timers",
+                 (unsigned long long)n, (unsigned long long)watchdog_stranded);
+    if (!delivered)
+        run_expired();
     return true;
 }
 
