@@ -26,6 +26,24 @@ static void vol_free(fs_volume_t *v)
 static tv_status_t count_free(fs_volume_t *v)
 {
     v->free_count = 0;
+    if (v->exfat) {
+        /* The bitmap a sector at a time. */
+        fs_node_t bm;
+        fs_exfat_bitmap_node(v, &bm);
+        uint8_t b[512];
+        uint64_t bytes = (v->clusters + 7ull) / 8;
+        for (uint64_t off = 0; off < bytes; off += sizeof b) {
+            size_t n = bytes - off < sizeof b ? (size_t)(bytes - off) : sizeof b;
+            tv_status_t st = fs_node_io(v, &bm, off, b, n, false);
+            if (st != TV_OK)
+                return st;
+            for (size_t i = 0; i < n; i++)
+                for (uint32_t k = 0; k < 8; k++)
+                    if ((off + i) * 8 + k < v->clusters && !(b[i] >> k & 1))
+                        v->free_count++;
+        }
+        return TV_OK;
+    }
     for (uint32_t c = 2; c - 2 < v->clusters; c++) {
         bool f;
         tv_status_t st = v->fmt->is_free(v, c, &f);
@@ -60,7 +78,7 @@ tv_status_t fs_mount(const fs_blockdev_t *dev, const fs_env_t *env, bool writabl
     if ((st = dev->read(dev->ctx, 0, 1, v->bounce)) != TV_OK)
         goto fail;
     if (tv_memcmp(v->bounce + 3, "EXFAT   ", 8) == 0)
-        st = TV_E_UNSUPPORTED; /* exFAT: not yet (docs/storage.md) */
+        st = fs_exfat_probe(v, v->bounce, writable);
     else
         st = fs_fat32_probe(v, v->bounce);
     if (st != TV_OK)
@@ -260,6 +278,12 @@ tv_status_t fs_read(fs_file_t *f, uint64_t off, void *buf, size_t len)
     if (off > f->node.size || len > f->node.size - off)
         return TV_E_INVALID_ARGUMENT;
     uint8_t *p = buf;
+    if (v->exfat && off + len > f->node.valid) {
+        /* exFAT: bytes past ValidDataLength read as zeros (spec 7.6.5). */
+        uint64_t from = off > f->node.valid ? off : f->node.valid;
+        tv_memset(p + (from - off), 0, (size_t)(off + len - from));
+        len = (size_t)(from - off);
+    }
     while (len) {
         uint32_t k = (uint32_t)(off / v->csize), c;
         tv_status_t st = fs_node_cluster(v, &f->node, k, &c, &f->pos_index, &f->pos_cluster);
@@ -345,15 +369,43 @@ static tv_status_t grow(fs_file_t *f, uint64_t end, uint64_t from, const uint8_t
     if ((st = fs_barrier(v)) != TV_OK)
         return st;
     f->node.size = end;
+    f->node.valid = end;
     if ((st = v->fmt->update(v, &f->node)) != TV_OK)
         return st;
     return fs_sync_cache(v);
+}
+
+/* exFAT files written elsewhere may end their valid data before their
+ * size; before we change such a file, the range between is zeroed
+ * (durably) and the entry then says all of it is valid. */
+static tv_status_t settle_valid(fs_file_t *f)
+{
+    fs_volume_t *v = f->v;
+    if (!v->exfat || f->node.valid >= f->node.size)
+        return TV_OK;
+    static const uint8_t zeros[512];
+    tv_status_t st;
+    for (uint64_t o = f->node.valid; o < f->node.size;) {
+        size_t n = f->node.size - o > sizeof zeros ? sizeof zeros : (size_t)(f->node.size - o);
+        if ((st = write_in(f, o, zeros, n)) != TV_OK)
+            return st;
+        o += n;
+    }
+    if ((st = fs_barrier(v)) != TV_OK)
+        return st;
+    f->node.valid = f->node.size;
+    if ((st = v->fmt->update(v, &f->node)) != TV_OK)
+        return st;
+    return fs_barrier(v);
 }
 
 tv_status_t fs_write(fs_file_t *f, uint64_t off, const void *buf, size_t len)
 {
     if (!f->writable)
         return TV_E_READ_ONLY;
+    tv_status_t vs = settle_valid(f);
+    if (vs != TV_OK)
+        return vs;
     if (off > UINT64_MAX - len)
         return TV_E_INVALID_ARGUMENT;
     uint64_t end = off + len;
@@ -375,6 +427,8 @@ tv_status_t fs_truncate(fs_file_t *f, uint64_t size)
     if (!f->writable)
         return TV_E_READ_ONLY;
     tv_status_t st;
+    if ((st = settle_valid(f)) != TV_OK)
+        return st;
     if (size > f->node.size) {
         if ((st = grow(f, size, size, NULL, 0)) != TV_OK)
             return st;
@@ -386,6 +440,7 @@ tv_status_t fs_truncate(fs_file_t *f, uint64_t size)
     fs_node_t old = f->node;
     uint32_t keep = clusters_for(v, size);
     f->node.size = size;
+    f->node.valid = size;
     if (keep == 0) {
         f->node.first = 0;
         f->node.contig = false;
@@ -486,6 +541,7 @@ tv_status_t fs_rename(fs_volume_t *v, const char *from, const char *to)
         fs_node_t old = dst;
         dst.first = src.first;
         dst.size = src.size;
+        dst.valid = src.valid;
         dst.contig = src.contig;
         dst.attr = src.attr;
         if ((st = v->fmt->update(v, &dst)) != TV_OK || (st = fs_barrier(v)) != TV_OK)

@@ -330,6 +330,47 @@ static tv_status_t find_free(fs_volume_t *v, uint32_t *out)
     return TV_E_NO_SPACE;
 }
 
+/* True when the add clusters from `from` on exist and are free. */
+static bool run_free(fs_volume_t *v, uint32_t from, uint32_t add)
+{
+    if (!fs_cluster_ok(v, from) || add > v->clusters - (from - 2))
+        return false;
+    for (uint32_t i = 0; i < add; i++) {
+        bool f;
+        if (v->fmt->is_free(v, from + i, &f) != TV_OK || !f)
+            return false;
+    }
+    return true;
+}
+
+/* The first run of add free clusters from the hint on (wrapping once). */
+static tv_status_t find_run(fs_volume_t *v, uint32_t add, uint32_t *out)
+{
+    uint32_t start = fs_cluster_ok(v, v->next_free) ? v->next_free : 2;
+    uint32_t run = 0, run_start = 0, c = start;
+    for (uint64_t i = 0; i < (uint64_t)v->clusters + add; i++) {
+        if (c == 2)
+            run = 0; /* a run does not wrap past the end */
+        bool f;
+        tv_status_t st = v->fmt->is_free(v, c, &f);
+        if (st != TV_OK)
+            return st;
+        if (!f) {
+            run = 0;
+        } else {
+            if (!run)
+                run_start = c;
+            if (++run == add) {
+                *out = run_start;
+                v->next_free = fs_cluster_ok(v, c + 1) ? c + 1 : 2;
+                return TV_OK;
+            }
+        }
+        c = fs_cluster_ok(v, c + 1) ? c + 1 : 2;
+    }
+    return TV_E_NO_SPACE;
+}
+
 /* An exFAT contiguous allocation gets its FAT chain written so that it can
  * grow anywhere (NoFatChain is cleared with the next entry update). */
 static tv_status_t make_chain(fs_volume_t *v, fs_node_t *n, uint32_t have)
@@ -359,6 +400,29 @@ tv_status_t fs_resize_chain(fs_volume_t *v, fs_node_t *n, uint32_t want)
     uint32_t add = want - have;
     if (add > v->free_count)
         return TV_E_NO_SPACE;
+    if (v->exfat && (have == 0 || n->contig)) {
+        /* exFAT: keep the file contiguous (NoFatChain, no FAT writes) while
+         * the clusters behind it are free; a new file takes the first run
+         * long enough. */
+        uint32_t start = 0;
+        if ((st = have ? (run_free(v, last + 1, add) ? TV_OK : TV_E_NO_SPACE) : find_run(v, add, &start)) == TV_OK) {
+            uint32_t from = have ? last + 1 : start;
+            for (uint32_t i = 0; i < add; i++)
+                if ((st = v->fmt->mark(v, from + i, true)) != TV_OK)
+                    return st;
+            v->free_count -= add;
+            if ((st = fs_zero(v, fs_cluster_off(v, from), (uint64_t)add * v->csize)) != TV_OK ||
+                (st = fs_barrier(v)) != TV_OK)
+                return st;
+            if (!have)
+                n->first = start;
+            n->contig = true;
+            return TV_OK;
+        }
+        if (st != TV_E_NO_SPACE)
+            return st;
+    }
+    /* Not contiguous any more: the clusters it has get a FAT chain. */
     if (n->contig && (st = make_chain(v, n, have)) != TV_OK)
         return st;
     /* Step 1: take and zero the new clusters and write their chain; none of

@@ -14,6 +14,7 @@
 typedef struct fs_node {
     uint32_t first;      /* first cluster, 0 = none */
     uint64_t size;       /* data length in bytes (directories: exFAT only) */
+    uint64_t valid;      /* exFAT ValidDataLength: bytes past it read as zeros */
     bool contig;         /* exFAT NoFatChain: clusters first.. contiguous */
     bool dir;
     bool root;           /* the root directory: no entry of its own */
@@ -58,6 +59,10 @@ struct fs_volume {
     /* exFAT */
     uint32_t bitmap_first;
     uint64_t bitmap_bytes;
+    bool bitmap_contig;  /* its clusters are consecutive (no FAT walk) */
+    uint32_t upcase_first;
+    uint64_t upcase_bytes;
+    uint16_t vol_flags;  /* VolumeFlags as found at mount */
     uint16_t *upcase;    /* 65536 entries */
     uint32_t open_files;
     char label[FS_NAME_MAX * 3 + 1];
@@ -107,6 +112,17 @@ struct fs_fmt {
 };
 
 extern const struct fs_fmt fs_fat32_fmt;
+extern const struct fs_fmt fs_exfat_fmt;
+
+/* exFAT: checks the boot region (the backup one stands in for a damaged
+ * main one on a read-only mount) and loads bitmap, up-case table, label. */
+tv_status_t fs_exfat_probe(fs_volume_t *v, const uint8_t *boot, bool writable);
+/* exFAT after a session that left VolumeDirty set: free clusters the
+ * bitmap holds that nothing reaches, trim FAT chains past their file. */
+tv_status_t fs_exfat_recover(fs_volume_t *v);
+tv_status_t fs_exfat_bit(fs_volume_t *v, uint32_t c, bool *used);
+/* The bitmap as a node (for fs_node_io). */
+void fs_exfat_bitmap_node(const fs_volume_t *v, fs_node_t *n);
 
 tv_status_t fs_fat32_probe(fs_volume_t *v, const uint8_t *boot);
 /* FAT32 after a crash: reclaim lost clusters, trim chains past EOF, copy FAT1 to the others. */
