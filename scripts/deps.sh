@@ -4,7 +4,7 @@
 set -eu
 packages=(
     build-essential gnu-efi nasm clang libclang-rt-14-dev
-    qemu-system-x86 ovmf mtools dosfstools exfatprogs
+    qemu-system-x86 ovmf mtools dosfstools exfatprogs exfat-fuse fdisk gdisk
     libcmocka-dev
     qemu-utils libvhdi-utils python3-libvhdi
     bochs bochs-term bochsbios vgabios grub-pc-bin grub-common xorriso

@@ -1,13 +1,14 @@
 # storage/fs/ and storage/volume/: block-device abstraction, partition
 # tables, FAT32 and exFAT, the storage seam over a volume (all portable).
 FS_SRCS := storage/fs/blockdev.c storage/fs/fs_core.c storage/fs/fs_name.c storage/fs/fs.c \
-           storage/fs/fat32.c storage/fs/fat32_recover.c storage/fs/exfat.c storage/fs/exfat_recover.c
+           storage/fs/fat32.c storage/fs/fat32_recover.c storage/fs/exfat.c storage/fs/exfat_recover.c \
+           storage/volume/crc32.c storage/volume/partition.c
 PORTABLE_SRCS += $(FS_SRCS)
 FS_TEST_SUPPORT := tests/unit/fs/mem_blockdev.c tests/unit/fs/fs_test_util.c tests/unit/fs/exfat_check.c
 
 $(call host_objs,$(FS_SRCS) $(wildcard tests/unit/fs/*.c)): HOST_CFLAGS += -I. -Istorage -Itests/unit/fs -Itests/unit/storage
 
-FS_UNIT := test_fs test_exfat
+FS_UNIT := test_fs test_exfat test_volume
 UNIT_TESTS += $(addprefix $(BUILD)/tests/unit/,$(FS_UNIT))
 define fs_unit_rule
 $(BUILD)/tests/unit/$(1): $(call host_objs,tests/unit/fs/$(1).c $(FS_TEST_SUPPORT) $(FS_SRCS) $(LIB_SRCS))
