@@ -1,7 +1,7 @@
 # storage/fs/ and storage/volume/: block-device abstraction, partition
 # tables, FAT32 and exFAT, the storage seam over a volume (all portable).
 FS_SRCS := storage/fs/blockdev.c storage/fs/fs_core.c storage/fs/fs_name.c storage/fs/fs.c \
-           storage/fs/fat32.c storage/fs/fat32_recover.c storage/fs/exfat.c storage/fs/exfat_recover.c \
+           storage/fs/fat32.c storage/fs/fat32_recover.c storage/fs/exfat.c storage/fs/exfat_recover.c storage/fs/fs_storage.c \
            storage/volume/crc32.c storage/volume/partition.c
 PORTABLE_SRCS += $(FS_SRCS)
 FS_TEST_SUPPORT := tests/unit/fs/mem_blockdev.c tests/unit/fs/fs_test_util.c tests/unit/fs/exfat_check.c
@@ -25,3 +25,12 @@ $(BUILD)/storage/fs-freestanding.stamp: $(FS_SRCS) $(wildcard storage/fs/*.h sto
 	    $(HOST_CC) $(STORAGE_FREESTANDING_CFLAGS) -c $$f -o $(BUILD)/storage/fs-freestanding/$$(basename $$f .c).o || exit 1; \
 	done
 	@touch $@
+
+# The VHD engine, unchanged, on the seam over a FAT32 and an exFAT volume.
+# (storage/module.mk is read after this file: its source list is taken here
+# by pattern.)
+FS_VHD_SRCS := $(filter-out storage/vhd_task.c,$(wildcard storage/vhd_*.c))
+UNIT_TESTS += $(BUILD)/tests/unit/test_fs_seam
+$(BUILD)/tests/unit/test_fs_seam: $(call host_objs,tests/unit/fs/test_fs_seam.c $(FS_TEST_SUPPORT) $(FS_SRCS) $(FS_VHD_SRCS) tests/unit/storage/vhd_test_util.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
