@@ -266,8 +266,14 @@ static tv_status_t set_dirty(fs_volume_t *v, bool dirty)
     uint16_t flags = fs_le16(f);
     if (dirty) {
         /* Set at an earlier session that did not end cleanly: repair first. */
-        if ((flags & VOL_DIRTY) && (st = fs_exfat_recover(v)) != TV_OK)
-            return st;
+        if (flags & VOL_DIRTY) {
+            /* Checked whole before anything is written. */
+            v->dry = true;
+            st = fs_exfat_recover(v);
+            v->dry = false;
+            if (st != TV_OK || (st = fs_exfat_recover(v)) != TV_OK)
+                return st;
+        }
         flags |= VOL_DIRTY;
     } else {
         flags &= (uint16_t)~VOL_DIRTY;

@@ -110,7 +110,11 @@ static tv_status_t set_dirty(fs_volume_t *v, bool dirty)
         if (v->fsinfo_off && (st = fs_meta_read(v, v->fsinfo_off + FSINFO_FREE, b, 4)) != TV_OK)
             return st;
         if (!v->fsinfo_off || fs_le32(b) == 0xFFFFFFFF) {
-            if ((st = fs_fat32_recover(v)) != TV_OK)
+            /* Checked whole before anything is written. */
+            v->dry = true;
+            st = fs_fat32_recover(v);
+            v->dry = false;
+            if (st != TV_OK || (st = fs_fat32_recover(v)) != TV_OK)
                 return st;
         }
         if (!v->fsinfo_off)

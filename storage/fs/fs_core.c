@@ -109,6 +109,8 @@ tv_status_t fs_meta_write(fs_volume_t *v, uint64_t off, const void *buf, size_t 
 {
     if (!v->writable)
         return TV_E_READ_ONLY;
+    if (v->dry)
+        return in_device(v, off, len) ? TV_OK : TV_E_CORRUPT;
     if (!in_device(v, off, len))
         return TV_E_CORRUPT;
     const uint8_t *p = buf;
@@ -184,6 +186,8 @@ tv_status_t fs_data_write(fs_volume_t *v, uint64_t off, const void *buf, size_t 
 {
     if (!v->writable)
         return TV_E_READ_ONLY;
+    if (v->dry)
+        return in_device(v, off, len) ? TV_OK : TV_E_CORRUPT;
     return data_io(v, off, (uint8_t *)(uintptr_t)buf, len, true);
 }
 
@@ -224,6 +228,7 @@ tv_status_t fs_fat_set(fs_volume_t *v, uint32_t c, uint32_t next)
 {
     if (!fs_cluster_ok(v, c))
         return TV_E_CORRUPT;
+    v->walk_first = 0;
     for (uint32_t i = 0; i < v->nfats; i++) {
         uint64_t at = v->fat_off + i * v->fat_bytes + 4ull * c;
         uint8_t b[4];
@@ -255,7 +260,15 @@ tv_status_t fs_node_cluster(fs_volume_t *v, const fs_node_t *n, uint32_t k, uint
         return TV_OK;
     }
     uint32_t at = 0, cur = n->first;
-    if (cache_k && cache_c && *cache_c && *cache_k <= k) {
+    uint32_t vk = v->walk_k, vc = v->walk_c;
+    if (!cache_k || !cache_c) {
+        /* No caller cache: the volume's (valid while no FAT entry changes). */
+        cache_k = &vk;
+        cache_c = &vc;
+        if (v->walk_first != n->first)
+            vc = 0;
+    }
+    if (*cache_c && *cache_k <= k) {
         at = *cache_k;
         cur = *cache_c;
     }
@@ -269,9 +282,12 @@ tv_status_t fs_node_cluster(fs_volume_t *v, const fs_node_t *n, uint32_t k, uint
         cur = next;
         at++;
     }
-    if (cache_k && cache_c) {
-        *cache_k = k;
-        *cache_c = cur;
+    *cache_k = k;
+    *cache_c = cur;
+    if (cache_k == &vk) {
+        v->walk_first = n->first;
+        v->walk_k = vk;
+        v->walk_c = vc;
     }
     *c = cur;
     return TV_OK;

