@@ -34,3 +34,13 @@ UNIT_TESTS += $(BUILD)/tests/unit/test_fs_seam
 $(BUILD)/tests/unit/test_fs_seam: $(call host_objs,tests/unit/fs/test_fs_seam.c $(FS_TEST_SUPPORT) $(FS_SRCS) $(FS_VHD_SRCS) tests/unit/storage/vhd_test_util.c $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+# Fuzz targets: partition tables; FAT32 and exFAT metadata (one harness, two corpora).
+FS_FUZZ_COMMON := tests/fuzz/fs/fuzz_fs_dev.c $(FS_SRCS) $(LIB_SRCS)
+FUZZ_TARGETS += $(BUILD)/fuzz/volume $(BUILD)/fuzz/fs_fat32 $(BUILD)/fuzz/fs_exfat
+$(BUILD)/fuzz/volume: tests/fuzz/fs/fuzz_volume.c $(FS_FUZZ_COMMON)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -Istorage -Itests/fuzz/fs $^ -o $@
+$(BUILD)/fuzz/fs_fat32 $(BUILD)/fuzz/fs_exfat: tests/fuzz/fs/fuzz_fs_image.c $(FS_FUZZ_COMMON)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -Istorage -Itests/fuzz/fs $^ -o $@
