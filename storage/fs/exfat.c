@@ -503,8 +503,6 @@ static tv_status_t add(fs_volume_t *v, fs_node_t *dir, const fs_name_t *name, fs
 {
     uint8_t set[EX_SET_MAX * 32];
     uint32_t count;
-    if (!out->dir)
-        out->valid = out->size;
     tv_status_t st = build_set(v, name, out, set, &count);
     if (st != TV_OK)
         return st;

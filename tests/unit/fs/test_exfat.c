@@ -307,6 +307,98 @@ static void test_dirty_flag_and_limits(void **state)
     mem_bdev_free(m);
 }
 
+/* The set of name in the root (our own parse, for patching). */
+static uint8_t *root_set(uint8_t *img, const char *name)
+{
+    uint32_t bps = 1u << img[108], csize = bps << img[109];
+    uint64_t heap = (uint64_t)(img[88] | img[89] << 8 | img[90] << 16 | (uint32_t)img[91] << 24) * bps;
+    uint32_t root = img[96] | img[97] << 8 | img[98] << 16 | (uint32_t)img[99] << 24;
+    uint8_t *d = img + heap + (uint64_t)(root - 2) * csize;
+    for (uint32_t off = 0; off < csize; off += 32) {
+        uint8_t *e = d + off;
+        if (e[0] != 0x85)
+            continue;
+        size_t n = strlen(name);
+        bool match = e[35] == n;
+        for (size_t i = 0; match && i < n; i++)
+            match = e[64 + 2 + 2 * (i % 15) + 32 * (i / 15)] == (uint8_t)name[i];
+        if (match)
+            return e;
+    }
+    return NULL;
+}
+
+static void reseal(uint8_t *set)
+{
+    uint32_t count = set[1] + 1u;
+    uint16_t sum = 0;
+    for (uint32_t i = 0; i < count * 32; i++)
+        if (i != 2 && i != 3)
+            sum = (uint16_t)(((sum & 1) ? 0x8000 : 0) + (sum >> 1) + set[i]);
+    set[2] = (uint8_t)sum;
+    set[3] = (uint8_t)(sum >> 8);
+}
+
+/* A file whose ValidDataLength ends before its size (as other writers may
+ * leave it): the tail reads zeros, a write zeroes it on disk first, and a
+ * move to another directory keeps what is valid. */
+static void test_valid_data_length(void **state)
+{
+    (void)state;
+    mkfs_exfat("v.img", 8, "4K");
+    mem_bdev_t *m = mem_bdev_from_file(path_in("v.img"), 512);
+    fs_volume_t *v;
+    static uint8_t buf[10000];
+    fs_test_fill(buf, sizeof buf, 5);
+    assert_int_equal(fs_mount(mem_bdev_dev(m), &fs_test_env, true, &v), TV_OK);
+    put_file(v, "short.bin", buf, sizeof buf);
+    put_file(v, "other.bin", buf, sizeof buf);
+    assert_int_equal(fs_mkdir(v, "sub"), TV_OK);
+    assert_int_equal(fs_unmount(v), TV_OK);
+    for (int i = 0; i < 2; i++) {
+        uint8_t *set = root_set(mem_bdev_data(m), i ? "other.bin" : "short.bin");
+        assert_non_null(set);
+        set[32 + 8] = 0x00; /* ValidDataLength = 4096 */
+        set[32 + 9] = 0x10;
+        reseal(set);
+    }
+    assert_int_equal(fs_mount(mem_bdev_dev(m), &fs_test_env, true, &v), TV_OK);
+    uint8_t *d;
+    size_t len;
+    /* Moved without a write: still only 4096 bytes valid. */
+    assert_int_equal(fs_rename(v, "other.bin", "sub/other moved.bin"), TV_OK);
+    read_all(v, "sub/other moved.bin", &d, &len);
+    assert_int_equal(len, sizeof buf);
+    for (size_t i = 4096; i < len; i++)
+        assert_int_equal(d[i], 0);
+    free(d);
+    read_all(v, "short.bin", &d, &len);
+    assert_int_equal(len, sizeof buf);
+    assert_memory_equal(d, buf, 4096);
+    for (size_t i = 4096; i < len; i++)
+        assert_int_equal(d[i], 0);
+    free(d);
+    fs_file_t *f;
+    assert_int_equal(fs_open(v, "short.bin", true, &f), TV_OK);
+    assert_int_equal(fs_write(f, 9000, "Z", 1), TV_OK);
+    fs_close(f);
+    assert_int_equal(fs_rename(v, "short.bin", "sub/moved.bin"), TV_OK);
+    read_all(v, "sub/moved.bin", &d, &len);
+    assert_int_equal(len, sizeof buf);
+    assert_memory_equal(d, buf, 4096);
+    for (size_t i = 4096; i < len; i++)
+        assert_int_equal(d[i], i == 9000 ? 'Z' : 0);
+    free(d);
+    assert_int_equal(fs_unmount(v), TV_OK);
+    assert_true(mem_bdev_save(m, path_in("v.img")));
+    fsck_clean("v.img");
+    memset(buf + 4096, 0, sizeof buf - 4096);
+    buf[9000] = 'Z';
+    assert_int_equal(with_fuse("v.img", "cp $M/sub/moved.bin v.out"), 0);
+    check_host_file("v.out", buf, sizeof buf);
+    mem_bdev_free(m);
+}
+
 /* ---- power cuts ---- */
 
 struct model {
@@ -521,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_reads_fuse_files),
         cmocka_unit_test(test_writes_fsck_fuse),
         cmocka_unit_test(test_dirty_flag_and_limits),
+        cmocka_unit_test(test_valid_data_length),
         cmocka_unit_test(test_power_cut),
     };
     cmocka_set_message_output(CM_OUTPUT_TAP);
