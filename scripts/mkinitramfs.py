@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Builds the Linux partition's initramfs: a gzip'd cpio (newc) archive.
+
+    scripts/mkinitramfs.py OUT.cpio.gz INIT BUSYBOX
+
+Contents: /init (INIT), /bin/busybox (BUSYBOX, a static busybox from Debian's
+busybox-static), /dev/console (5,1) and empty /proc /sys /dev /tmp /root.
+Written directly (no root needed for the device node) and deterministic:
+fixed owners, modes and mtime (SOURCE_DATE_EPOCH or 0), gzip without a name
+or a timestamp."""
+import gzip
+import io
+import os
+import sys
+
+
+def entry(out, ino, name, mode, data=b"", rdev=(0, 0), mtime=0):
+    name_b = name.encode() + b"\0"
+    hdr = "070701" + "".join("%08X" % v for v in (
+        ino, mode, 0, 0, 1, mtime, len(data), 0, 0, rdev[0], rdev[1], len(name_b), 0))
+    out.write(hdr.encode())
+    out.write(name_b)
+    out.write(b"\0" * ((4 - (110 + len(name_b)) % 4) % 4))
+    out.write(data)
+    out.write(b"\0" * ((4 - len(data) % 4) % 4))
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    out_path, init_path, busybox_path = sys.argv[1:]
+    mtime = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    with open(init_path, "rb") as f:
+        init = f.read()
+    with open(busybox_path, "rb") as f:
+        busybox = f.read()
+    if not busybox.startswith(b"\x7fELF"):
+        sys.exit("mkinitramfs: %s is not an ELF executable" % busybox_path)
+    buf = io.BytesIO()
+    ino = 1
+    for d in ("bin", "dev", "proc", "sys", "tmp", "root", "sbin", "usr", "usr/bin", "usr/sbin"):
+        entry(buf, ino, d, 0o040755, mtime=mtime)
+        ino += 1
+    entry(buf, ino, "dev/console", 0o020600, rdev=(5, 1), mtime=mtime); ino += 1
+    entry(buf, ino, "bin/busybox", 0o100755, busybox, mtime=mtime); ino += 1
+    entry(buf, ino, "bin/sh", 0o120777, b"busybox", mtime=mtime); ino += 1
+    entry(buf, ino, "init", 0o100755, init, mtime=mtime); ino += 1
+    entry(buf, 0, "TRAILER!!!", 0)
+    tmp = out_path + ".tmp"
+    with open(tmp, "wb") as raw:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+            gz.write(buf.getvalue())
+    os.replace(tmp, out_path)
+
+
+if __name__ == "__main__":
+    main()
