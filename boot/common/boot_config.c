@@ -8,6 +8,7 @@
  *   [partition NAME]
  *   image   = guest.bin
  *   memory  = 64M
+ *   initrd  = initramfs.cpio.gz   (optional: a module for a Linux kernel)
  *   cmdline = text passed to the guest
  *   control = yes
  */
@@ -18,14 +19,14 @@
 
 enum key_id {
     KEY_MONITOR, KEY_LOG_LEVEL, KEY_OPTIONS,           /* global */
-    KEY_IMAGE, KEY_MEMORY, KEY_CMDLINE, KEY_CONTROL,   /* per partition */
+    KEY_IMAGE, KEY_MEMORY, KEY_CMDLINE, KEY_CONTROL, KEY_INITRD,   /* per partition */
     KEY_COUNT
 };
 
 static const char *const key_names[KEY_COUNT] = {
     [KEY_MONITOR] = "monitor", [KEY_LOG_LEVEL] = "log_level", [KEY_OPTIONS] = "options",
     [KEY_IMAGE] = "image", [KEY_MEMORY] = "memory", [KEY_CMDLINE] = "cmdline",
-    [KEY_CONTROL] = "control",
+    [KEY_CONTROL] = "control", [KEY_INITRD] = "initrd",
 };
 
 struct parser {
@@ -212,6 +213,9 @@ static tv_status_t set_key(struct parser *p, enum key_id key, const char *value)
         return copy_text(p, p->part->cmdline, sizeof p->part->cmdline, "cmdline", value);
     case KEY_CONTROL:
         return set_control(p, value);
+    case KEY_INITRD:
+        p->part->initrd_line = p->line;
+        return copy_path(p, p->part->initrd_path, "initrd", value);
     case KEY_COUNT:
         break;
     }
@@ -254,8 +258,8 @@ static tv_status_t parse_assignment(struct parser *p, char *s)
     }
     if (p->part)
         return fail(p, TV_E_CORRUPT,
-                    "unknown key '%.40s' in partition '%s' (expected image, memory, cmdline "
-                    "or control)", s, p->part->name);
+                    "unknown key '%.40s' in partition '%s' (expected image, memory, cmdline, "
+                    "control or initrd)", s, p->part->name);
     return fail(p, TV_E_CORRUPT,
                 "unknown key '%.40s' (expected monitor, log_level or options)", s);
 }

@@ -25,6 +25,8 @@ struct tv_config_partition {
     uint32_t flags;                     /* TV_PART_* */
     uint32_t line;                      /* line of the [partition ...] header */
     uint32_t image_line;                /* line of its "image =" key */
+    char initrd_path[TV_BOOT_PATH_LEN]; /* "" when the partition has none */
+    uint32_t initrd_line;               /* line of its "initrd =" key, 0 when none */
 };
 
 struct tv_boot_config {

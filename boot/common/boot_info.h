@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define TV_BOOT_INFO_MAGIC    0x4f464e4954425654ull /* "TVBTINFO" little-endian */
-#define TV_BOOT_INFO_VERSION  1
+#define TV_BOOT_INFO_VERSION  2   /* 2: initrd per partition */
 
 #define TV_BOOT_MAX_MEM         512
 #define TV_BOOT_MAX_PARTITIONS  8
@@ -47,6 +47,9 @@ struct tv_boot_partition {
     uint32_t flags;                       /* TV_PART_* */
     uint32_t vcpus;                       /* 1 for now */
     char cmdline[TV_BOOT_CMDLINE_LEN];    /* NUL-terminated */
+    char initrd_path[TV_BOOT_PATH_LEN];   /* "" when none */
+    uint64_t initrd_phys;                 /* initial ramdisk file bytes (0 when none) */
+    uint64_t initrd_size;
 };
 
 enum tv_log_level {

@@ -99,6 +99,33 @@ EFI_STATUS tv_load_partitions(struct tv_efi_volume *vol, const struct tv_boot_co
                      cp->name, (cp->flags & TV_PART_CONTROL) ? " (control)" : "", path,
                      (unsigned long long)file.size, (unsigned long long)bp->image_phys,
                      (unsigned long long)(cp->memory_bytes >> 20));
+        if (cp->initrd_path[0]) {
+            /* The initrd goes into the guest's RAM beside the kernel. */
+            tv_esp_path(cp->initrd_path, path, sizeof path);
+            st = tv_read_file(vol, path, TV_EFI_MEMTYPE_LOADED, cp->memory_bytes, &file,
+                              why, sizeof why);
+            if (st == EFI_BAD_BUFFER_SIZE)
+                tv_snprintf(why, sizeof why, "the file (%llu bytes) is larger than the "
+                            "partition's memory (%llu bytes)", (unsigned long long)file.size,
+                            (unsigned long long)cp->memory_bytes);
+            if (!EFI_ERROR(st) && file.size == 0) {
+                tv_snprintf(why, sizeof why, "file is empty");
+                tv_free_file(&file);
+                st = EFI_LOAD_ERROR;
+            }
+            if (EFI_ERROR(st)) {
+                tv_error("%s:%u: partition '%s': initrd '%s' (%s): %s\n", TV_CONFIG_PATH,
+                         (unsigned)cp->initrd_line, cp->name, cp->initrd_path, path, why);
+                return st;
+            }
+            tv_strlcpy(bp->initrd_path, cp->initrd_path, sizeof bp->initrd_path);
+            bp->initrd_phys = (UINT64)(UINTN)file.data;
+            bp->initrd_size = file.size;
+            if (cfg->log_level >= TV_LOG_INFO)
+                tv_print("taskvisor: partition %s: initrd %s, %llu bytes at 0x%llx\n", cp->name,
+                         path, (unsigned long long)file.size,
+                         (unsigned long long)bp->initrd_phys);
+        }
     }
     return EFI_SUCCESS;
 }

@@ -69,9 +69,14 @@ static EFI_STATUS boot(EFI_HANDLE image)
     if (EFI_ERROR(st)) {
         /* Partition and monitor pages are LOADED memory nobody will use:
          * the firmware reclaims nothing of an OS type, so give them back. */
-        for (uint32_t i = 0; i < bi->partition_count; i++)
+        for (uint32_t i = 0; i < bi->partition_count; i++) {
             uefi_call_wrapper(BS->FreePages, 2, bi->partitions[i].image_phys,
                               (bi->partitions[i].image_size + EFI_PAGE_SIZE - 1) / EFI_PAGE_SIZE);
+            if (bi->partitions[i].initrd_size)
+                uefi_call_wrapper(BS->FreePages, 2, bi->partitions[i].initrd_phys,
+                                  (bi->partitions[i].initrd_size + EFI_PAGE_SIZE - 1) /
+                                      EFI_PAGE_SIZE);
+        }
         if (bi->monitor_size)
             uefi_call_wrapper(BS->FreePages, 2, bi->monitor_phys, bi->monitor_size / EFI_PAGE_SIZE);
         uefi_call_wrapper(BS->FreePages, 2, bi_phys,

@@ -288,6 +288,21 @@ void mb2_main(uint32_t magic, uint32_t info_pa)
         bp->memory_bytes = cp->memory_bytes;
         bp->flags = cp->flags;
         bp->vcpus = 1;
+        if (cp->initrd_path[0]) {
+            const struct tv_mb2_module *r = find_module(cp->initrd_path);
+            if (!r)
+                fail("%s:%u: partition '%s': initrd '%s': no module of that name", CONFIG_MODULE,
+                     (unsigned)cp->initrd_line, cp->name, cp->initrd_path);
+            uint64_t rsize = r->end - r->start;
+            if (rsize == 0 || rsize > cp->memory_bytes)
+                fail("%s:%u: partition '%s': initrd '%s': the file (%llu bytes) is empty or "
+                     "larger than the partition's memory", CONFIG_MODULE,
+                     (unsigned)cp->initrd_line, cp->name, cp->initrd_path,
+                     (unsigned long long)rsize);
+            tv_strlcpy(bp->initrd_path, cp->initrd_path, sizeof bp->initrd_path);
+            bp->initrd_phys = r->start;
+            bp->initrd_size = rsize;
+        }
         bi->partition_count = i + 1;
     }
 

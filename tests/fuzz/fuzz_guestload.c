@@ -1,4 +1,6 @@
-/* libFuzzer target: guest image plan + load into a bounded fake guest memory.
+/* libFuzzer target: guest image plan + load into a bounded fake guest memory
+ * (ELF PVH, Multiboot1 and Linux bzImage headers; for bzImages also an
+ * initrd whose size follows from the input).
  * The guest's RAM size varies (2 MiB, 4 MiB, 6 GiB); only the first 4 MiB are
  * backed.  Any write outside the guest's RAM, a plan that fails its own
  * validation, or a refusal without a reason aborts. */
@@ -57,10 +59,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bool small = ram <= BACKED;
         struct guest_mem_writer w = { NULL, w_write, (small && (size & 1)) ? NULL : w_zero };
         struct guest_entry_state es;
-        if (guest_image_load(&plan, img, &w, "fuzz", ram, &es) != TV_OK)
+        /* A kernel may take fewer than the 4 bytes of "fuzz": refused. */
+        bool too_long = plan.protocol == GUEST_PROTO_LINUX && plan.lnx_cmdline_max < 4;
+        st = guest_image_load(&plan, img, &w, "fuzz", ram, &es);
+        if (too_long) {
+            if (st != TV_E_INVALID_ARGUMENT)
+                abort();
+            free(img);
+            return 0;
+        }
+        if (st != TV_OK)
             abort();
-        if (es.rip != plan.entry || es.rbx != plan.bootinfo_gpa)
+        if (es.rip != plan.entry)
             abort();
+        if (plan.protocol == GUEST_PROTO_LINUX ? es.rsi != plan.bootinfo_gpa || es.rbx != 0
+                                               : es.rbx != plan.bootinfo_gpa)
+            abort();
+        if (plan.protocol == GUEST_PROTO_LINUX) {
+            uint64_t rd_size = 1 + (size * 2654435761u) % (8u << 20);
+            if (guest_plan_add_initrd(&plan, rd_size, err, sizeof err) == TV_OK) {
+                if (guest_plan_validate(&plan, NULL, 0) != TV_OK ||
+                    plan.initrd_gpa + plan.initrd_size > ram)
+                    abort();
+                void *rd = calloc(1, (size_t)rd_size);
+                if (guest_load_initrd(&plan, rd, &w) != TV_OK)
+                    abort();
+                free(rd);
+            } else if (err[0] == '\0') {
+                abort();
+            }
+        } else if (guest_plan_add_initrd(&plan, 4096, err, sizeof err) != TV_E_UNSUPPORTED) {
+            abort();
+        }
     } else if (err[0] == '\0') {
         abort();                       /* every refusal says why */
     }

@@ -102,4 +102,41 @@ struct __attribute__((packed)) mb1_mmap_entry {
 };
 _Static_assert(sizeof(struct mb1_mmap_entry) == 24, "multiboot mmap entry layout");
 
+/* ---- Linux x86 boot protocol (Documentation/arch/x86/boot.rst) ----
+ * Offsets in the bzImage file and in the zero page (struct boot_params);
+ * the setup header sits at the same offset in both. */
+#define LNX_SETUP_SECTS      0x1f1   /* u8: 512-byte setup sectors after the boot sector (0 = 4) */
+#define LNX_BOOT_FLAG        0x1fe   /* u16: 0xAA55 */
+#define LNX_JUMP             0x200   /* u16: jmp; byte 0x201 + 0x202 = end of the header */
+#define LNX_HEADER           0x202   /* u32: "HdrS" */
+#define LNX_VERSION          0x206   /* u16: protocol version */
+#define LNX_TYPE_OF_LOADER   0x210   /* u8 */
+#define LNX_LOADFLAGS        0x211   /* u8 */
+#define LNX_CODE32_START     0x214   /* u32 */
+#define LNX_RAMDISK_IMAGE    0x218   /* u32 */
+#define LNX_RAMDISK_SIZE     0x21c   /* u32 */
+#define LNX_CMD_LINE_PTR     0x228   /* u32 */
+#define LNX_INITRD_ADDR_MAX  0x22c   /* u32 */
+#define LNX_KERNEL_ALIGNMENT 0x230   /* u32 */
+#define LNX_RELOCATABLE      0x234   /* u8 */
+#define LNX_XLOADFLAGS       0x236   /* u16 */
+#define LNX_CMDLINE_SIZE     0x238   /* u32: longest command line without the NUL */
+#define LNX_PREF_ADDRESS     0x258   /* u64 */
+#define LNX_INIT_SIZE        0x260   /* u32: memory from the load address the kernel needs */
+#define LNX_HEADER_END_MAX   0x290   /* the zero page's setup header area ends here */
+
+#define LNX_HDRS_MAGIC       0x53726448u   /* "HdrS" */
+#define LNX_MIN_VERSION      0x020au       /* 2.10: pref_address, init_size */
+#define LNX_LOADED_HIGH      0x01          /* loadflags: protected-mode code at 1 MiB or above */
+#define LNX_LOADER_UNDEFINED 0xff          /* type_of_loader: a loader with no assigned id */
+
+/* Zero page fields outside the setup header. */
+#define LNX_ZP_EXT_RAMDISK_IMAGE 0x0c0     /* u32: bits 63:32 of ramdisk_image */
+#define LNX_ZP_EXT_RAMDISK_SIZE  0x0c4
+#define LNX_ZP_EXT_CMD_LINE_PTR  0x0c8
+#define LNX_ZP_E820_ENTRIES      0x1e8     /* u8 */
+#define LNX_ZP_E820_TABLE        0x2d0     /* 20-byte entries: addr u64, size u64, type u32 */
+#define LNX_ZP_E820_MAX          128u
+#define LNX_ZP_SIZE              0x1000u
+
 #endif

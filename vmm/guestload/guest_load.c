@@ -1,7 +1,8 @@
 /* Applies a load plan: segments, bss, boot-info structures, entry state.
  *
  * Boot-info area layout (GUEST_BOOTINFO_SIZE bytes at plan->bootinfo_gpa):
- *   +0x000  hvm_start_info (PVH) or multiboot_info (Multiboot1)
+ *   +0x000  hvm_start_info (PVH), multiboot_info (Multiboot1) or the Linux
+ *           zero page (struct boot_params, 4 KiB)
  *   +0x100  memory map (hvm_memmap_table_entry[] or Multiboot1 mmap entries)
  *   +0x200  boot loader name (Multiboot1)
  *   +0x1000 command line, NUL-terminated, < GUEST_CMDLINE_MAX bytes */
@@ -20,6 +21,7 @@ static const char loader_name[] = "Taskvisor";
 _Static_assert(BI_INFO_OFF + sizeof(struct mb1_info) <= BI_MEMMAP_OFF, "boot info layout");
 _Static_assert(BI_MEMMAP_OFF + BI_MAX_MEMMAP * 24 <= BI_NAME_OFF, "boot info layout");
 _Static_assert(BI_CMDLINE_OFF + GUEST_CMDLINE_MAX <= GUEST_BOOTINFO_SIZE, "boot info layout");
+_Static_assert(BI_INFO_OFF + LNX_ZP_SIZE <= BI_CMDLINE_OFF, "boot info layout");
 
 struct memmap {
     uint64_t addr[BI_MAX_MEMMAP], len[BI_MAX_MEMMAP];
@@ -113,6 +115,60 @@ static tv_status_t write_mb1_info(const struct guest_load_plan *p, const struct 
     return w->write(w->ctx, bi + BI_INFO_OFF, &mi, sizeof mi);
 }
 
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)v);
+    put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* The zero page: the kernel's setup header copied from the file, what a
+ * boot loader must fill in (boot.rst, "Details of header fields" marked
+ * write/modify), and the E820 map.  Everything else stays 0, which says:
+ * no video (screen_info empty, so no VGA console), no EDD, no EFI. */
+static tv_status_t write_linux_zero_page(const struct guest_load_plan *p, const uint8_t *img,
+                                         const struct guest_mem_writer *w,
+                                         const struct memmap *m)
+{
+    static uint8_t zp[LNX_ZP_SIZE];   /* one load at a time: loaders are not reentrant */
+    tv_memset(zp, 0, sizeof zp);
+    tv_memcpy(zp + LNX_SETUP_SECTS, img + LNX_SETUP_SECTS, p->lnx_hdr_end - LNX_SETUP_SECTS);
+    zp[LNX_TYPE_OF_LOADER] = LNX_LOADER_UNDEFINED;
+    put32(zp + LNX_CODE32_START, p->entry);
+    uint64_t cmd = p->bootinfo_gpa + BI_CMDLINE_OFF;
+    put32(zp + LNX_CMD_LINE_PTR, (uint32_t)cmd);
+    put32(zp + LNX_ZP_EXT_CMD_LINE_PTR, (uint32_t)(cmd >> 32));
+    put32(zp + LNX_RAMDISK_IMAGE, (uint32_t)p->initrd_gpa);
+    put32(zp + LNX_ZP_EXT_RAMDISK_IMAGE, (uint32_t)(p->initrd_gpa >> 32));
+    put32(zp + LNX_RAMDISK_SIZE, (uint32_t)p->initrd_size);
+    put32(zp + LNX_ZP_EXT_RAMDISK_SIZE, (uint32_t)(p->initrd_size >> 32));
+    _Static_assert(BI_MAX_MEMMAP <= LNX_ZP_E820_MAX, "e820 table size");
+    for (uint32_t i = 0; i < m->n; i++) {
+        uint8_t *e = zp + LNX_ZP_E820_TABLE + 20 * i;
+        put64(e, m->addr[i]);
+        put64(e + 8, m->len[i]);
+        put32(e + 16, m->type[i]);
+    }
+    zp[LNX_ZP_E820_ENTRIES] = (uint8_t)m->n;
+    return w->write(w->ctx, p->bootinfo_gpa + BI_INFO_OFF, zp, sizeof zp);
+}
+
+tv_status_t guest_load_initrd(const struct guest_load_plan *plan, const void *initrd,
+                              const struct guest_mem_writer *w)
+{
+    if (!plan || !initrd || !w || !w->write || plan->initrd_size == 0)
+        return TV_E_INVALID_ARGUMENT;
+    tv_status_t st = guest_plan_validate(plan, NULL, 0);
+    if (st != TV_OK)
+        return st;
+    return w->write(w->ctx, plan->initrd_gpa, initrd, (size_t)plan->initrd_size);
+}
+
 static void flat_segment(struct guest_seg_reg *s, uint16_t sel, uint8_t type)
 {
     tv_memset(s, 0, sizeof *s);
@@ -134,6 +190,10 @@ static void entry_state(const struct guest_load_plan *p, struct guest_entry_stat
     o->rbx = p->bootinfo_gpa;
     if (p->protocol == GUEST_PROTO_MULTIBOOT1)
         o->rax = MB1_BOOTLOADER_MAGIC;
+    if (p->protocol == GUEST_PROTO_LINUX) {
+        o->rsi = p->bootinfo_gpa;    /* the zero page; EBX, EBP, EDI must be 0 */
+        o->rbx = 0;
+    }
     o->rflags = 0x2;                 /* reserved bit 1; IF and VM clear */
     o->cr0 = 0x11;                   /* PE | ET, paging off */
     flat_segment(&o->cs, 0x10, 0xb);
@@ -163,7 +223,8 @@ tv_status_t guest_image_load(const struct guest_load_plan *plan, const void *ima
     if (!cmdline)
         cmdline = "";
     size_t clen = tv_strnlen(cmdline, GUEST_CMDLINE_MAX);
-    if (clen >= GUEST_CMDLINE_MAX)
+    if (clen >= GUEST_CMDLINE_MAX ||
+        (plan->protocol == GUEST_PROTO_LINUX && clen > plan->lnx_cmdline_max))
         return TV_E_INVALID_ARGUMENT;
 
     const uint8_t *img = image;
@@ -188,8 +249,9 @@ tv_status_t guest_image_load(const struct guest_load_plan *plan, const void *ima
         return st;
     struct memmap m;
     build_memmap(guest_mem_bytes, &m);
-    st = plan->protocol == GUEST_PROTO_PVH ? write_pvh_info(plan, w, &m)
-                                           : write_mb1_info(plan, w, &m);
+    st = plan->protocol == GUEST_PROTO_PVH   ? write_pvh_info(plan, w, &m)
+         : plan->protocol == GUEST_PROTO_LINUX ? write_linux_zero_page(plan, img, w, &m)
+                                               : write_mb1_info(plan, w, &m);
     if (st != TV_OK)
         return st;
     entry_state(plan, out);

@@ -22,6 +22,7 @@ const char *guest_protocol_name(uint32_t protocol)
     switch (protocol) {
     case GUEST_PROTO_PVH: return "PVH";
     case GUEST_PROTO_MULTIBOOT1: return "Multiboot1";
+    case GUEST_PROTO_LINUX: return "Linux bzImage";
     default: return "none";
     }
 }
@@ -41,16 +42,90 @@ static tv_status_t check_mem_size(uint64_t mem, char *err, size_t errlen)
     return TV_OK;
 }
 
+/* The initrd, when there is one: Linux only, page-aligned RAM below its
+ * limit, clear of the segments, the boot-info area and the legacy hole. */
+static tv_status_t check_initrd(const struct guest_load_plan *plan, char *err, size_t errlen)
+{
+    const uint64_t g = plan->initrd_gpa, n = plan->initrd_size, mem = plan->guest_mem_bytes;
+    if (n == 0)
+        return g == 0 ? TV_OK : gl_fail(err, errlen, TV_E_INVALID_ARGUMENT,
+                                        "initrd address without a size");
+    if (plan->protocol != GUEST_PROTO_LINUX)
+        return gl_fail(err, errlen, TV_E_UNSUPPORTED, "%s kernels take no initrd",
+                       guest_protocol_name(plan->protocol));
+    if ((g & 0xfff) || g > mem || n > mem - g || g + n > plan->initrd_limit ||
+        overlaps(g, n, GUEST_LEGACY_HOLE_START, GUEST_LEGACY_HOLE_END - GUEST_LEGACY_HOLE_START) ||
+        overlaps(g, n, plan->bootinfo_gpa, GUEST_BOOTINFO_SIZE))
+        return gl_fail(err, errlen, TV_E_INVALID_ARGUMENT,
+                       "initrd [0x%llx, +0x%llx) is not page-aligned free RAM below 0x%llx",
+                       (unsigned long long)g, (unsigned long long)n,
+                       (unsigned long long)plan->initrd_limit);
+    for (uint32_t i = 0; i < plan->nsegments; i++) {
+        if (overlaps(g, n, plan->seg[i].gpa, plan->seg[i].mem_size))
+            return gl_fail(err, errlen, TV_E_INVALID_ARGUMENT,
+                           "initrd overlaps segment %u", i);
+    }
+    return TV_OK;
+}
+
+tv_status_t guest_plan_add_initrd(struct guest_load_plan *plan, uint64_t size,
+                                  char *err, size_t errlen)
+{
+    if (!plan || size == 0)
+        return gl_fail(err, errlen, TV_E_INVALID_ARGUMENT, "empty initrd");
+    if (plan->protocol != GUEST_PROTO_LINUX)
+        return gl_fail(err, errlen, TV_E_UNSUPPORTED, "%s kernels take no initrd",
+                       guest_protocol_name(plan->protocol));
+    /* Highest first, as boot loaders do: the top of RAM (or of what the
+     * kernel can address), then below every segment in the way. */
+    uint64_t top = plan->guest_mem_bytes < plan->initrd_limit ? plan->guest_mem_bytes
+                                                                : plan->initrd_limit;
+    uint64_t len = (size + 0xfff) & ~0xfffull;
+    if (size > plan->guest_mem_bytes || len > top)
+        return gl_fail(err, errlen, TV_E_NO_SPACE, "initrd of %llu bytes does not fit in RAM",
+                       (unsigned long long)size);
+    for (uint32_t tries = 0; tries <= plan->nsegments + 1; tries++) {
+        uint64_t g = (top - len) & ~0xfffull;
+        plan->initrd_gpa = g;
+        plan->initrd_size = size;
+        if (check_initrd(plan, NULL, 0) == TV_OK)
+            return TV_OK;
+        /* Move below the lowest thing it hit. */
+        uint64_t below = g;
+        for (uint32_t i = 0; i < plan->nsegments; i++)
+            if (overlaps(g, len, plan->seg[i].gpa, plan->seg[i].mem_size) &&
+                plan->seg[i].gpa < below + len)
+                below = plan->seg[i].gpa;
+        if (overlaps(g, len, plan->bootinfo_gpa, GUEST_BOOTINFO_SIZE))
+            below = plan->bootinfo_gpa < below ? plan->bootinfo_gpa : below;
+        if (overlaps(g, len, GUEST_LEGACY_HOLE_START, GUEST_LEGACY_HOLE_END - GUEST_LEGACY_HOLE_START))
+            below = GUEST_LEGACY_HOLE_START < below ? GUEST_LEGACY_HOLE_START : below;
+        if (below >= top || below < len)
+            break;
+        top = below;
+    }
+    plan->initrd_gpa = 0;
+    plan->initrd_size = 0;
+    return gl_fail(err, errlen, TV_E_NO_SPACE,
+                   "no room for an initrd of %llu bytes below 0x%llx beside the kernel",
+                   (unsigned long long)size, (unsigned long long)plan->initrd_limit);
+}
+
 tv_status_t guest_plan_validate(const struct guest_load_plan *plan, char *err, size_t errlen)
 {
     tv_status_t st = check_mem_size(plan->guest_mem_bytes, err, errlen);
     if (st != TV_OK)
         return st;
-    if (plan->protocol != GUEST_PROTO_PVH && plan->protocol != GUEST_PROTO_MULTIBOOT1)
+    if (plan->protocol != GUEST_PROTO_PVH && plan->protocol != GUEST_PROTO_MULTIBOOT1 &&
+        plan->protocol != GUEST_PROTO_LINUX)
         return gl_fail(err, errlen, TV_E_INVALID_ARGUMENT, "plan has no boot protocol");
     if (plan->nsegments == 0 || plan->nsegments > GUEST_MAX_SEGMENTS)
         return gl_fail(err, errlen, TV_E_INVALID_ARGUMENT, "plan has %u segments",
                        plan->nsegments);
+    if (plan->protocol == GUEST_PROTO_LINUX &&
+        (plan->lnx_hdr_end <= LNX_SETUP_SECTS || plan->lnx_hdr_end > LNX_HEADER_END_MAX ||
+         plan->lnx_hdr_end > plan->image_size || plan->lnx_cmdline_max >= GUEST_CMDLINE_MAX))
+        return gl_fail(err, errlen, TV_E_INVALID_ARGUMENT, "plan has a bad Linux setup header");
     const uint64_t mem = plan->guest_mem_bytes;
     const uint64_t bi = plan->bootinfo_gpa;
     if ((bi & 0xfff) || bi > mem || GUEST_BOOTINFO_SIZE > mem - bi ||
@@ -90,7 +165,7 @@ tv_status_t guest_plan_validate(const struct guest_load_plan *plan, char *err, s
     if (!entry_ok)
         return gl_fail(err, errlen, TV_E_CORRUPT, "entry point 0x%x is in no loaded segment",
                        plan->entry);
-    return TV_OK;
+    return check_initrd(plan, err, errlen);
 }
 
 /* Segments are already known to lie inside guest memory. */
@@ -160,7 +235,9 @@ tv_status_t guest_image_plan(const void *image, size_t size, uint64_t guest_mem_
             return st;
     }
 
-    if (pvh) {
+    if (gl_bz_is_bzimage(img, size)) {
+        st = gl_bz_plan(img, size, plan, err, errlen);
+    } else if (pvh) {
         plan->protocol = GUEST_PROTO_PVH;
         plan->entry = pvh_entry;
         st = gl_elf_add_segments(&elf, plan, err, errlen);

@@ -1,4 +1,5 @@
-/* Guest image loaders: PVH and Multiboot1 kernels (portable, no libc).
+/* Guest image loaders: PVH, Multiboot1 and Linux bzImage kernels (portable,
+ * no libc).
  *
  * Two steps, so the untrusted image is judged before guest memory changes:
  *  1. guest_image_plan() parses the image held in a buffer and produces a
@@ -8,8 +9,11 @@
  *     their bss, writes the boot-info structures through the caller's writer
  *     and returns the initial register state.
  *
- * Selection: PVH when the ELF has an XEN_ELFNOTE_PHYS32_ENTRY note, else
- * Multiboot1 when its header is in the first 8 KiB, else refused.
+ * Selection: a Linux bzImage when the file has the boot sector flag and the
+ * "HdrS" setup header, else PVH when the ELF has an XEN_ELFNOTE_PHYS32_ENTRY
+ * note, else Multiboot1 when its header is in the first 8 KiB, else refused.
+ * An initial ramdisk (guest_plan_add_initrd) is offered to Linux kernels
+ * only: through the zero page.
  *
  * Guest memory map given to every guest (E820 types):
  *   [0, 0xA0000) RAM, [0xA0000, 0x100000) reserved, [0x100000, mem) RAM.
@@ -37,6 +41,7 @@ enum guest_protocol {
     GUEST_PROTO_NONE = 0,
     GUEST_PROTO_PVH = 1,
     GUEST_PROTO_MULTIBOOT1 = 2,
+    GUEST_PROTO_LINUX = 3,      /* bzImage, 32-bit boot protocol, zero page */
 };
 
 struct guest_segment {
@@ -55,6 +60,12 @@ struct guest_load_plan {
     uint64_t image_size;    /* size of the image the plan was made for */
     uint64_t guest_mem_bytes;
     uint64_t bootinfo_gpa;  /* GUEST_BOOTINFO_SIZE bytes, overlapping no segment */
+    /* Linux only */
+    uint32_t lnx_hdr_end;      /* end of the setup header in the file (copied to the zero page) */
+    uint32_t lnx_cmdline_max;  /* longest command line the kernel takes, without the NUL */
+    uint64_t initrd_limit;     /* the initrd must end at or below this (initrd_addr_max + 1) */
+    uint64_t initrd_gpa;       /* 0 and initrd_size 0: no initrd */
+    uint64_t initrd_size;
 };
 
 /* Writes into guest-physical memory.  zero may be NULL (write is then used
@@ -106,6 +117,16 @@ tv_status_t guest_plan_validate(const struct guest_load_plan *plan, char *err, s
 tv_status_t guest_image_load(const struct guest_load_plan *plan, const void *img,
                              const struct guest_mem_writer *w, const char *cmdline,
                              uint64_t guest_mem_bytes, struct guest_entry_state *out);
+
+/* Places an initial ramdisk of size bytes in the plan: page-aligned, as
+ * high in RAM as the kernel allows, overlapping nothing else.  UNSUPPORTED
+ * for a protocol without an initrd, NO_SPACE when it does not fit. */
+tv_status_t guest_plan_add_initrd(struct guest_load_plan *plan, uint64_t size,
+                                  char *err, size_t errlen);
+
+/* Copies the initrd (plan->initrd_size bytes) to its planned place. */
+tv_status_t guest_load_initrd(const struct guest_load_plan *plan, const void *initrd,
+                              const struct guest_mem_writer *w);
 
 const char *guest_protocol_name(uint32_t protocol);
 

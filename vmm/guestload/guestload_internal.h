@@ -71,4 +71,9 @@ tv_status_t gl_mb1_find(const uint8_t *img, size_t size, bool *found, struct gl_
 tv_status_t gl_mb1_plan_kludge(const uint8_t *img, size_t size, const struct gl_mb1_header *hdr,
                                struct guest_load_plan *plan, char *err, size_t errlen);
 
+/* Linux bzImage (bzimage.c). */
+bool gl_bz_is_bzimage(const uint8_t *img, size_t size);
+tv_status_t gl_bz_plan(const uint8_t *img, size_t size, struct guest_load_plan *plan,
+                       char *err, size_t errlen);
+
 #endif

@@ -1,5 +1,5 @@
 # vmm/guestload: PVH and Multiboot1 guest image loaders (portable).
-GUESTLOAD_SRCS := vmm/guestload/elf_image.c vmm/guestload/multiboot1_image.c \
+GUESTLOAD_SRCS := vmm/guestload/elf_image.c vmm/guestload/multiboot1_image.c vmm/guestload/bzimage.c \
                   vmm/guestload/guest_plan.c vmm/guestload/guest_load.c
 PORTABLE_SRCS += $(GUESTLOAD_SRCS)
 
@@ -27,3 +27,8 @@ FUZZ_TARGETS += $(BUILD)/fuzz/guestload
 $(BUILD)/fuzz/guestload: tests/fuzz/fuzz_guestload.c $(GUESTLOAD_SRCS) $(LIB_SRCS) $(wildcard vmm/guestload/*.h include/taskvisor/*.h lib/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ivmm $(filter %.c,$^) -o $@
+
+UNIT_TESTS += $(BUILD)/tests/unit/test_bzimage
+$(BUILD)/tests/unit/test_bzimage: $(call host_objs,tests/unit/vmm/test_bzimage.c $(GUESTLOAD_SRCS) $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka

@@ -321,10 +321,27 @@ static void errors_format_with_file_and_line(void **state)
     assert_string_equal(buf, "cfg: no 'monitor =' line: the path of the monitor image is required");
 }
 
+/* initrd = FILE: optional, a path like image, once per partition. */
+static void initrd_is_a_partition_path(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(HEAD PART "initrd = /boot/initramfs.cpio.gz\n"
+                           "[partition b]\nimage = b.bin\nmemory = 4M\n"), TV_OK);
+    assert_string_equal(cfg.partitions[0].initrd_path, "/boot/initramfs.cpio.gz");
+    assert_int_equal(cfg.partitions[0].initrd_line, 5);
+    assert_string_equal(cfg.partitions[1].initrd_path, "");
+    assert_int_equal(cfg.partitions[1].initrd_line, 0);
+    expect_error(HEAD PART "initrd = a\ninitrd = b\n", TV_E_EXISTS, 6, "'initrd' is given twice");
+    expect_error(HEAD PART "initrd =\n", TV_E_INVALID_ARGUMENT, 5, "'initrd' needs a value");
+    expect_error(HEAD PART "initrd = a/../b\n", TV_E_INVALID_ARGUMENT, 5, "initrd");
+    expect_error(HEAD "initrd = a\n" PART, TV_E_CORRUPT, 2, "belongs inside a [partition");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_full_config),
+        cmocka_unit_test(initrd_is_a_partition_path),
         cmocka_unit_test(defaults_apply),
         cmocka_unit_test(required_keys_are_reported),
         cmocka_unit_test(syntax_errors_name_the_line),
