@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emul/x86_mmio.h"
 #include "emul/x86_walk.h"
 
 #define FMEM 0x10000u           /* 64 KiB of guest-physical memory */
@@ -21,6 +22,23 @@ static tv_status_t rd(void *ctx, uint64_t gpa, void *buf, size_t len)
     if (gpa >= FMEM || len > FMEM - gpa)
         return TV_E_NOT_FOUND;
     memcpy(buf, fmem + gpa, len);
+    return TV_OK;
+}
+
+static tv_status_t mmio_rd(void *c, uint64_t gpa, unsigned size, uint64_t *v)
+{
+    (void)c; (void)gpa;
+    if (size != 1 && size != 2 && size != 4 && size != 8)
+        abort();
+    *v = 0x0123456789abcdefull;
+    return TV_OK;
+}
+
+static tv_status_t mmio_wr(void *c, uint64_t gpa, unsigned size, uint64_t v)
+{
+    (void)c; (void)gpa;
+    if (size < 8 && (v >> (8 * size)))
+        abort();                /* value wider than the access */
     return TV_OK;
 }
 
@@ -49,6 +67,9 @@ static void check_decoder(const uint8_t *d, size_t n, enum x86_cpu_mode mode)
         uint64_t gpr[16];
         memset(gpr, 0xa5, sizeof gpr);
         (void)x86_effective_address(&a, gpr, 0);
+        const struct x86_mmio_ops ops = { NULL, mmio_rd, mmio_wr };
+        if (x86_emulate_mov(&a, gpr, 0x1000, &ops) != TV_OK)
+            abort();
     }
     (void)x86_insn_kind_name(a.kind);
 }

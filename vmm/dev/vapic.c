@@ -70,7 +70,8 @@ bool vapic_handles_msr(uint32_t msr)
 
 static bool enabled(const struct vapic *a)
 {
-    return (a->apic_base & APIC_BASE_ENABLE) && (a->apic_base & APIC_BASE_X2APIC);
+    return (a->apic_base & APIC_BASE_ENABLE) &&
+           ((a->apic_base & APIC_BASE_X2APIC) || a->xapic_access);
 }
 
 static uint32_t divide_value(uint32_t cfg)
@@ -152,7 +153,7 @@ static int highest(const uint64_t *bits)
 
 int vapic_pending_vector(const struct vapic *a)
 {
-    if (!enabled(a) || !(a->svr & 0x100))
+    if (!(a->apic_base & APIC_BASE_ENABLE) || !(a->svr & 0x100))   /* xAPIC or x2APIC */
         return -1;
     int v = highest(a->irr);
     if (v < 0)

@@ -40,6 +40,7 @@ struct vapic {
     uint64_t interrupts_delivered;
     bool nmi_pending;            /* an NMI sent to self through the ICR */
     uint8_t icr_refused_logged;  /* delivery modes already logged as refused */
+    bool xapic_access;           /* set by vapic_mmio.c while it forwards an xAPIC access */
 };
 
 void vapic_init(struct vapic *a, struct vcpu *v, uint32_t id);

@@ -6,6 +6,47 @@
 #define LSR_DR   0x01
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
+#define IER_RDA  0x01
+#define IER_THRE 0x02
+#define IIR_NONE 0x01
+#define IIR_THRE 0x02
+#define IIR_RDA  0x04
+#define IIR_FIFO 0xc0       /* FIFOs enabled: the guest sees a 16550A */
+#define MCR_OUT2 0x08
+
+static bool rx_ready(const struct vuart *u)
+{
+    return __atomic_load_n(&u->rx_head, __ATOMIC_ACQUIRE) != u->rx_tail;
+}
+
+/* The highest-priority pending interrupt (line status and modem status
+ * interrupts never occur: no errors, fixed modem lines). */
+static uint8_t pending_id(const struct vuart *u)
+{
+    if ((u->ier & IER_RDA) && rx_ready(u))
+        return IIR_RDA;
+    if ((u->ier & IER_THRE) && u->thre_pending)
+        return IIR_THRE;
+    return IIR_NONE;
+}
+
+static void update_irq(struct vuart *u)
+{
+    bool line = pending_id(u) != IIR_NONE && (u->mcr & MCR_OUT2);
+    if (line == u->irq_line)
+        return;
+    u->irq_line = line;
+    if (u->irq)
+        u->irq(u->irq_ctx, line);
+}
+
+void vuart_set_irq(struct vuart *u, void *ctx, void (*irq)(void *ctx, bool level),
+                   void (*rx_kick)(void *ctx))
+{
+    u->irq_ctx = ctx;
+    u->irq = irq;
+    u->rx_kick = rx_kick;
+}
 
 void vuart_init(struct vuart *u, const char *owner, bool has_input)
 {
@@ -93,12 +134,14 @@ void vuart_push_input(struct vuart *u, uint8_t c)
         return; /* full: drop, as a real FIFO overruns */
     u->rx[u->rx_head] = c;
     __atomic_store_n(&u->rx_head, next, __ATOMIC_RELEASE);
+    if (u->rx_kick && (u->ier & IER_RDA) && (u->mcr & MCR_OUT2))
+        u->rx_kick(u->irq_ctx);
 }
 
-uint32_t vuart_read(struct vuart *u, uint16_t port)
+static uint32_t read_reg(struct vuart *u, uint16_t port)
 {
     bool dlab = u->lcr & 0x80;
-    bool data = __atomic_load_n(&u->rx_head, __ATOMIC_ACQUIRE) != u->rx_tail;
+    bool data = rx_ready(u);
     switch (port - VUART_BASE) {
     case 0:
         if (dlab)
@@ -110,7 +153,12 @@ uint32_t vuart_read(struct vuart *u, uint16_t port)
         }
         return 0;
     case 1: return dlab ? u->dlm : u->ier;
-    case 2: return 0xc1;                 /* FIFOs enabled, no interrupt pending */
+    case 2: {
+        uint8_t id = pending_id(u);
+        if (id == IIR_THRE)
+            u->thre_pending = false;     /* reading IIR clears a THRE interrupt */
+        return IIR_FIFO | id;
+    }
     case 3: return u->lcr;
     case 4: return u->mcr;
     case 5: return LSR_THRE | LSR_TEMT | (data ? LSR_DR : 0);
@@ -119,22 +167,40 @@ uint32_t vuart_read(struct vuart *u, uint16_t port)
     }
 }
 
+uint32_t vuart_read(struct vuart *u, uint16_t port)
+{
+    uint32_t v = read_reg(u, port);
+    update_irq(u);
+    return v;
+}
+
 void vuart_write(struct vuart *u, uint16_t port, uint32_t value)
 {
     bool dlab = u->lcr & 0x80;
     uint8_t v = (uint8_t)value;
     switch (port - VUART_BASE) {
     case 0:
-        if (dlab) u->dll = v;
-        else put(u, (char)v);
+        if (dlab) {
+            u->dll = v;
+        } else {
+            put(u, (char)v);
+            u->thre_pending = true;      /* sent at once: the holding register is empty again */
+        }
         break;
     case 1:
-        if (dlab) u->dlm = v;
-        else u->ier = v & 0x0f;
+        if (dlab) {
+            u->dlm = v;
+        } else {
+            /* Enabling THRE interrupts with the register empty raises one. */
+            if (!(u->ier & IER_THRE) && (v & IER_THRE))
+                u->thre_pending = true;
+            u->ier = v & 0x0f;
+        }
         break;
     case 3: u->lcr = v; break;
     case 4: u->mcr = v & 0x1f; break;
     case 7: u->scr = v; break;
     default: break;
     }
+    update_irq(u);
 }

@@ -1,7 +1,14 @@
 /* The 16550 UART each guest sees at 0x3F8.  Output goes to the monitor log,
  * a line at a time, prefixed with the partition name, within a per-partition
- * rate limit; the control partition's UART also receives the console's
- * input. */
+ * rate limit; the control partition's UART also receives the console's input.
+ *
+ * Interrupts (ISA IRQ 4): receive data available (IER bit 0) and transmitter
+ * holding register empty (IER bit 1), identified in IIR with the 16550's
+ * priorities; the IRQ line is gated by MCR OUT2 as on PCs.  Transmission is
+ * instant, so THRE is pending again right after each THR write; it is
+ * cleared by reading IIR while it is the interrupt identified (PC16550D
+ * datasheet, table 4).  The line goes to irq() on the vCPU thread.  Input
+ * pushed by the console poller (another thread) calls rx_kick() instead. */
 #ifndef VMM_VUART_H
 #define VMM_VUART_H
 
@@ -28,6 +35,11 @@ struct vuart {
     uint32_t budget;      /* bytes it may still log */
     uint32_t dropped;     /* lines dropped since the last report */
     uint64_t dropped_total;
+    bool thre_pending;
+    bool irq_line;
+    void *irq_ctx;
+    void (*irq)(void *ctx, bool level);   /* NULL: no interrupt line wired */
+    void (*rx_kick)(void *ctx);           /* input arrived (any thread) */
 };
 
 #define VUART_RATE_BPS    4000u
@@ -40,5 +52,8 @@ void vuart_write(struct vuart *u, uint16_t port, uint32_t value);
 /* Feeds console input (from the monitor's console poller). */
 void vuart_push_input(struct vuart *u, uint8_t c);
 void vuart_flush(struct vuart *u);
+/* Wires the interrupt line (call after vuart_init). */
+void vuart_set_irq(struct vuart *u, void *ctx, void (*irq)(void *ctx, bool level),
+                   void (*rx_kick)(void *ctx));
 
 #endif

@@ -1,5 +1,5 @@
 # vmm/emul: x86 instruction decoder, guest page-table walker, instruction fetch.
-EMUL_SRCS := vmm/emul/x86_decode.c vmm/emul/x86_walk.c vmm/emul/x86_fetch.c
+EMUL_SRCS := vmm/emul/x86_decode.c vmm/emul/x86_walk.c vmm/emul/x86_fetch.c vmm/emul/x86_mmio.c
 PORTABLE_SRCS += $(EMUL_SRCS)
 
 UNIT_TESTS += $(BUILD)/tests/unit/test_x86_decode $(BUILD)/tests/unit/test_x86_walk

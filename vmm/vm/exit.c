@@ -1,6 +1,7 @@
 #include "vm/exit.h"
 #include "vm/fpu.h"
 #include "vm/cr.h"
+#include "vm/mmio.h"
 #include "kernel/log.h"
 #include "vm/partition.h"
 #include "taskvisor/hypercall.h"
@@ -50,11 +51,7 @@ static void handle_npf(struct vcpu *v, struct vm_exit *e)
     /* First touch of a chunk of its RAM: zeroed and mapped, re-enter. */
     if (guest_ram_fault_in(v->part, e->npf.gpa))
         return;
-    char why[96];
-    tv_snprintf(why, sizeof why, "%s of guest-physical %#llx outside its memory",
-                e->npf.fetch ? "fetch" : e->npf.write ? "write" : "read",
-                (unsigned long long)e->npf.gpa);
-    vcpu_stop(v, STOP_BAD_ACCESS, e->npf.gpa, why);
+    mmio_handle_npf(v, e);   /* device models, or the stop of an access outside RAM */
 }
 
 static void handle_shutdown(struct vcpu *v, struct vm_exit *e)

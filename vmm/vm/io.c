@@ -6,6 +6,7 @@
 #include "kernel/log.h"
 #include "vm/partition.h"
 #include "taskvisor/hypercall.h"
+#include "dev/legacy_ports.h"
 
 /* Upper bound on elements moved by one REP INS/OUTS exit; the rest continue
  * on re-entry (RIP not advanced), so a long string cannot stall the CPU. */
@@ -16,6 +17,9 @@ static uint32_t port_read(struct vcpu *v, uint16_t port, unsigned size)
     struct partition *p = v->part;
     if (vuart_handles_port(port) && size == 1)
         return vuart_read(&p->uart, port);
+    uint32_t v32;
+    if (legacy_port_read(port, size, &v32))
+        return v32;
     return size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffffu;
 }
 

@@ -7,6 +7,9 @@
 #include "kernel/sched.h"
 #include "arch/x86/cpu.h"
 #include "guestload/guestload.h"
+#include "dev/mptable.h"
+#include "arch/x86/cpu.h"
+#include "kernel/time.h"
 #include "mm/mm.h"
 #include "tv_fmt.h"
 #include "tv_string.h"
@@ -138,6 +141,84 @@ static tv_status_t writer_zero(void *ctx, uint64_t gpa, uint64_t len)
     return TV_OK;
 }
 
+/* The I/O APIC's messages go to the one vCPU's virtual local APIC: fixed
+ * and lowest-priority delivery to its physical ID, to broadcast (0xFF), or
+ * to a logical destination that includes it (flat model: LDR bit 24 + id).
+ * Other delivery modes (SMI, NMI, INIT, ExtINT) are not wired. */
+static void ioapic_deliver(void *ctx, uint8_t vector, uint8_t dest, bool logical, uint8_t mode)
+{
+    struct partition *p = ctx;
+    struct vcpu *v = &p->vcpu;
+    if (mode > 1 || vector < 16)
+        return;
+    bool mine = logical ? (dest & (p->xapic.ldr >> 24)) != 0 || dest == 0xff
+                        : dest == v->apic.id || dest == 0xff;
+    if (mine)
+        vcpu_post_interrupt(v, vector);
+}
+
+#define UART_ISA_IRQ 4   /* COM1; its I/O APIC pin in the MP table */
+
+static void uart_irq(void *ctx, bool level)
+{
+    struct partition *p = ctx;
+    ioapic_set_irq(&p->ioapic, UART_ISA_IRQ, level);
+}
+
+/* Console input arrives on the poller's thread: the pin's vector is posted
+ * straight to the vCPU (posting is thread-safe, the I/O APIC state is the
+ * vCPU thread's).  A spare interrupt finds IIR empty and is harmless. */
+static void uart_rx_kick(void *ctx)
+{
+    struct partition *p = ctx;
+    uint64_t rte = __atomic_load_n(&p->ioapic.redir[UART_ISA_IRQ], __ATOMIC_RELAXED);
+    if (!(rte & (1ull << 16)))
+        ioapic_deliver(p, (uint8_t)rte, (uint8_t)(rte >> 56), (rte >> 11) & 1,
+                       (uint8_t)((rte >> 8) & 7));
+}
+
+/* The platform description every partition finds at MPTABLE_GPA (in the
+ * BIOS area of the legacy hole, backed by the first chunk). */
+static tv_status_t place_mptable(struct partition *p)
+{
+    uint8_t buf[512];
+    size_t len;
+    struct cpuid_regs id = cpuid(1, 0);
+    const struct mptable_platform pf = {
+        .cpus = 1, .cpu_signature = id.eax, .cpu_features = id.edx,
+        .lapic_addr = (uint32_t)XAPIC_BASE_GPA, .lapic_version = 0x14,
+        .ioapic_id = 1, .ioapic_version = IOAPIC_VERSION,
+        .ioapic_addr = (uint32_t)IOAPIC_BASE_GPA, .ioapic_pins = IOAPIC_PINS,
+    };
+    tv_status_t st = mptable_build(&pf, MPTABLE_GPA, buf, sizeof buf, &len);
+    return st == TV_OK ? guest_write(p, MPTABLE_GPA, buf, len) : st;
+}
+
+/* A Linux kernel on AMD reads no TSC frequency from CPUID (0x15/0x16 are
+ * Intel-only there) and would calibrate the TSC against the PIT, which this
+ * platform does not run: the monitor's calibrated frequency (the guest's TSC
+ * runs at the host's rate) goes on the command line unless the config gave
+ * one.  Returns false when it does not fit. */
+static bool has_word(const char *s, const char *prefix)
+{
+    size_t n = tv_strlen(prefix);
+    for (const char *w = s; *w; w++)
+        if ((w == s || w[-1] == ' ') && tv_strncmp(w, prefix, n) == 0)
+            return true;
+    return false;
+}
+
+static bool linux_cmdline(const char *in, char *out, size_t cap)
+{
+    if (has_word(in, "tsc_early_khz=")) {
+        tv_strlcpy(out, in, cap);
+        return tv_strlen(in) < cap;
+    }
+    int n = tv_snprintf(out, cap, "%s%stsc_early_khz=%llu", in, in[0] ? " " : "",
+                        (unsigned long long)time_tsc_khz());
+    return n > 0 && (size_t)n < cap;
+}
+
 const char *partition_state_name(int state)
 {
     return state == PART_CREATED ? "created" : state == PART_RUNNING ? "running" : "stopped";
@@ -221,7 +302,15 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
 
     struct guest_mem_writer w = { p, guest_write_cb, writer_zero };
     struct guest_entry_state entry;
-    st = guest_image_load(&plan, img, &w, bp->cmdline, p->mem_bytes, &entry);
+    char cmdline[TV_BOOT_CMDLINE_LEN + 32];
+    tv_strlcpy(cmdline, bp->cmdline, sizeof cmdline);
+    if (plan.protocol == GUEST_PROTO_LINUX &&
+        !linux_cmdline(bp->cmdline, cmdline, sizeof cmdline)) {
+        log_err("partition %s: command line too long for tsc_early_khz=", p->name);
+        st = TV_E_INVALID_ARGUMENT;
+        goto fail_mem;
+    }
+    st = guest_image_load(&plan, img, &w, cmdline, p->mem_bytes, &entry);
     if (st != TV_OK) {
         log_err("partition %s: loading %s failed (%d)", p->name, bp->image_path, st);
         goto fail_mem;
@@ -235,8 +324,21 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
     struct vcpu *v = &p->vcpu;
     v->part = p;
     v->id = 0;
+    if ((st = place_mptable(p)) != TV_OK) {
+        log_err("partition %s: cannot place the MP table (%d)", p->name, st);
+        goto fail_mem;
+    }
     vuart_init(&p->uart, p->name, (p->flags & TV_PART_CONTROL) != 0);
+    ioapic_init(&p->ioapic, 1, p, ioapic_deliver);
+    xapic_regs_init(&p->xapic);
+    vuart_set_irq(&p->uart, p, uart_irq, uart_rx_kick);
     vapic_init(&v->apic, v, 0);
+    /* A Linux kernel gets the local APIC as a PC firmware leaves it: xAPIC
+     * mode (IA32_APIC_BASE.EXTD, bit 10, clear), x2APIC available to switch
+     * on.  6.1 reads its APIC ID through the xAPIC page while it parses the
+     * MP table even when x2APIC is on, and faults. */
+    if (plan.protocol == GUEST_PROTO_LINUX)
+        v->apic.apic_base &= ~(1ull << 10);
     if ((st = fpu_vcpu_init(v)) != TV_OK)
         goto fail_mem;
     if ((st = virt->vcpu_create(v, p->npt.root_pa, id + 1)) != TV_OK) {

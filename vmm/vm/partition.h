@@ -7,6 +7,8 @@
 #include "boot/common/boot_info.h"
 #include "vm/vcpu.h"
 #include "dev/vuart.h"
+#include "dev/ioapic.h"
+#include "dev/vapic_mmio.h"
 #include "mm/pagetable.h"
 #include "taskvisor/status.h"
 
@@ -31,6 +33,9 @@ struct partition {
     struct page_table npt;
     struct vcpu vcpu;               /* one vCPU per partition for now */
     struct vuart uart;
+    struct ioapic ioapic;           /* at IOAPIC_BASE_GPA, described by the MP table */
+    struct xapic_regs xapic;        /* the vCPU's xAPIC-only registers */
+    uint64_t mmio_exits;            /* MMIO accesses emulated */
     int stop_reason;
     uint64_t stop_code;
     uint32_t hcall_denials;         /* rate-limits the ACCESS_DENIED log line */

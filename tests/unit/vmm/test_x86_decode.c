@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "emul/x86_decode.h"
+#include "emul/x86_mmio.h"
 
 struct len_case {
     int bits, len;
@@ -363,6 +364,81 @@ static void mode_rules(void **state)
     assert_int_equal(x86_code_mode(true, false, true, false, false), X86_MODE_16);
 }
 
+static uint64_t mmio_last_gpa, mmio_last_val, mmio_reg_val;
+static unsigned mmio_last_size;
+
+static tv_status_t mmio_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *v)
+{
+    (void)ctx;
+    mmio_last_gpa = gpa;
+    mmio_last_size = size;
+    *v = mmio_reg_val;
+    return gpa == 0xdead ? TV_E_IO : TV_OK;
+}
+static tv_status_t mmio_write(void *ctx, uint64_t gpa, unsigned size, uint64_t v)
+{
+    (void)ctx;
+    mmio_last_gpa = gpa;
+    mmio_last_size = size;
+    mmio_last_val = v;
+    return TV_OK;
+}
+
+static void mmio_mov_emulation(void **state)
+{
+    (void)state;
+    const struct x86_mmio_ops ops = { NULL, mmio_read, mmio_write };
+    uint64_t gpr[16];
+    for (int i = 0; i < 16; i++)
+        gpr[i] = 0x1111111111111111ull * (uint64_t)(i + 1) ;
+    /* Stores: register, high-byte register, immediates. */
+    struct x86_insn in = dec(64, "894c9810");                /* mov %ecx, ... */
+    assert_int_equal(x86_emulate_mov(&in, gpr, 0xfee00010, &ops), TV_OK);
+    assert_int_equal(mmio_last_gpa, 0xfee00010);
+    assert_int_equal(mmio_last_size, 4);
+    assert_int_equal(mmio_last_val, 0x22222222);
+    in = dec(64, "886500");                                  /* mov %ah, (%rbp) */
+    x86_emulate_mov(&in, gpr, 0x1000, &ops);
+    assert_int_equal(mmio_last_size, 1);
+    assert_int_equal(mmio_last_val, 0x11);
+    in = dec(64, "48c707ffffffff");                          /* movq $-1, (%rdi) */
+    x86_emulate_mov(&in, gpr, 0x1000, &ops);
+    assert_int_equal(mmio_last_size, 8);
+    assert_int_equal(mmio_last_val, UINT64_MAX);
+    in = dec(64, "66c7071234");                              /* movw $0x3412, (%rdi) */
+    x86_emulate_mov(&in, gpr, 0x1000, &ops);
+    assert_int_equal(mmio_last_size, 2);
+    assert_int_equal(mmio_last_val, 0x3412);
+    /* Loads: width rules for the destination register. */
+    mmio_reg_val = 0xa1a2a3a4a5a6a7a8ull;
+    in = dec(64, "8b07");                                    /* mov (%rdi), %eax */
+    x86_emulate_mov(&in, gpr, 0x2000, &ops);
+    assert_int_equal(gpr[0], 0xa5a6a7a8u);                   /* upper half zeroed */
+    in = dec(64, "668b0f");                                  /* mov (%rdi), %cx */
+    x86_emulate_mov(&in, gpr, 0x2000, &ops);
+    assert_int_equal(gpr[1], 0x222222222222a7a8ull);
+    in = dec(64, "8a37");                                    /* mov (%rdi), %dh */
+    x86_emulate_mov(&in, gpr, 0x2000, &ops);
+    assert_int_equal(gpr[2], 0x333333333333a833ull);
+    in = dec(64, "408a37");                                  /* mov (%rdi), %sil */
+    x86_emulate_mov(&in, gpr, 0x2000, &ops);
+    assert_int_equal(gpr[6], 0x77777777777777a8ull);
+    in = dec(64, "4c8b07");                                  /* mov (%rdi), %r8 */
+    x86_emulate_mov(&in, gpr, 0x2000, &ops);
+    assert_int_equal(gpr[8], 0xa1a2a3a4a5a6a7a8ull);
+    in = dec(64, "a1efcdab8967452301");                      /* mov moffs, %eax */
+    x86_emulate_mov(&in, gpr, 0x2000, &ops);
+    assert_int_equal(gpr[0], 0xa5a6a7a8u);
+    /* Errors: device error passes through, non-MOV refused. */
+    uint64_t before = gpr[8];
+    in = dec(64, "4c8b07");
+    assert_int_equal(x86_emulate_mov(&in, gpr, 0xdead, &ops), TV_E_IO);
+    assert_int_equal(gpr[8], before);
+    in = dec(64, "0fa2");
+    assert_int_equal(x86_emulate_mov(&in, gpr, 0x2000, &ops), TV_E_UNSUPPORTED);
+    in = dec(64, "89c0");                                    /* register-only MOV */
+    assert_int_equal(x86_emulate_mov(&in, gpr, 0x2000, &ops), TV_E_UNSUPPORTED);
+}
 
 int main(void)
 {
@@ -374,6 +450,7 @@ int main(void)
         cmocka_unit_test(io_details),
         cmocka_unit_test(mov_memory_operands),
         cmocka_unit_test(mode_rules),
+        cmocka_unit_test(mmio_mov_emulation),
     };
     return cmocka_run_group_tests_name("vmm_x86_decode", tests, NULL, NULL);
 }
