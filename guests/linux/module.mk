@@ -17,5 +17,6 @@ $(BUILD)/guests/linux-initramfs.cpio.gz: guests/linux/init scripts/mkinitramfs.p
 	python3 scripts/mkinitramfs.py $@ guests/linux/init $(LINUX_BUSYBOX)
 
 LINUX_GUEST_FILES := $(BUILD)/guests/vmlinuz $(BUILD)/guests/linux-initramfs.cpio.gz
+ALL_TARGETS += $(LINUX_GUEST_FILES)
 .PHONY: linux-guest
 linux-guest: $(LINUX_GUEST_FILES)

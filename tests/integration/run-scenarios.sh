@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boots each integration scenario under the monitor in QEMU (SVM, UEFI) and
 # prints TAP.  A scenario is tests/integration/scenarios/NAME.cfg: a boot
-# config whose image names are files in build/ or build/guests/, with
+# config whose image (and initrd) names are files in build/ or build/guests/, with
 # directives in comments:
 #   # expect-log: REGEX     the serial log must match (grep -E); repeatable
 #   # reject-log: REGEX     the serial log must not match; repeatable
@@ -57,7 +57,7 @@ run_one() {
     cp build/monitor-test.elf "$dir/monitor.elf"
     local files=("$dir/monitor.elf")
     local img
-    for img in $(sed -n 's/^[[:space:]]*image[[:space:]]*=[[:space:]]*//p' "$cfg" | sort -u); do
+    for img in $(sed -n 's/^[[:space:]]*\(image\|initrd\)[[:space:]]*=[[:space:]]*//p' "$cfg" | sort -u); do
         if [ -f "build/guests/$img" ]; then files+=("build/guests/$img")
         elif [ -f "build/$img" ]; then files+=("build/$img")
         fi
