@@ -2,9 +2,10 @@
 # as a partition").
 #   build/guests/vmlinuz                 the kernel of Debian's linux-image-amd64
 #   build/guests/linux-initramfs.cpio.gz busybox (busybox-static) and guests/linux/init
-# Both come from packages scripts/deps.sh installs; the newest /boot/vmlinuz-*
-# is the one linux-image-amd64 depends on.
-LINUX_KERNEL_SRC := $(lastword $(sort $(wildcard /boot/vmlinuz-*)))
+# Both come from packages scripts/deps.sh installs: the kernel is the one the
+# linux-image-amd64 metapackage depends on (else the highest version in /boot).
+LINUX_IMAGE_PKG  := $(shell dpkg-query -W -f='$${Depends}' linux-image-amd64 2>/dev/null | sed -n 's/^linux-image-\([^ ,]*\).*/\1/p')
+LINUX_KERNEL_SRC := $(or $(wildcard $(if $(LINUX_IMAGE_PKG),/boot/vmlinuz-$(LINUX_IMAGE_PKG))),$(shell ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1))
 LINUX_BUSYBOX    := /bin/busybox
 
 $(BUILD)/guests/vmlinuz: $(LINUX_KERNEL_SRC)
