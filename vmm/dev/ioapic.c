@@ -106,9 +106,9 @@ void ioapic_set_irq(struct ioapic *io, unsigned pin, bool level)
         io->level |= bit;
     else
         io->level &= ~bit;
-    /* Polarity: an active-low pin's "rising edge" is its input going low.
-     * Callers drive the logical (asserted) level, so polarity needs no
-     * inversion here: the MP table and the UART agree on active-high. */
+    /* `level` is the asserted state, whatever the pin's polarity bit says:
+     * the sources (the UART) and the MP table agree on active-high ISA
+     * lines, and the bit is kept only for the guest to read back. */
     if (level && !was)
         send(io, pin);
 }

@@ -63,12 +63,13 @@ static void stop(struct vcpu *v, const struct vm_exit *e, const char *what)
 
 /* The decoder's register numbering (rAX, rCX, rDX, rBX, rSP, rBP, rSI, rDI,
  * r8-r15) over struct vcpu_regs. */
-static uint64_t *gpr_slot(struct vcpu_regs *r, unsigned i)
+static void gpr_slots(struct vcpu_regs *r, uint64_t *slots[16])
 {
-    uint64_t *const slots[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
-                                  &r->rsi, &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11,
-                                  &r->r12, &r->r13, &r->r14, &r->r15 };
-    return slots[i];
+    uint64_t *const s[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
+                              &r->rsi, &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11,
+                              &r->r12, &r->r13, &r->r14, &r->r15 };
+    for (unsigned i = 0; i < 16; i++)
+        slots[i] = s[i];
 }
 
 void mmio_handle_npf(struct vcpu *v, struct vm_exit *e)
@@ -97,16 +98,17 @@ void mmio_handle_npf(struct vcpu *v, struct vm_exit *e)
         stop(v, e, what);
         return;
     }
-    uint64_t gpr[16];
+    uint64_t gpr[16], *slot[16];
+    gpr_slots(&v->regs, slot);
     for (unsigned i = 0; i < 16; i++)
-        gpr[i] = *gpr_slot(&v->regs, i);
+        gpr[i] = *slot[i];
     const struct x86_mmio_ops ops = { v, dev_read, dev_write };
     if (x86_emulate_mov(&insn, gpr, gpa, &ops) != TV_OK) {
         stop(v, e, "(MMIO): the access cannot be emulated");
         return;
     }
     for (unsigned i = 0; i < 16; i++)
-        *gpr_slot(&v->regs, i) = gpr[i];
+        *slot[i] = gpr[i];
     virt->clear_interrupt_shadow(v);
     v->regs.rip += insn.len;
     if (insn.mode == X86_MODE_32)
