@@ -35,8 +35,9 @@ log=$d/serial.log
 echo "# boot took $((SECONDS - start)) s, run-qemu status $boot_rc"
 check "QEMU ended through isa-debug-exit with the pass value (status 33)" test "$boot_rc" -eq 33
 check "the test monitor passed its boot_info checks" has_line "$log" "TESTMON: PASS"
+bi_version=$(sed -n 's/^#define TV_BOOT_INFO_VERSION *\([0-9]*\).*/\1/p' boot/common/boot_info.h)
 check "boot_info carries both partitions, the control one first" \
-    has_line "$log" "TESTMON: boot_info v1 partitions=2 first=ctl "
+    has_line "$log" "TESTMON: boot_info v$bi_version partitions=2 first=ctl "
 check "partition 0: name, control flag, memory, path, size, cmdline, image bytes" \
     has_line "$log" "TESTMON: partition 0 name=ctl control=1 memory=16384K image=ctl.bin size=27 cmdline='console=ttyS0 quiet' head='CONTROL-IMAGE-1'"
 check "partition 1 loaded from a path outside \\taskvisor (\\images\\guest1.bin)" \
