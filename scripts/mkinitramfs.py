@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Builds the Linux partition's initramfs: a gzip'd cpio (newc) archive.
 
-    scripts/mkinitramfs.py OUT.cpio.gz INIT BUSYBOX
+    scripts/mkinitramfs.py OUT.cpio.gz INIT BUSYBOX [FILE=bin/NAME ...]
 
 Contents: /init (INIT), /bin/busybox (BUSYBOX, a static busybox from Debian's
-busybox-static), /dev/console (5,1) and empty /proc /sys /dev /tmp /root.
+busybox-static), further executables FILE as /bin/NAME, /dev/console (5,1)
+and empty /proc /sys /dev /tmp /root.
 Written directly (no root needed for the device node) and deterministic:
 fixed owners, modes and mtime (SOURCE_DATE_EPOCH or 0), gzip without a name
 or a timestamp."""
@@ -26,9 +27,16 @@ def entry(out, ino, name, mode, data=b"", rdev=(0, 0), mtime=0):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) < 4:
         sys.exit(__doc__)
-    out_path, init_path, busybox_path = sys.argv[1:]
+    out_path, init_path, busybox_path = sys.argv[1:4]
+    extras = []  # FILE=bin/NAME: more executables
+    for arg in sys.argv[4:]:
+        src, _, dest = arg.partition("=")
+        if not dest.startswith("bin/"):
+            sys.exit("mkinitramfs: extra file %s: want FILE=bin/NAME" % arg)
+        with open(src, "rb") as f:
+            extras.append((dest, f.read()))
     mtime = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
     with open(init_path, "rb") as f:
         init = f.read()
@@ -45,6 +53,8 @@ def main():
     entry(buf, ino, "bin/busybox", 0o100755, busybox, mtime=mtime); ino += 1
     entry(buf, ino, "bin/sh", 0o120777, b"busybox", mtime=mtime); ino += 1
     entry(buf, ino, "init", 0o100755, init, mtime=mtime); ino += 1
+    for dest, data in extras:
+        entry(buf, ino, dest, 0o100755, data, mtime=mtime); ino += 1
     entry(buf, 0, "TRAILER!!!", 0)
     tmp = out_path + ".tmp"
     with open(tmp, "wb") as raw:

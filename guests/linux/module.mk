@@ -13,9 +13,17 @@ $(BUILD)/guests/vmlinuz: $(LINUX_KERNEL_SRC)
 	@test -n "$<" || { echo "no /boot/vmlinuz-*: run scripts/deps.sh (linux-image-amd64)" >&2; exit 1; }
 	cp $< $@
 
-$(BUILD)/guests/linux-initramfs.cpio.gz: guests/linux/init scripts/mkinitramfs.py $(LINUX_BUSYBOX)
+# tvexit: leaves the partition through the exit port (a 32-bit OUT, which a
+# shell cannot issue); a static program without libc.
+$(BUILD)/guests/linux/tvexit: guests/linux/tvexit.c
 	@mkdir -p $(dir $@)
-	python3 scripts/mkinitramfs.py $@ guests/linux/init $(LINUX_BUSYBOX)
+	$(HOST_CC) -std=gnu11 -Wall -Wextra -Werror -O2 -static -nostdlib -ffreestanding -fno-pie -no-pie \
+	    -fno-stack-protector -fcf-protection=none $< -o $@
+
+$(BUILD)/guests/linux-initramfs.cpio.gz: guests/linux/init scripts/mkinitramfs.py $(LINUX_BUSYBOX) \
+        $(BUILD)/guests/linux/tvexit
+	@mkdir -p $(dir $@)
+	python3 scripts/mkinitramfs.py $@ guests/linux/init $(LINUX_BUSYBOX) $(BUILD)/guests/linux/tvexit=bin/tvexit
 
 LINUX_GUEST_FILES := $(BUILD)/guests/vmlinuz $(BUILD)/guests/linux-initramfs.cpio.gz
 ALL_TARGETS += $(LINUX_GUEST_FILES)
