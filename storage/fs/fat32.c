@@ -268,32 +268,6 @@ static tv_status_t iterate(fs_volume_t *v, const fs_node_t *dir,
     return st;
 }
 
-struct find_ctx {
-    const fs_volume_t *v;
-    const fs_name_t *name;
-    fs_node_t *out;
-    bool found;
-};
-
-static bool find_one(void *ctx, const fs_name_t *name, const fs_node_t *n)
-{
-    struct find_ctx *f = ctx;
-    if (!fs_name_equal(f->v, name, f->name))
-        return true;
-    *f->out = *n;
-    f->found = true;
-    return false;
-}
-
-static tv_status_t find(fs_volume_t *v, const fs_node_t *dir, const fs_name_t *name, fs_node_t *out)
-{
-    struct find_ctx f = { v, name, out, false };
-    tv_status_t st = iterate(v, dir, find_one, &f);
-    if (st != TV_OK)
-        return st;
-    return f.found ? TV_OK : TV_E_NOT_FOUND;
-}
-
 static bool sfn_char(uint16_t c)
 {
     if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
@@ -632,7 +606,7 @@ static tv_status_t mark(fs_volume_t *v, uint32_t c, bool used)
 }
 
 const struct fs_fmt fs_fat32_fmt = {
-    .find = find, .add = add, .update = update, .unlink = unlink_, .rename_in_place = rename_in_place,
+    .find = fs_find_by_name, .add = add, .update = update, .unlink = unlink_, .rename_in_place = rename_in_place,
     .iterate = iterate, .is_free = is_free, .mark = mark, .init_dir = init_dir, .set_dirty = set_dirty,
     .max_file = FS_FAT32_FILE_MAX,
 };

@@ -571,3 +571,30 @@ tv_status_t fs_dir_grow(fs_volume_t *v, fs_node_t *dir)
         return st;
     return fs_barrier(v);
 }
+
+struct find_ctx {
+    const fs_volume_t *v;
+    const fs_name_t *name;
+    fs_node_t *out;
+    bool found;
+};
+
+static bool find_one(void *ctx, const fs_name_t *name, const fs_node_t *n)
+{
+    struct find_ctx *f = ctx;
+    if (!fs_name_equal(f->v, name, f->name))
+        return true;
+    *f->out = *n;
+    f->found = true;
+    return false;
+}
+
+tv_status_t fs_find_by_name(fs_volume_t *v, const fs_node_t *dir, const fs_name_t *name,
+                            fs_node_t *out)
+{
+    struct find_ctx f = { v, name, out, false };
+    tv_status_t st = v->fmt->iterate(v, dir, find_one, &f);
+    if (st != TV_OK)
+        return st;
+    return f.found ? TV_OK : TV_E_NOT_FOUND;
+}

@@ -117,6 +117,10 @@ struct fs_fmt {
     uint64_t max_file;
 };
 
+/* A format's find: its iterate, compared with fs_name_equal (both formats). */
+tv_status_t fs_find_by_name(fs_volume_t *v, const fs_node_t *dir, const fs_name_t *name,
+                            fs_node_t *out);
+
 extern const struct fs_fmt fs_fat32_fmt;
 extern const struct fs_fmt fs_exfat_fmt;
 
