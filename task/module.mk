@@ -1,6 +1,6 @@
 # task/: the portable task subsystem (see docs/tasks.md).
 TASK_CORE_SRCS := task/task_state.c task/task_mgr.c task/task_index.c task/task_query.c task/task_run.c task/task_job.c \
-                  task/task_events.c task/task_text.c task/task_test_job.c
+                  task/task_events.c task/task_text.c task/task_types.c task/task_test_job.c
 TASK_HOSTED_SRCS := task/platform_hosted.c
 PORTABLE_SRCS += $(TASK_CORE_SRCS)
 
@@ -45,6 +45,12 @@ UNIT_TESTS += $(BUILD)/tests/unit/test_task_client
 $(BUILD)/tests/unit/test_task_client: \
         $(call host_objs,tests/unit/task/test_task_client.c client/tv_client.c client/loopback.c \
                          $(TASK_HOSTED_ALL)) $(TASK_CALL_OBJS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+UNIT_TESTS += $(BUILD)/tests/unit/test_task_types
+$(BUILD)/tests/unit/test_task_types: \
+        $(call host_objs,tests/unit/task/test_task_types.c $(TASK_HOSTED_ALL))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
 

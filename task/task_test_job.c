@@ -74,9 +74,11 @@ static const struct task_driver test_driver = {
 #define KNOWN_FLAGS (TV_TASK_TEST_NOT_CANCELABLE | TV_TASK_TEST_NOT_PAUSABLE | \
                      TV_TASK_TEST_FAIL_COMMIT | TV_TASK_TEST_BUSY)
 
-tv_status_t task_test_job_start(struct task_mgr *mgr, const struct tv_task_test_spec *spec,
-                                uint64_t *id_out)
+/* Checks the spec (untrusted: it may come from a guest) and builds the job. */
+static tv_status_t test_prepare(void *owner, const void *args, struct task_prepared *out)
 {
+    const struct tv_task_test_spec *spec = args;
+    (void)owner;
     if (spec->total_units > TASK_TEST_MAX_UNITS || spec->unit_ns > TASK_TEST_MAX_UNIT_NS ||
         (spec->flags & ~(uint32_t)KNOWN_FLAGS) || spec->reserved != 0 ||
         spec->fail_status < 0 || spec->fail_status >= TV_STATUS_COUNT ||
@@ -93,17 +95,29 @@ tv_status_t task_test_job_start(struct task_mgr *mgr, const struct tv_task_test_
         tj->spec.total_units = 16;
     tj->spec.unit_ns = 0;
 #endif
-    struct task_spec ts = {
-        .type = TV_TASK_TYPE_TEST,
-        .description = tj->spec.description,
-        .priority = spec->priority,
-        .not_cancelable = (spec->flags & TV_TASK_TEST_NOT_CANCELABLE) != 0,
-        .not_pausable = (spec->flags & TV_TASK_TEST_NOT_PAUSABLE) != 0,
-        .driver = &test_driver,
-        .driver_ctx = tj,
-    };
-    tv_status_t st = task_create(mgr, &ts, id_out);
-    if (st != TV_OK)
-        tp_free(tj);
+    out->ctx = tj;
+    tv_strlcpy(out->description, spec->description, sizeof out->description);
+    out->priority = spec->priority;
+    out->not_cancelable = (spec->flags & TV_TASK_TEST_NOT_CANCELABLE) != 0;
+    out->not_pausable = (spec->flags & TV_TASK_TEST_NOT_PAUSABLE) != 0;
+    return TV_OK;
+}
+
+const struct task_type task_test_type = {
+    .type = TV_TASK_TYPE_TEST,
+    .name = "test",
+    .driver = &test_driver,
+    .args_size = sizeof(struct tv_task_test_spec),
+    .prepare = test_prepare,
+};
+
+tv_status_t task_test_job_start(struct task_mgr *mgr, const struct tv_task_test_spec *spec,
+                                uint64_t *id_out)
+{
+    struct task_types reg;
+    task_types_init(&reg);
+    tv_status_t st = task_types_add(&reg, &task_test_type);
+    if (st == TV_OK)
+        st = task_types_start(&reg, mgr, TV_TASK_TYPE_TEST, spec, sizeof *spec, id_out);
     return st;
 }

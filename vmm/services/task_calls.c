@@ -231,7 +231,9 @@ static tv_status_t hc_test_start(struct hcall_ctx *ctx)
     if (s != TV_OK)
         return s;
     uint64_t id = 0;
-    s = task_test_job_start(state_of(ctx)->mgr, &spec, &id);
+    struct task_call_state *st = state_of(ctx);
+    s = st->types ? task_types_start(st->types, st->mgr, TV_TASK_TYPE_TEST, &spec, sizeof spec, &id)
+                  : task_test_job_start(st->mgr, &spec, &id);
     if (s == TV_OK)
         set_out0(ctx, id);
     return s;

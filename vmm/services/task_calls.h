@@ -14,11 +14,15 @@
 
 #include "hcall/hcall.h"
 #include "task/task_mgr.h"
+#include "task/task_types.h"
 
 /* Per-caller state of the task calls: the section's state callback returns
  * it for the calling partition. */
 struct task_call_state {
     struct task_mgr *mgr;
+    /* Where TEST_TASK_START finds the test type (the monitor's one
+     * registry); NULL = a registry holding only the test type. */
+    const struct task_types *types;
     uint64_t wait_slice_ns;  /* longest a TASK_WAIT blocks per entry (0 = poll) */
     void *ctx;               /* for the callbacks below */
     /* Host pointer to len bytes of the caller's RAM at gpa (already checked

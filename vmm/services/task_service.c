@@ -6,9 +6,11 @@
 #include "services/task_calls.h"
 #include "vm/hypercall.h"
 #include "task/task_mgr.h"
+#include "task/task_test_job.h"
 #include "tv_string.h"
 
 static struct task_mgr *mgr;
+static struct task_types types;
 static struct task_call_state states[MAX_PARTITIONS];
 static uint64_t wait_slice_ns;
 
@@ -77,6 +79,7 @@ static void *caller_state(void *owner, const struct hcall_caller *caller)
     struct task_call_state *st = &states[p->id];
     if (!st->mgr) {
         st->mgr = mgr;
+        st->types = &types;
         st->wait_slice_ns = wait_slice_ns;
         st->ctx = p;
         st->map = mem_map;
@@ -100,6 +103,13 @@ tv_status_t task_service_init(const char *options)
     tv_status_t st = task_mgr_start(options);
     if (st != TV_OK)
         return st;
+    task_types_init(&types);
+#ifdef TV_TEST_BUILD
+    /* TEST_TASK_START exists only in test builds; so does its type. */
+    st = task_types_add(&types, &task_test_type);
+    if (st != TV_OK)
+        return st;
+#endif
     static const struct hcall_section section = {
         task_calls, TASK_CALL_COUNT, caller_state, 0,
     };
@@ -107,4 +117,14 @@ tv_status_t task_service_init(const char *options)
     if (st == TV_OK)
         st = partition_add_stop_listener(partition_stopped_listener);
     return st;
+}
+
+struct task_mgr *task_service_mgr(void)
+{
+    return mgr;
+}
+
+struct task_types *task_service_types(void)
+{
+    return mgr ? &types : NULL;
 }
