@@ -37,4 +37,4 @@ static void shared_free(void *ctx, void *ptr, size_t size)
     (void)ctx; (void)ptr; (void)size; /* a test guest's pool lives as long as it does */
 }
 
-const struct tv_transport guest_transport = { 0, call, shared_alloc, shared_free };
+const struct tv_transport guest_transport = { 0, call, shared_alloc, shared_free, 0 };

@@ -35,6 +35,13 @@ struct tv_transport {
      * guest-physical address, or NULL. */
     void *(*shared_alloc)(void *ctx, size_t size, size_t align, uint64_t *gpa_out);
     void (*shared_free)(void *ctx, void *ptr, size_t size);
+    /* Optional (NULL for transports whose monitor writes the ring itself):
+     * called by tv_events_read before it reads the ring, to append what the
+     * transport has received to the ring as its producer would (entries,
+     * then head; overflow set when events were lost).  The Linux transport
+     * uses it: there the driver owns the monitor's ring and the client's
+     * ring is an ordinary buffer fed from /dev/taskvisor. */
+    tv_status_t (*events_pull)(void *ctx, struct tv_task_ring *ring);
 };
 
 #define TV_CLIENT_SCRATCH_SIZE 4096u

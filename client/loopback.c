@@ -152,6 +152,7 @@ tv_status_t tv_loopback_create(struct task_mgr *mgr, size_t arena_size, uint64_t
     lb->transport.call = lb_call;
     lb->transport.shared_alloc = lb_shared_alloc;
     lb->transport.shared_free = lb_shared_free;
+    lb->transport.events_pull = NULL; /* the monitor code writes the ring itself */
     *out = lb;
     return TV_OK;
 }

@@ -233,6 +233,11 @@ tv_status_t tv_events_read(struct tv_client *client, struct tv_task_event *out, 
     struct tv_task_ring *ring = client->ring;
     if (!ring)
         return TV_E_INVALID_STATE;
+    if (client->transport->events_pull) {
+        tv_status_t st = client->transport->events_pull(client->transport->ctx, ring);
+        if (st != TV_OK)
+            return st;
+    }
     uint32_t capacity = ring->hdr.capacity;
     if (ring->hdr.magic != TV_TASK_RING_MAGIC || capacity == 0 ||
         capacity > TV_TASK_RING_CAPACITY)
