@@ -8,7 +8,7 @@ packages=(
     libcmocka-dev
     qemu-utils libvhdi-utils python3-libvhdi
     bochs bochs-term bochsbios vgabios grub-pc-bin grub-common xorriso
-    linux-image-amd64 busybox-static
+    linux-image-amd64 linux-headers-amd64 busybox-static
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,8 @@
 # guests/linux/: Debian's stock kernel as a partition (docs/guests.md, "Linux
-# as a partition").
+# as a partition"; docs/linux-driver.md).
 #   build/guests/vmlinuz                 the kernel of Debian's linux-image-amd64
-#   build/guests/linux-initramfs.cpio.gz busybox (busybox-static) and guests/linux/init
+#   build/guests/linux-initramfs.cpio.gz busybox (busybox-static), guests/linux/init
+#                                        and taskvisor.ko
 # Both come from packages scripts/deps.sh installs: the kernel is the one the
 # linux-image-amd64 metapackage depends on (else the highest version in /boot).
 LINUX_IMAGE_PKG  := $(shell dpkg-query -W -f='$${Depends}' linux-image-amd64 2>/dev/null | sed -n 's/^linux-image-\([^ ,]*\).*/\1/p')
@@ -20,12 +21,40 @@ $(BUILD)/guests/linux/tvexit: guests/linux/tvexit.c
 	$(HOST_CC) -std=gnu11 -Wall -Wextra -Werror -O2 -static -nostdlib -ffreestanding -fno-pie -no-pie \
 	    -fno-stack-protector -fcf-protection=none $< -o $@
 
+# taskvisor.ko, built against the headers of the kernel the partition boots
+# (linux-headers-$(LINUX_IMAGE_PKG), never the build host's `uname -r`).
+# Kbuild writes next to its sources, so it runs on a copy under build/.
+LINUX_KDIR   := $(if $(LINUX_IMAGE_PKG),/usr/src/linux-headers-$(LINUX_IMAGE_PKG))
+TVDRV_SRCS   := $(wildcard guests/linux/driver/Kbuild guests/linux/driver/*.[ch] guests/linux/driver/shim/*.h)
+TVDRV_BUILD  := $(BUILD)/guests/linux/driver
+$(BUILD)/guests/linux/taskvisor.ko: $(TVDRV_SRCS) $(wildcard include/taskvisor/*.h)
+	@test -n "$(LINUX_KDIR)" -a -d "$(LINUX_KDIR)" || { echo "no kernel headers for linux-image-$(LINUX_IMAGE_PKG): run scripts/deps.sh (linux-headers-amd64)" >&2; exit 1; }
+	@rm -rf $(TVDRV_BUILD) && mkdir -p $(TVDRV_BUILD)/shim
+	@cp guests/linux/driver/Kbuild guests/linux/driver/*.[ch] $(TVDRV_BUILD)/
+	@cp guests/linux/driver/shim/*.h $(TVDRV_BUILD)/shim/
+	$(MAKE) --no-print-directory -C $(LINUX_KDIR) M=$(abspath $(TVDRV_BUILD)) TV_ROOT=$(abspath .) modules
+	strip --strip-debug -o $@ $(TVDRV_BUILD)/taskvisor.ko
+
+LINUX_INITRAMFS_FILES := $(BUILD)/guests/linux/tvexit=bin/tvexit $(BUILD)/guests/linux/taskvisor.ko=lib/taskvisor.ko
 $(BUILD)/guests/linux-initramfs.cpio.gz: guests/linux/init scripts/mkinitramfs.py $(LINUX_BUSYBOX) \
-        $(BUILD)/guests/linux/tvexit
+        $(BUILD)/guests/linux/tvexit $(BUILD)/guests/linux/taskvisor.ko
 	@mkdir -p $(dir $@)
-	python3 scripts/mkinitramfs.py $@ guests/linux/init $(LINUX_BUSYBOX) $(BUILD)/guests/linux/tvexit=bin/tvexit
+	python3 scripts/mkinitramfs.py $@ guests/linux/init $(LINUX_BUSYBOX) $(LINUX_INITRAMFS_FILES)
 
 LINUX_GUEST_FILES := $(BUILD)/guests/vmlinuz $(BUILD)/guests/linux-initramfs.cpio.gz
 ALL_TARGETS += $(LINUX_GUEST_FILES)
 .PHONY: linux-guest
 linux-guest: $(LINUX_GUEST_FILES)
+
+# The driver's decoding code, hosted: unit test and fuzz target.
+TVDEV_DECODE_SRCS := guests/linux/driver/tvdev_decode.c
+UNIT_TESTS += $(BUILD)/tests/unit/test_tvdev_decode
+$(BUILD)/tests/unit/test_tvdev_decode: $(call host_objs,tests/unit/linux/test_tvdev_decode.c $(TVDEV_DECODE_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+$(call host_objs,tests/unit/linux/test_tvdev_decode.c $(TVDEV_DECODE_SRCS)): HOST_CFLAGS += -Iguests/linux/driver
+
+FUZZ_TARGETS += $(BUILD)/fuzz/tvdev_decode
+$(BUILD)/fuzz/tvdev_decode: tests/fuzz/fuzz_tvdev_decode.c $(TVDEV_DECODE_SRCS) guests/linux/driver/tvdev_decode.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iguests/linux/driver $(filter %.c,$^) -o $@

@@ -35,3 +35,4 @@ $(BUILD)/guests/mb1_ac_loop.elf: $(BUILD)/guestobj/tests/guest/mb1_ac_loop.o tes
 	ld -m elf_x86_64 -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack \
 	    --no-warn-rwx-segments -T tests/guest/mb1_longmode.ld $< -o $@
 ALL_TARGETS += $(BUILD)/guests/mb1_ac_loop.elf
+TEST_SCRIPTS += tests/guest/linux_driver_refusal.sh

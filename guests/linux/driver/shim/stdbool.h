@@ -1,0 +1,2 @@
+/* Kernel build only: bool, true and false from the kernel. */
+#include <linux/types.h>
