@@ -1,8 +1,10 @@
 # guests/linux/: Debian's stock kernel as a partition (docs/guests.md, "Linux
-# as a partition"; docs/linux-driver.md).
+# as a partition"; docs/linux-driver.md, docs/tvctl.md).
 #   build/guests/vmlinuz                 the kernel of Debian's linux-image-amd64
-#   build/guests/linux-initramfs.cpio.gz busybox (busybox-static), guests/linux/init
-#                                        and taskvisor.ko
+#   build/guests/linux-initramfs.cpio.gz busybox (busybox-static), guests/linux/init,
+#                                        taskvisor.ko and tvctl
+#   build/guests/linux-initramfs-test.cpio.gz  the same with the test tvctl and
+#                                        the tvctl self-test script
 # Both come from packages scripts/deps.sh installs: the kernel is the one the
 # linux-image-amd64 metapackage depends on (else the highest version in /boot).
 LINUX_IMAGE_PKG  := $(shell dpkg-query -W -f='$${Depends}' linux-image-amd64 2>/dev/null | sed -n 's/^linux-image-\([^ ,]*\).*/\1/p')
@@ -35,13 +37,47 @@ $(BUILD)/guests/linux/taskvisor.ko: $(TVDRV_SRCS) $(wildcard include/taskvisor/*
 	$(MAKE) --no-print-directory -C $(LINUX_KDIR) M=$(abspath $(TVDRV_BUILD)) TV_ROOT=$(abspath .) modules
 	strip --strip-debug -o $@ $(TVDRV_BUILD)/taskvisor.ko
 
+# tvctl over libtaskvisor's Linux transport, static for the initramfs; the
+# test variant (-DTV_TEST_BUILD) adds `test-start`.
+TVCTL_SRCS := guests/linux/tvctl/tvctl.c client/tv_client.c client/linux_transport.c lib/tv_string.c
+TVCTL_DEPS := $(TVCTL_SRCS) client/libtaskvisor.h client/linux_transport.h $(wildcard include/taskvisor/*.h)
+TVCTL_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -s -static -pthread -Iinclude -Ilib -Iclient -D_GNU_SOURCE
+$(BUILD)/guests/linux/tvctl: $(TVCTL_DEPS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(TVCTL_CFLAGS) $(TVCTL_SRCS) -o $@
+$(BUILD)/guests/linux/tvctl-test: $(TVCTL_DEPS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(TVCTL_CFLAGS) -DTV_TEST_BUILD $(TVCTL_SRCS) -o $@
+
+# docs/client.md's example program, extracted from the document and built
+# as it stands, so the example in the docs is the one the scenario runs.
+$(BUILD)/guests/linux/tvwatch.c: docs/client.md
+	@mkdir -p $(dir $@)
+	awk '/^```c$$/ { on = 1; next } /^```$$/ { on = 0 } on' $< > $@
+	@test -s $@ || { echo "docs/client.md: no C example block" >&2; exit 1; }
+$(BUILD)/guests/linux/tvwatch: $(BUILD)/guests/linux/tvwatch.c $(TVCTL_DEPS)
+	$(HOST_CC) $(TVCTL_CFLAGS) $< $(filter-out guests/linux/tvctl/tvctl.c,$(TVCTL_SRCS)) -o $@
+
 LINUX_INITRAMFS_FILES := $(BUILD)/guests/linux/tvexit=bin/tvexit $(BUILD)/guests/linux/taskvisor.ko=lib/taskvisor.ko
 $(BUILD)/guests/linux-initramfs.cpio.gz: guests/linux/init scripts/mkinitramfs.py $(LINUX_BUSYBOX) \
-        $(BUILD)/guests/linux/tvexit $(BUILD)/guests/linux/taskvisor.ko
+        $(BUILD)/guests/linux/tvexit $(BUILD)/guests/linux/taskvisor.ko $(BUILD)/guests/linux/tvctl
 	@mkdir -p $(dir $@)
-	python3 scripts/mkinitramfs.py $@ guests/linux/init $(LINUX_BUSYBOX) $(LINUX_INITRAMFS_FILES)
+	python3 scripts/mkinitramfs.py $@ guests/linux/init $(LINUX_BUSYBOX) $(LINUX_INITRAMFS_FILES) \
+	    $(BUILD)/guests/linux/tvctl=bin/tvctl
 
-LINUX_GUEST_FILES := $(BUILD)/guests/vmlinuz $(BUILD)/guests/linux-initramfs.cpio.gz
+# The test initramfs: the same with the test tvctl, docs/client.md's example
+# and the script the linux_tvctl scenario runs (tv.tvctltest on the command
+# line).
+$(BUILD)/guests/linux-initramfs-test.cpio.gz: guests/linux/init scripts/mkinitramfs.py $(LINUX_BUSYBOX) \
+        $(BUILD)/guests/linux/tvexit $(BUILD)/guests/linux/taskvisor.ko $(BUILD)/guests/linux/tvctl-test \
+        $(BUILD)/guests/linux/tvwatch guests/linux/tvctl-selftest.sh
+	@mkdir -p $(dir $@)
+	python3 scripts/mkinitramfs.py $@ guests/linux/init $(LINUX_BUSYBOX) $(LINUX_INITRAMFS_FILES) \
+	    $(BUILD)/guests/linux/tvctl-test=bin/tvctl guests/linux/tvctl-selftest.sh=bin/tvctl-selftest \
+	    $(BUILD)/guests/linux/tvwatch=bin/tvwatch
+
+LINUX_GUEST_FILES := $(BUILD)/guests/vmlinuz $(BUILD)/guests/linux-initramfs.cpio.gz \
+    $(BUILD)/guests/linux-initramfs-test.cpio.gz
 ALL_TARGETS += $(LINUX_GUEST_FILES)
 .PHONY: linux-guest
 linux-guest: $(LINUX_GUEST_FILES)

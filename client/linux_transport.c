@@ -1,0 +1,268 @@
+/* libtaskvisor over /dev/taskvisor: see linux_transport.h. */
+#include "linux_transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+tv_status_t tv_linux_status_of_errno(int err)
+{
+    switch (err) {
+    case 0: return TV_OK;
+    case EACCES:
+    case EPERM: return TV_E_ACCESS_DENIED;
+    case ENOENT:
+    case ENODEV:
+    case ENXIO:
+    case ENOTTY:
+    case EOPNOTSUPP: return TV_E_UNSUPPORTED;
+    case EINVAL: return TV_E_INVALID_ARGUMENT;
+    case EINTR: return TV_E_CANCELLED;
+    case ENOMEM: return TV_E_NO_MEMORY;
+    case EFAULT: return TV_E_FAULT;
+    default: return TV_E_IO;
+    }
+}
+
+/* One ioctl; EINTR is retried except for waits (a signal ends a wait). */
+static tv_status_t dev_ioctl(struct tv_linux *lx, unsigned long cmd, void *arg, bool restart)
+{
+    for (;;) {
+        if (ioctl(lx->fd, cmd, arg) == 0) {
+            lx->last_errno = 0;
+            return TV_OK;
+        }
+        if (errno == EINTR && restart)
+            continue;
+        lx->last_errno = errno;
+        return tv_linux_status_of_errno(errno);
+    }
+}
+
+static tv_status_t do_query(struct tv_linux *lx, const uint64_t a[5], uint64_t *out)
+{
+    if (a[3] || a[4])
+        return TV_E_INVALID_ARGUMENT;
+    if (a[2] < sizeof(struct tv_task_info)) {
+        *out = sizeof(struct tv_task_info);
+        return TV_E_BUFFER_TOO_SMALL;
+    }
+    struct tvdev_task_query q;
+    memset(&q, 0, sizeof q);
+    q.id = a[0];
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_TASK_QUERY, &q, true);
+    if (st != TV_OK)
+        return st;
+    if (q.status == TV_OK || q.status == TV_E_BUFFER_TOO_SMALL)
+        *out = sizeof(struct tv_task_info);
+    if (q.status == TV_OK)
+        memcpy((void *)(uintptr_t)a[1], &q.info, sizeof q.info);
+    return (tv_status_t)q.status;
+}
+
+static tv_status_t do_list(struct tv_linux *lx, const uint64_t a[5], uint64_t *out)
+{
+    if (a[4] || a[2] > TVDEV_LIST_MAX || a[3] > UINT32_MAX)
+        return TV_E_INVALID_ARGUMENT;
+    struct tvdev_task_list l;
+    memset(&l, 0, sizeof l);
+    l.cursor = a[0];
+    l.entries = a[2] ? a[1] : 0;
+    l.capacity = (uint32_t)a[2];
+    l.flags = (uint32_t)a[3];
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_TASK_LIST, &l, true);
+    if (st != TV_OK)
+        return st;
+    if (l.status == TV_OK)
+        *out = l.count;
+    return (tv_status_t)l.status;
+}
+
+static tv_status_t do_verb(struct tv_linux *lx, uint32_t verb, const uint64_t a[5])
+{
+    if (a[1] || a[2] || a[3] || a[4])
+        return TV_E_INVALID_ARGUMENT;
+    struct tvdev_task_verb v;
+    memset(&v, 0, sizeof v);
+    v.id = a[0];
+    v.verb = verb;
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_TASK_VERB, &v, true);
+    return st != TV_OK ? st : (tv_status_t)v.status;
+}
+
+static tv_status_t do_wait(struct tv_linux *lx, const uint64_t a[5])
+{
+    int64_t timeout = (int64_t)a[1];
+    if (a[2] || a[3] || a[4] || timeout < INT32_MIN || timeout > INT32_MAX)
+        return TV_E_INVALID_ARGUMENT;
+    struct tvdev_task_wait w;
+    memset(&w, 0, sizeof w);
+    w.id = a[0];
+    w.timeout_ms = (int32_t)timeout;
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_TASK_WAIT, &w, false);
+    return st != TV_OK ? st : (tv_status_t)w.status;
+}
+
+static tv_status_t do_events(struct tv_linux *lx, const uint64_t a[5])
+{
+    /* The interrupt is the driver's business: a client passes vector 0. */
+    if (a[1] || a[2] || a[3] || a[4])
+        return TV_E_INVALID_ARGUMENT;
+    struct tvdev_events e;
+    memset(&e, 0, sizeof e);
+    e.enable = a[0] != 0;
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_EVENTS, &e, true);
+    if (st != TV_OK || !a[0])
+        return st;
+    /* What the monitor does to its own ring at registration. */
+    struct tv_task_ring *ring = (struct tv_task_ring *)(uintptr_t)a[0];
+    memset(&ring->hdr, 0, sizeof ring->hdr);
+    ring->hdr.magic = TV_TASK_RING_MAGIC;
+    ring->hdr.capacity = TV_TASK_RING_CAPACITY;
+    return TV_OK;
+}
+
+static tv_status_t do_test_start(struct tv_linux *lx, const uint64_t a[5], uint64_t *out)
+{
+    if (a[1] != sizeof(struct tv_task_test_spec) || a[2] || a[3] || a[4])
+        return TV_E_INVALID_ARGUMENT;
+    struct tvdev_test_start t;
+    memset(&t, 0, sizeof t);
+    memcpy(&t.spec, (const void *)(uintptr_t)a[0], sizeof t.spec);
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_TEST_START, &t, true);
+    if (st != TV_OK)
+        return st == TV_E_UNSUPPORTED ? TV_E_UNKNOWN_CALL : st; /* not a test build */
+    if (t.status == TV_OK)
+        *out = t.id;
+    return (tv_status_t)t.status;
+}
+
+static tv_status_t lx_call(void *ctx, uint32_t code, const uint64_t a[5], uint64_t *out)
+{
+    struct tv_linux *lx = ctx;
+    switch (code) {
+    case TV_HC_NOP:
+    case TV_HC_GET_VERSION: {
+        struct tvdev_version v;
+        tv_status_t st = tv_linux_version(lx, &v);
+        if (st == TV_OK && v.status == TV_OK && code == TV_HC_GET_VERSION)
+            *out = v.abi;
+        return st != TV_OK ? st : (tv_status_t)v.status;
+    }
+    case TV_HC_TASK_QUERY: return do_query(lx, a, out);
+    case TV_HC_TASK_LIST: return do_list(lx, a, out);
+    case TV_HC_TASK_CANCEL: return do_verb(lx, TV_TASK_VERB_CANCEL, a);
+    case TV_HC_TASK_PAUSE: return do_verb(lx, TV_TASK_VERB_PAUSE, a);
+    case TV_HC_TASK_RESUME: return do_verb(lx, TV_TASK_VERB_RESUME, a);
+    case TV_HC_TASK_DISMISS: return do_verb(lx, TV_TASK_VERB_DISMISS, a);
+    case TV_HC_TASK_WAIT: return do_wait(lx, a);
+    case TV_HC_TASK_EVENTS_REGISTER: return do_events(lx, a);
+    case TV_HC_TEST_TASK_START: return do_test_start(lx, a, out);
+    default: return TV_E_UNSUPPORTED; /* not offered by the device */
+    }
+}
+
+static void *lx_alloc(void *ctx, size_t size, size_t align, uint64_t *gpa_out)
+{
+    (void)ctx;
+    void *p = NULL;
+    if (align < sizeof(void *))
+        align = sizeof(void *);
+    if (posix_memalign(&p, align, size) != 0)
+        return NULL;
+    memset(p, 0, size);
+    *gpa_out = (uint64_t)(uintptr_t)p; /* a token for lx_call, never the monitor's */
+    return p;
+}
+
+static void lx_free(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    (void)size;
+    free(ptr);
+}
+
+/* Appends what the device has queued to the client's ring, as a producer. */
+static tv_status_t lx_events_pull(void *ctx, struct tv_task_ring *ring)
+{
+    struct tv_linux *lx = ctx;
+    uint32_t cap = ring->hdr.capacity;
+    for (;;) {
+        uint32_t used = ring->hdr.head - __atomic_load_n(&ring->hdr.tail, __ATOMIC_ACQUIRE);
+        if (used >= cap)
+            return TV_OK; /* the rest waits in the driver */
+        struct tvdev_event ev[32];
+        size_t want = cap - used < 32 ? cap - used : 32;
+        ssize_t got = read(lx->fd, ev, want * sizeof ev[0]);
+        if (got < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return TV_OK;
+            if (errno == EINTR)
+                continue;
+            lx->last_errno = errno;
+            return tv_linux_status_of_errno(errno);
+        }
+        size_t n = (size_t)got / sizeof ev[0];
+        uint32_t head = ring->hdr.head;
+        for (size_t i = 0; i < n; i++) {
+            if (ev[i].flags & TVDEV_EVENT_LOST) {
+                __atomic_store_n(&ring->hdr.overflow, 1, __ATOMIC_RELEASE);
+                continue;
+            }
+            struct tv_task_event *e = &ring->entries[head % cap];
+            e->id = ev[i].id;
+            e->seq = ev[i].seq;
+            e->state = ev[i].state;
+            e->percent = ev[i].percent;
+            head++;
+        }
+        __atomic_store_n(&ring->hdr.head, head, __ATOMIC_RELEASE);
+        if (n < want)
+            return TV_OK;
+    }
+}
+
+tv_status_t tv_linux_open(struct tv_linux *lx, const char *path)
+{
+    memset(lx, 0, sizeof *lx);
+    lx->fd = -1;
+    /* Non-blocking: events_pull must not sleep; ioctls are not affected. */
+    int fd = open(path ? path : TV_LINUX_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        lx->last_errno = errno;
+        return tv_linux_status_of_errno(errno);
+    }
+    lx->fd = fd;
+    lx->transport.ctx = lx;
+    lx->transport.call = lx_call;
+    lx->transport.shared_alloc = lx_alloc;
+    lx->transport.shared_free = lx_free;
+    lx->transport.events_pull = lx_events_pull;
+    return TV_OK;
+}
+
+void tv_linux_close(struct tv_linux *lx)
+{
+    if (lx->fd >= 0)
+        close(lx->fd);
+    lx->fd = -1;
+}
+
+const struct tv_transport *tv_linux_transport(struct tv_linux *lx)
+{
+    return &lx->transport;
+}
+
+int tv_linux_fd(const struct tv_linux *lx)
+{
+    return lx->fd;
+}
+
+tv_status_t tv_linux_version(struct tv_linux *lx, struct tvdev_version *out)
+{
+    memset(out, 0, sizeof *out);
+    return dev_ioctl(lx, TVDEV_IOC_VERSION, out, true);
+}
