@@ -62,21 +62,27 @@ tool_objs = $(patsubst %.c,$(BUILD)/tool/%.o,$(1))
 
 include $(sort $(wildcard */module.mk */*/module.mk */*/*/module.mk))
 
-.PHONY: all deps test unit-tests run esp bench fuzz clean
-all: $(ALL_TARGETS) $(HOST_TOOLS) $(UNIT_TESTS) $(FUZZ_TARGETS) $(BUILD)/esp.img
+# The default ESP: loader, config/default.cfg (Linux as the control
+# partition), the monitor and the images and initrds it names.  CONFIG picks
+# another config (make run CONFIG=config/console.cfg: the freestanding
+# console); its ESP is build/esp-NAME.img.
+CONFIG ?= config/default.cfg
+DEFAULT_CFG := $(CONFIG)
+DEFAULT_IMAGES := $(addprefix $(BUILD)/guests/,$(shell sed -n 's/^[[:space:]]*\(image\|initrd\)[[:space:]]*=[[:space:]]*//p' $(DEFAULT_CFG)))
+ESP_IMG := $(if $(filter config/default.cfg,$(CONFIG)),$(BUILD)/esp.img,$(BUILD)/esp-$(basename $(notdir $(CONFIG))).img)
 
-# The default ESP: loader, config/default.cfg, the monitor and the images it names.
-DEFAULT_CFG := config/default.cfg
-DEFAULT_IMAGES := $(addprefix $(BUILD)/guests/,$(shell sed -n 's/^[[:space:]]*image[[:space:]]*=[[:space:]]*//p' $(DEFAULT_CFG)))
-$(BUILD)/esp.img: $(DEFAULT_CFG) $(BUILD)/monitor.elf $(DEFAULT_IMAGES) $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI scripts/mkesp.sh
+.PHONY: all deps test unit-tests run esp bench fuzz clean
+all: $(ALL_TARGETS) $(HOST_TOOLS) $(UNIT_TESTS) $(FUZZ_TARGETS) $(ESP_IMG)
+
+$(ESP_IMG): $(DEFAULT_CFG) $(BUILD)/monitor.elf $(DEFAULT_IMAGES) $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI scripts/mkesp.sh
 	@scripts/mkesp.sh $@ $(DEFAULT_CFG) $(BUILD)/monitor.elf $(DEFAULT_IMAGES)
 
-esp: $(BUILD)/esp.img
+esp: $(ESP_IMG)
 
 run: deps
-	@$(MAKE) --no-print-directory $(BUILD)/esp.img
+	@$(MAKE) --no-print-directory $(ESP_IMG)
 	@echo "Booting Taskvisor in QEMU (serial console here; Ctrl-A X quits)"
-	@scripts/run-qemu.sh $(BUILD)/esp.img
+	@scripts/run-qemu.sh $(ESP_IMG)
 
 deps:
 	@scripts/deps.sh
