@@ -152,6 +152,7 @@ static tv_status_t lx_call(void *ctx, uint32_t code, const uint64_t a[5], uint64
             *out = v.abi;
         return st != TV_OK ? st : (tv_status_t)v.status;
     }
+    case TV_HC_POWER_OFF: return tv_linux_power_off(lx);
     case TV_HC_TASK_QUERY: return do_query(lx, a, out);
     case TV_HC_TASK_LIST: return do_list(lx, a, out);
     case TV_HC_TASK_CANCEL: return do_verb(lx, TV_TASK_VERB_CANCEL, a);
@@ -265,4 +266,12 @@ tv_status_t tv_linux_version(struct tv_linux *lx, struct tvdev_version *out)
 {
     memset(out, 0, sizeof *out);
     return dev_ioctl(lx, TVDEV_IOC_VERSION, out, true);
+}
+
+tv_status_t tv_linux_power_off(struct tv_linux *lx)
+{
+    struct tvdev_power_off p;
+    memset(&p, 0, sizeof p);
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_POWER_OFF, &p, true);
+    return st != TV_OK ? st : (tv_status_t)p.status;
 }

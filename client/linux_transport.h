@@ -34,6 +34,9 @@ const struct tv_transport *tv_linux_transport(struct tv_linux *lx);
 int tv_linux_fd(const struct tv_linux *lx);
 /* The driver's and the monitor's versions (TVDEV_IOC_VERSION). */
 tv_status_t tv_linux_version(struct tv_linux *lx, struct tvdev_version *out);
+/* POWER_OFF: returns only when the machine could not be powered off (the
+ * monitor's status, or the device's). */
+tv_status_t tv_linux_power_off(struct tv_linux *lx);
 /* An errno from the device as a status. */
 tv_status_t tv_linux_status_of_errno(int err);
 

@@ -41,6 +41,11 @@ struct tvdev_version {        /* out only */
     uint32_t reserved[9];     /* 0 in, 0 out */
 };
 
+struct tvdev_power_off {      /* POWER_OFF: returns only when the power-off failed */
+    uint32_t status;          /* out: POWER_OFF's status */
+    uint32_t reserved[7];     /* 0 */
+};
+
 struct tvdev_task_query {
     uint64_t id;              /* in */
     uint32_t status;          /* out */
@@ -98,6 +103,7 @@ struct tvdev_event {
 
 #define TVDEV_IOC_MAGIC 0xB7
 #define TVDEV_IOC_VERSION    _IOR(TVDEV_IOC_MAGIC, 0x00, struct tvdev_version)
+#define TVDEV_IOC_POWER_OFF  _IOWR(TVDEV_IOC_MAGIC, 0x01, struct tvdev_power_off)
 #define TVDEV_IOC_TASK_QUERY _IOWR(TVDEV_IOC_MAGIC, 0x10, struct tvdev_task_query)
 #define TVDEV_IOC_TASK_LIST  _IOWR(TVDEV_IOC_MAGIC, 0x11, struct tvdev_task_list)
 #define TVDEV_IOC_TASK_VERB  _IOWR(TVDEV_IOC_MAGIC, 0x12, struct tvdev_task_verb)
@@ -106,6 +112,7 @@ struct tvdev_event {
 #define TVDEV_IOC_TEST_START _IOWR(TVDEV_IOC_MAGIC, 0x80, struct tvdev_test_start)
 
 _Static_assert(sizeof(struct tvdev_version) == 64, "tvdev_version layout");
+_Static_assert(sizeof(struct tvdev_power_off) == 32, "tvdev_power_off layout");
 _Static_assert(sizeof(struct tvdev_task_query) == 16 + sizeof(struct tv_task_info),
                "tvdev_task_query layout");
 _Static_assert(sizeof(struct tvdev_task_list) == 48, "tvdev_task_list layout");

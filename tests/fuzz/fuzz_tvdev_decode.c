@@ -65,6 +65,12 @@ static void fuzz_structs(struct in *in)
     if (tvd_check_test_start(&t))
         CHECK(!t.reserved && !t.spec.reserved &&
               memchr(t.spec.description, 0, sizeof t.spec.description));
+    struct tvdev_power_off p;
+    take(in, &p, sizeof p);
+    bool zero = true;
+    for (int i = 0; i < 7; i++)
+        zero = zero && p.reserved[i] == 0;
+    CHECK(tvd_check_power_off(&p) == zero);
 }
 
 static void fuzz_wait(struct in *in)

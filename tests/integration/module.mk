@@ -2,3 +2,4 @@
 TEST_SCRIPTS += tests/integration/run-scenarios.sh
 # The judge both scenario runners use, on synthetic logs (hosted, fast).
 TEST_SCRIPTS += tests/integration/test_judge.sh
+TEST_SCRIPTS += tests/integration/default_run.sh

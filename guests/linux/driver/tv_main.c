@@ -153,6 +153,22 @@ static long do_version(void __user *uarg)
     return ret;
 }
 
+/* POWER_OFF (0x003): the monitor enters ACPI S5 and this call never returns;
+ * it comes back only with the reason it could not. */
+static long do_power_off(void __user *uarg)
+{
+    struct tvdev_power_off p;
+
+    if (copy_from_user(&p, uarg, sizeof p))
+        return -EFAULT;
+    if (!tvd_check_power_off(&p))
+        return -EINVAL;
+    p.status = (u32)tv_hypercall(TV_HC_POWER_OFF, 0, 0, 0, 0, 0, NULL);
+    if (copy_to_user(uarg, &p, sizeof p))
+        return -EFAULT;
+    return 0;
+}
+
 static long do_query(void __user *uarg)
 {
     struct tvdev_task_query *k = kmalloc(sizeof *k, GFP_KERNEL);
@@ -335,6 +351,7 @@ static long tv_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
     switch (cmd) {
     case TVDEV_IOC_VERSION:    return do_version(uarg);
+    case TVDEV_IOC_POWER_OFF:  return do_power_off(uarg);
     case TVDEV_IOC_TASK_QUERY: return do_query(uarg);
     case TVDEV_IOC_TASK_LIST:  return do_list(uarg);
     case TVDEV_IOC_TASK_VERB:  return do_verb(uarg);

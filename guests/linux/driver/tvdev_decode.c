@@ -71,6 +71,14 @@ bool tvd_check_wait(const struct tvdev_task_wait *w)
            (w->timeout_ms >= 0 && w->timeout_ms <= TV_TASK_WAIT_MAX_MS);
 }
 
+bool tvd_check_power_off(const struct tvdev_power_off *p)
+{
+    for (size_t i = 0; i < sizeof p->reserved / sizeof p->reserved[0]; i++)
+        if (p->reserved[i])
+            return false;
+    return true;
+}
+
 bool tvd_check_events(const struct tvdev_events *e)
 {
     for (size_t i = 0; i < sizeof e->reserved / sizeof e->reserved[0]; i++)

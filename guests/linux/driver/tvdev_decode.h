@@ -31,6 +31,7 @@ enum tvd_probe tvd_probe(const struct tvd_cpuid *vendor, const struct tvd_cpuid 
                          const struct tvd_cpuid *version, bool *vmmcall);
 
 /* ---- ioctl structures: true = well formed ------------------------------- */
+bool tvd_check_power_off(const struct tvdev_power_off *p);
 bool tvd_check_query(const struct tvdev_task_query *q);
 bool tvd_check_list(const struct tvdev_task_list *l);
 /* *code = the verb's hypercall. */

@@ -131,6 +131,7 @@ static int usage(void)
             "  cancel|pause|resume|dismiss ID\n"
             "  events [--count N] [--timeout MS]   follow task changes\n"
             "  version                      driver and monitor versions\n"
+            "  poweroff                     power the machine off (POWER_OFF)\n"
             "  time-query ID [N]            mean round trip of N task queries\n"
 #ifdef TV_TEST_BUILD
             "  test-start [--units N] [--unit-ms MS] [--fail-at N] [--no-return N]\n"
@@ -594,6 +595,21 @@ static int cmd_version(int argc, char **argv)
     return EX_OK;
 }
 
+/* POWER_OFF comes back only when the monitor could not power off. */
+static int cmd_poweroff(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return usage();
+    int rc = open_client("poweroff");
+    if (rc)
+        return rc;
+    fflush(stdout);
+    sync();
+    tv_status_t st = tv_linux_power_off(&lx);
+    return fail("poweroff", 0, st, NULL);
+}
+
 static int cmd_time_query(int argc, char **argv)
 {
     uint64_t id, n = 1000;
@@ -706,6 +722,8 @@ int main(int argc, char **argv)
         rc = cmd_events(argc, argv);
     else if (!strcmp(v, "version"))
         rc = cmd_version(argc, argv);
+    else if (!strcmp(v, "poweroff"))
+        rc = cmd_poweroff(argc, argv);
     else if (!strcmp(v, "time-query"))
         rc = cmd_time_query(argc, argv);
 #ifdef TV_TEST_BUILD

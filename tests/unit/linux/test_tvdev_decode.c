@@ -103,6 +103,17 @@ static void verb_query_events_checks(void **state)
     e.enable = 1;
     e.reserved[6] = 1;
     assert_false(tvd_check_events(&e));
+
+    struct tvdev_power_off p;
+    memset(&p, 0, sizeof p);
+    assert_true(tvd_check_power_off(&p));
+    p.status = 5; /* an output: what the caller left there does not matter */
+    assert_true(tvd_check_power_off(&p));
+    for (size_t i = 0; i < 7; i++) {
+        memset(&p, 0, sizeof p);
+        p.reserved[i] = 1;
+        assert_false(tvd_check_power_off(&p));
+    }
 }
 
 static void wait_and_test_start_checks(void **state)
