@@ -31,6 +31,10 @@ static const struct status_entry status_table[TV_STATUS_COUNT] = {
     [TV_E_READ_ONLY]        = { "READ_ONLY", "read-only" },
     [TV_E_FAULT]            = { "FAULT", "bad guest address" },
     [TV_E_FILE_TOO_LARGE]   = { "FILE_TOO_LARGE", "file too large for the volume" },
+    [TV_E_BAD_PATH]         = { "BAD_PATH", "bad path (VOLUME:/dir/name.vhd, under 260 characters)" },
+    [TV_E_SIZE_TOO_SMALL]   = { "SIZE_TOO_SMALL", "disk size too small (at least 3 MB)" },
+    [TV_E_SIZE_TOO_LARGE]   = { "SIZE_TOO_LARGE", "disk size too large (at most 2,088,960 MB)" },
+    [TV_E_CROSS_VOLUME]     = { "CROSS_VOLUME", "source and target must be on the same volume" },
 };
 
 const char *tv_status_name(tv_status_t status)

@@ -77,9 +77,7 @@ const struct task_driver tv_vhd_task_driver = {
     .cleanup = job_cleanup,
 };
 
-tv_status_t tv_vhd_task_start(struct task_mgr *mgr, tv_vhd_op_t *op, uint32_t type,
-                              const char *description, struct tv_vhd_task_report *report,
-                              uint64_t *id_out)
+tv_status_t tv_vhd_task_ctx(tv_vhd_op_t *op, struct tv_vhd_task_report *report, void **ctx_out)
 {
     struct vhd_job *j = tv_st_alloc(op->st, sizeof *j);
     if (!j)
@@ -88,6 +86,19 @@ tv_status_t tv_vhd_task_start(struct task_mgr *mgr, tv_vhd_op_t *op, uint32_t ty
     j->report = report;
     if (report)
         tv_memset(report, 0, sizeof *report);
+    *ctx_out = j;
+    return TV_OK;
+}
+
+tv_status_t tv_vhd_task_start(struct task_mgr *mgr, tv_vhd_op_t *op, uint32_t type,
+                              const char *description, struct tv_vhd_task_report *report,
+                              uint64_t *id_out)
+{
+    void *ctx;
+    tv_status_t s = tv_vhd_task_ctx(op, report, &ctx);
+    if (s != TV_OK)
+        return s;
+    struct vhd_job *j = ctx;
     struct task_spec spec;
     tv_memset(&spec, 0, sizeof spec);
     spec.type = type;
@@ -95,7 +106,7 @@ tv_status_t tv_vhd_task_start(struct task_mgr *mgr, tv_vhd_op_t *op, uint32_t ty
     spec.description = description;
     spec.driver = &tv_vhd_task_driver;
     spec.driver_ctx = j;
-    tv_status_t s = task_create(mgr, &spec, id_out);
+    s = task_create(mgr, &spec, id_out);
     if (s != TV_OK)
         tv_st_free(op->st, j);
     return s;

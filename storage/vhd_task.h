@@ -32,4 +32,10 @@ tv_status_t tv_vhd_task_start(struct task_mgr *mgr, tv_vhd_op_t *op, uint32_t ty
                               const char *description, struct tv_vhd_task_report *report,
                               uint64_t *id_out);
 
+/* The driver's context for op, for task types of the registry
+ * (task/task_types.h) whose prepare builds the operation: the registry
+ * hands it to the task (or, if the task cannot be created, to the driver's
+ * cleanup), which then owns op.  Allocated from op's seam. */
+tv_status_t tv_vhd_task_ctx(tv_vhd_op_t *op, struct tv_vhd_task_report *report, void **ctx_out);
+
 #endif

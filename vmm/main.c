@@ -11,6 +11,7 @@
 #include "kernel/sched.h"
 #include "kernel/time.h"
 #include "kernel/timer.h"
+#include "services/disk_service.h"
 #include "services/task_service.h"
 #include "vm/hypercall.h"
 #include "vm/vmm.h"
@@ -94,6 +95,8 @@ void monitor_main(struct tv_boot_info *bi)
     st = vmm_init(bi);
     if (st == TV_OK)
         st = task_service_init(bi->options);
+    if (st == TV_OK)
+        st = disk_service_init(); /* the disk task types and DISK_START */
     if (st == TV_OK)
         st = hypercall_table_seal();
 #ifdef TV_TEST_BUILD

@@ -18,7 +18,8 @@ MON_ASM_SRCS := $(sort $(wildcard vmm/arch/x86/*.asm vmm/arch/x86/svm/*.asm vmm/
 # Portable parts of the tree compiled unchanged into the monitor (named one by
 # one: a portable file joins the monitor when something there uses it).
 MON_PORTABLE := $(LIB_SRCS) vmm/mm/pmm.c vmm/mm/pagetable.c \
-                $(wildcard vmm/guestload/*.c vmm/hcall/*.c vmm/emul/*.c) $(TASK_CORE_SRCS)
+                $(wildcard vmm/guestload/*.c vmm/hcall/*.c vmm/emul/*.c) $(TASK_CORE_SRCS) \
+                $(STORAGE_SRCS) $(STORAGE_TASK_SRCS)
 
 # Test-build-only sources: the scenario verdict and the fault hooks.
 MON_TEST_SRCS := $(sort $(wildcard vmm/testing/*.c))

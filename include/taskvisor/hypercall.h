@@ -46,6 +46,10 @@ enum tv_hypercall {
     TV_HC_TASK_WAIT            = 0x106,
     TV_HC_TASK_EVENTS_REGISTER = 0x107,
 
+    /* 0x200-0x20f: the image store's read-only calls; 0x210-0x21f: the
+     * long disk operations (include/taskvisor/disk.h). */
+    TV_HC_DISK_START           = 0x210, /* management: a0 task type, a1 gpa of its record, a2 size -> o0 task id */
+
     TV_HC_TEST_TASK_START      = 0xf00, /* test builds only */
 };
 

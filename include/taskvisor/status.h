@@ -33,6 +33,10 @@ enum {
     TV_E_READ_ONLY          = 22, /* target is read-only */
     TV_E_FAULT              = 23, /* a guest pointer could not be accessed */
     TV_E_FILE_TOO_LARGE     = 24, /* file would pass the volume's per-file limit (FAT32: 4 GiB - 1) */
+    TV_E_BAD_PATH           = 25, /* path malformed: not VOLUME:/..., relative, no .vhd, too long, bad character */
+    TV_E_SIZE_TOO_SMALL     = 26, /* disk size below 3 MB (Virtual PC's VM_E_IMAGE_SIZE_TOO_SMALL) */
+    TV_E_SIZE_TOO_LARGE     = 27, /* disk size above 2,088,960 MB (VM_E_IMAGE_SIZE_TOO_LARGE) */
+    TV_E_CROSS_VOLUME       = 28, /* source and target on different volumes: not supported */
     TV_STATUS_COUNT
 };
 

@@ -76,6 +76,7 @@ enum tv_task_type {
     TV_TASK_TYPE_VM_TURN_OFF          = 14,
     TV_TASK_TYPE_VM_MERGE_UNDO_DISKS  = 15,
     TV_TASK_TYPE_DISK_CHECK           = 16, /* validate (and repair) an image */
+    TV_TASK_TYPE_DISK_RECOVER         = 17, /* finish or roll back an interrupted operation (at mount) */
     TV_TASK_TYPE_COUNT
 };
 
