@@ -1,6 +1,6 @@
 # client/: libtaskvisor (freestanding C API for the control partition) and
 # its hosted loopback transport.  Tests live in tests/unit/task/.
-CLIENT_LIB_SRCS := client/tv_client.c
+CLIENT_LIB_SRCS := client/tv_client.c client/tv_disk.c
 CLIENT_HOSTED_SRCS := client/loopback.c
 
 $(call host_objs,$(CLIENT_LIB_SRCS) $(CLIENT_HOSTED_SRCS)): HOST_CFLAGS += -Iclient -Itask
@@ -8,7 +8,7 @@ $(call tool_objs,$(CLIENT_LIB_SRCS) $(CLIENT_HOSTED_SRCS)): TOOL_CFLAGS += -Icli
 
 # The library must build without libc (it runs in freestanding guests).
 ALL_TARGETS += $(BUILD)/client/freestanding.stamp
-$(BUILD)/client/freestanding.stamp: $(CLIENT_LIB_SRCS) client/libtaskvisor.h $(wildcard include/taskvisor/*.h)
+$(BUILD)/client/freestanding.stamp: $(CLIENT_LIB_SRCS) client/libtaskvisor.h client/tv_disk.h $(wildcard include/taskvisor/*.h)
 	@mkdir -p $(BUILD)/client/freestanding
 	@for f in $(CLIENT_LIB_SRCS); do \
 	    $(HOST_CC) $(TASK_FREESTANDING_CFLAGS) -Iclient -c $$f -o $(BUILD)/client/freestanding/$$(basename $$f .c).o || exit 1; \

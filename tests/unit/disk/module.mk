@@ -5,12 +5,12 @@
 DISK_OPS_SRCS := vmm/services/disk_ops.c vmm/services/disk_path.c vmm/services/disk_recover.c \
                  vmm/services/disk_calls.c
 DISK_TEST_SRCS := tests/unit/disk/disk_test_env.c tests/unit/storage/mem_storage.c tests/unit/storage/vhd_test_util.c
-$(call host_objs,$(DISK_OPS_SRCS) $(wildcard tests/unit/disk/*.c)): HOST_CFLAGS += $(STORAGE_INC)
+$(call host_objs,$(DISK_OPS_SRCS) $(wildcard tests/unit/disk/*.c)): HOST_CFLAGS += $(STORAGE_INC) -Iclient
 $(call host_tb_objs,$(DISK_OPS_SRCS)): HOST_CFLAGS += $(STORAGE_INC)
 
 UNIT_TESTS += $(BUILD)/tests/unit/test_disk_calls
 $(BUILD)/tests/unit/test_disk_calls: \
-        $(call host_objs,tests/unit/disk/test_disk_calls.c $(DISK_TEST_SRCS) $(DISK_OPS_SRCS) \
+        $(call host_objs,tests/unit/disk/test_disk_calls.c $(DISK_TEST_SRCS) $(DISK_OPS_SRCS) $(CLIENT_LIB_SRCS) \
                          $(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(TASK_HOSTED_ALL)) $(TASK_CALL_OBJS)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka

@@ -18,6 +18,7 @@
 #include "task_platform.h"
 #include "taskvisor/disk.h"
 #include "taskvisor/hypercall.h"
+#include "tv_disk.h"
 #include "vhd_test_util.h"
 
 #define MB (1024ull * 1024ull)
@@ -793,6 +794,72 @@ static void recovery_after_power_cut(void **state)
     free(model);
 }
 
+/* ---- libtaskvisor's disk functions over the same dispatcher -------------------------------------- */
+
+static tv_status_t t_call(void *ctx, uint32_t code, const uint64_t args[5], uint64_t *out)
+{
+    return dt_call(ctx, code, args[0], args[1], args[2], args[3], args[4], out);
+}
+
+static void *t_alloc(void *ctx, size_t size, size_t align, uint64_t *gpa)
+{
+    struct dt_env *e = ctx;
+    (void)align;
+    assert_true(size <= 0x8000);
+    *gpa = DT_BASE + 0x8000; /* one client, one scratch page */
+    memset(e->mem + 0x8000, 0, size);
+    return e->mem + 0x8000;
+}
+
+static void client_functions(void **state)
+{
+    struct dt_env *e = *state;
+    uint8_t *model = make_chain(e);
+    struct tv_transport tr = { e, t_call, t_alloc, NULL };
+    struct tv_client c;
+    assert_int_equal(tv_client_init(&c, &tr), TV_OK);
+    struct tv_task t;
+    struct tv_task_info info;
+    assert_int_equal(tv_disk_create_fixed(&c, "MEM:/f.vhd", 3, &t), TV_OK);
+    assert_int_equal(run_task(e, t.id).type, TV_TASK_TYPE_DISK_CREATE_FIXED);
+    assert_int_equal(tv_disk_create_dynamic(&c, "MEM:/d.vhd", 10, 0, &t), TV_OK);
+    assert_int_equal(run_task(e, t.id).state, TV_TASK_COMPLETED);
+    assert_int_equal(tv_disk_create_differencing(&c, "MEM:/c2.vhd", "MEM:/d.vhd", &t), TV_OK);
+    assert_int_equal(run_task(e, t.id).state, TV_TASK_COMPLETED);
+    assert_int_equal(tv_disk_merge(&c, "MEM:/c2.vhd", &t), TV_OK);
+    assert_int_equal(run_task(e, t.id).state, TV_TASK_COMPLETED);
+    assert_int_equal(tv_disk_merge_to(&c, "MEM:/child.vhd", "MEM:/flat.vhd", TV_DISK_KIND_DYNAMIC, &t), TV_OK);
+    assert_int_equal(run_task(e, t.id).state, TV_TASK_COMPLETED);
+    assert_reads(e, "/flat.vhd", model, 8 * MB);
+    assert_int_equal(tv_disk_compact(&c, "MEM:/flat.vhd", &t), TV_OK);
+    assert_int_equal(run_task(e, t.id).state, TV_TASK_COMPLETED);
+    assert_int_equal(tv_disk_convert(&c, "MEM:/flat.vhd", "MEM:/fixed.vhd", TV_DISK_KIND_FIXED, &t), TV_OK);
+    assert_int_equal(run_task(e, t.id).state, TV_TASK_COMPLETED);
+    assert_reads(e, "/fixed.vhd", model, 8 * MB);
+    assert_int_equal(tv_disk_check(&c, "MEM:/fixed.vhd", true, &t), TV_OK);
+    assert_int_equal(tv_task_query(t, &info), TV_OK);
+    assert_int_equal(info.type, TV_TASK_TYPE_DISK_CHECK);
+    assert_string_equal(info.description, "check and repair MEM:/fixed.vhd");
+    assert_int_equal(run_task(e, t.id).state, TV_TASK_COMPLETED);
+    /* Refusals pass through; a path longer than the field stops here. */
+    assert_int_equal(tv_disk_create_fixed(&c, "MEM:/g.vhd", 2, &t), TV_E_SIZE_TOO_SMALL);
+    assert_int_equal(tv_disk_merge(&c, "MEM:/fixed.vhd", &t), TV_E_WRONG_TYPE);
+    char longp[TV_DISK_PATH_MAX + 8];
+    memset(longp, 'a', sizeof longp - 1);
+    longp[sizeof longp - 1] = 0;
+    assert_int_equal(tv_disk_compact(&c, longp, &t), TV_E_BAD_PATH);
+    /* The task verbs work on the handle as on any task. */
+    assert_int_equal(tv_disk_convert(&c, "MEM:/fixed.vhd", "MEM:/d2.vhd", TV_DISK_KIND_DYNAMIC, &t), TV_OK);
+    assert_int_equal(tv_task_cancel(t), TV_OK);
+    (void)task_mgr_run_next(e->mgr); /* a queued task cancelled is already finished */
+    enum tv_task_result res;
+    assert_int_equal(tv_task_result(t, &res), TV_OK);
+    assert_int_equal(res, TV_TASK_RESULT_CANCELLED);
+    assert_false(mem_fs_exists(e->fs, "/d2.vhd"));
+    tv_client_fini(&c);
+    free(model);
+}
+
 int main(void)
 {
     tp_hosted_clock_real();
@@ -811,6 +878,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(pause_resume_convert, setup1, teardown),
         cmocka_unit_test_setup_teardown(failure_disk_result, setup0, teardown),
         cmocka_unit_test_setup_teardown(recovery_after_power_cut, setup1, teardown),
+        cmocka_unit_test_setup_teardown(client_functions, setup0, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
