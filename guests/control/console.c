@@ -129,6 +129,22 @@ static int split_words(char *line, char **argv, int max)
     }
 }
 
+/* A command name is one word ("tasks") or two ("disk merge").  Returns the
+ * number of words of name that argv starts with (1 or 2), 0 when it does
+ * not match, -1 when only the first of two words matches (a group such as
+ * "disk" typed alone or with an unknown second word). */
+static int command_words(const char *name, int argc, char **argv)
+{
+    size_t first = 0;
+    while (name[first] && name[first] != ' ')
+        first++;
+    if (tv_strlen(argv[0]) != first || tv_strncmp(argv[0], name, first) != 0)
+        return 0;
+    if (!name[first])
+        return 1;
+    return argc > 1 && tv_strcmp(argv[1], name + first + 1) == 0 ? 2 : -1;
+}
+
 int console_execute(char *line)
 {
     char *argv[CONSOLE_ARGS_MAX + 1];
@@ -140,9 +156,21 @@ int console_execute(char *line)
     if (argc == 0)
         return CONSOLE_EMPTY;
     argv[argc] = NULL;
+    bool group = false; /* argv[0] starts some two-word command */
     for (size_t i = 0; i < console_command_count; i++) {
-        if (tv_strcmp(argv[0], console_commands[i].name) == 0)
-            return console_commands[i].run(argc, argv) == 0 ? CONSOLE_OK : CONSOLE_FAILED;
+        const struct console_command *c = &console_commands[i];
+        int words = command_words(c->name, argc, argv);
+        if (words > 0)
+            return c->run(argc - (words - 1), argv + (words - 1)) == 0 ? CONSOLE_OK : CONSOLE_FAILED;
+        group |= words < 0;
+    }
+    if (group) {
+        guest_printf("usage: %s one of:\n", argv[0]);
+        size_t n = tv_strlen(argv[0]);
+        for (size_t i = 0; i < console_command_count; i++)
+            if (tv_strncmp(console_commands[i].name, argv[0], n) == 0 && console_commands[i].name[n] == ' ')
+                guest_printf("  %s %s\n", console_commands[i].name, console_commands[i].args);
+        return CONSOLE_UNKNOWN;
     }
     guest_printf("error: unknown command '%s' (type 'help' for the list)\n", argv[0]);
     return CONSOLE_UNKNOWN;

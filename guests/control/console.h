@@ -1,6 +1,8 @@
 /* The control partition's console: a line editor on the serial port and a
  * command table.  Adding a command = one entry in commands.c's table plus its
- * handler (int handler(int argc, char **argv), 0 on success). */
+ * handler (int handler(int argc, char **argv), 0 on success).  A name may
+ * be two words ("disk merge"): its handler gets the words from the second
+ * on (argv[0] = "merge"). */
 #ifndef TV_CONTROL_CONSOLE_H
 #define TV_CONTROL_CONSOLE_H
 
@@ -51,6 +53,13 @@ int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_dismiss(int argc, char **argv);
 int cmd_testtask(int argc, char **argv);
+/* cmd_disk.c: argv[0] is the second word ("create", ...). */
+int cmd_disk_create(int argc, char **argv);
+int cmd_disk_merge(int argc, char **argv);
+int cmd_disk_merge_to(int argc, char **argv);
+int cmd_disk_compact(int argc, char **argv);
+int cmd_disk_convert(int argc, char **argv);
+int cmd_disk_check(int argc, char **argv);
 
 /* Self-test mode (command line "selftest"): TAP checks of the commands. */
 __attribute__((noreturn)) void control_selftest(void);
