@@ -3,7 +3,9 @@
  * and the hypercalls behind them, and prints a TAP summary. */
 #include "console.h"
 #include "guest.h"
+#include "guest_transport.h"
 #include "partition_list.h"
+#include "tv_disk.h"
 #include "taskvisor/disk.h"
 #include "taskvisor/task.h"
 #include "tv_string.h"
@@ -28,6 +30,82 @@ static tv_status_t disk_start(uint64_t type, const char *path, uint64_t mb, uint
     tv_strlcpy(disk_rec.path, path, sizeof disk_rec.path);
     disk_rec.size_mb = mb;
     return tv_hypercall(TV_HC_DISK_START, type, (uint64_t)(uintptr_t)&disk_rec, size, 0, 0, NULL);
+}
+
+/* With "memvol" on the command line (monitor option disk_memvol=1, test
+ * builds): the disk operations run inside the monitor on its TESTMEM
+ * volume, through the console's commands and libtaskvisor. */
+static struct tv_client disk_client;
+
+static bool wait_done(struct tv_task t, struct tv_task_info *info)
+{
+    return tv_task_wait_for_completion(t, 60000) == TV_OK && tv_task_query(t, info) == TV_OK;
+}
+
+static void memvol_selftest(void)
+{
+    tv_status_t st = tv_client_init(&disk_client, &guest_transport);
+    report("disk client", st == TV_OK);
+    /* The mount's recovery removed the stale output: a finished task. */
+    bool seen = false;
+    struct tv_task_info info;
+    for (int tries = 0; tries < 200 && !seen; tries++) {
+        struct tv_task_event ev[16];
+        size_t n = 0;
+        if (tv_task_list(&disk_client, 0, 0, ev, 16, &n) == TV_OK)
+            for (size_t i = 0; i < n && !seen; i++)
+                seen = tv_task_query(tv_task_handle(&disk_client, ev[i].id), &info) == TV_OK &&
+                       info.type == TV_TASK_TYPE_DISK_RECOVER && info.state == TV_TASK_COMPLETED;
+        if (!seen)
+            tv_task_wait_for_completion(tv_task_handle(&disk_client, 1), 50);
+    }
+    reportf(seen && tv_strcmp(info.description, "recover TESTMEM:/stale.vhd.tvtmp: roll back interrupted output") == 0,
+            "the mount's recovery is a finished DISK_RECOVER task (%s)", seen ? info.description : "none");
+    /* The resolver is set right after the recovery. */
+    struct tv_task t;
+    for (int tries = 0; tries < 200; tries++) {
+        st = tv_disk_check(&disk_client, "TESTMEM:/stale.vhd.tvtmp", false, &t);
+        if (st != TV_E_NOT_FOUND || tries == 199)
+            break;
+        tv_task_wait_for_completion(tv_task_handle(&disk_client, 1), 50);
+    }
+    reportf(st == TV_E_NOT_FOUND, "the stale output is gone (%d)", st);
+    report("console: 'disk create dynamic' runs its task",
+           run_line("disk create dynamic TESTMEM:/base.vhd 16") == CONSOLE_OK);
+    report("console: 'disk create diff' runs its task",
+           run_line("disk create diff TESTMEM:/child.vhd TESTMEM:/base.vhd") == CONSOLE_OK);
+    report("console: 'disk merge' of a dynamic disk is refused",
+           run_line("disk merge TESTMEM:/base.vhd") == CONSOLE_FAILED);
+    report("console: 'disk create' over an existing disk is refused",
+           run_line("disk create fixed TESTMEM:/base.vhd 3") == CONSOLE_FAILED);
+    report("console: 'disk merge-to' runs its task",
+           run_line("disk merge-to TESTMEM:/child.vhd TESTMEM:/flat.vhd dynamic") == CONSOLE_OK);
+    report("console: 'disk merge' runs its task", run_line("disk merge TESTMEM:/child.vhd") == CONSOLE_OK);
+    report("console: 'disk convert' to fixed runs its task (16 MiB written)",
+           run_line("disk convert TESTMEM:/base.vhd TESTMEM:/fixed.vhd fixed") == CONSOLE_OK);
+    report("console: 'disk compact' runs its task", run_line("disk compact TESTMEM:/flat.vhd") == CONSOLE_OK);
+    report("console: 'disk check --repair' runs its task",
+           run_line("disk check TESTMEM:/fixed.vhd --repair") == CONSOLE_OK);
+    report("console: 'disk create fixed' runs its task (zero-filled)",
+           run_line("disk create fixed TESTMEM:/zero.vhd 8") == CONSOLE_OK);
+    /* Through libtaskvisor: pause, resume and cancel on a disk task. */
+    st = tv_disk_convert(&disk_client, "TESTMEM:/fixed.vhd", "TESTMEM:/p.vhd", TV_DISK_KIND_DYNAMIC, &t);
+    tv_status_t ps = st == TV_OK ? tv_task_pause(t) : st;
+    tv_status_t ws = tv_task_wait_for_completion(t, 200);
+    bool paused = tv_task_query(t, &info) == TV_OK && info.state == TV_TASK_PAUSED;
+    tv_status_t rs = tv_task_resume(t);
+    bool done = wait_done(t, &info) && info.state == TV_TASK_COMPLETED && info.outcome == TV_TASK_OUTCOME_COMMITTED;
+    reportf(st == TV_OK && ps == TV_OK && ws == TV_E_TIMEOUT && paused && rs == TV_OK && done,
+            "a disk task pauses, holds and resumes to completion (%d %d %d %d %d %d)", st, ps, ws, paused, rs, done);
+    st = tv_disk_convert(&disk_client, "TESTMEM:/fixed.vhd", "TESTMEM:/c.vhd", TV_DISK_KIND_DYNAMIC, &t);
+    tv_status_t cs = st == TV_OK ? tv_task_cancel(t) : st;
+    done = wait_done(t, &info);
+    reportf(st == TV_OK && cs == TV_OK && done && info.state == TV_TASK_CANCELLED &&
+                info.result == TV_TASK_RESULT_CANCELLED &&
+                (info.outcome == TV_TASK_OUTCOME_UNTOUCHED || info.outcome == TV_TASK_OUTCOME_ROLLED_BACK),
+            "a cancelled convert leaves nothing (state %u, outcome %u)", info.state, info.outcome);
+    st = tv_disk_check(&disk_client, "TESTMEM:/c.vhd", false, &t);
+    reportf(st == TV_E_NOT_FOUND, "no output of the cancelled convert (%d)", st);
 }
 
 static void disk_selftest(void)
@@ -63,6 +141,8 @@ void control_selftest(void)
     report("console: extra arguments are refused", run_line("version extra") == CONSOLE_FAILED);
 
     disk_selftest();
+    if (guest_cmdline_has("memvol"))
+        memvol_selftest();
 
     uint32_t version = 0;
     tv_status_t st = tv_get_version(&version, NULL);

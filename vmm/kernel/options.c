@@ -86,6 +86,7 @@ const struct option_spec monitor_options[] = {
     { "crash_test", OPT_WORD, 0, 0, "pf|ud" },
     { "blk_selftest", OPT_NUMBER, 1, 16, 0 },        /* block devices expected */
     { "blk_selftest_fault", OPT_WORD, 0, 0, "no_doorbell|device_error" },
+    { "disk_memvol", OPT_NUMBER, 0, 1, 0 },         /* the TESTMEM volume (testing/disk_memvol.c) */
 #endif
 };
 const unsigned monitor_option_count = sizeof monitor_options / sizeof monitor_options[0];

@@ -1,5 +1,6 @@
 #include "testing/test_hooks.h"
 #include "testing/blk_selftest.h"
+#include "testing/disk_memvol.h"
 
 #include "kernel/log.h"
 #include "kernel/options.h"
@@ -24,6 +25,7 @@ static void crash_thread(void *arg)
 void test_hooks_start(const char *options)
 {
     blk_selftest_start(options);
+    disk_memvol_start(options);
     char how[16];
     if (!option_get(options, "crash_test", how, sizeof how))
         return;
