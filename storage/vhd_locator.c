@@ -92,11 +92,11 @@ static tv_status_t locator_to_name(const char *dir, char *text, char *out, size_
     return vhd_path_join(dir, p, out, size);
 }
 
-/* Reads locator i's text as UTF-8; TV_E_NOT_FOUND when unusable. */
-static tv_status_t read_locator(tv_vhd_t *child, int i, char *out, size_t size)
+/* Reads locator i's text as UTF-8 (raw: LOCATOR_MAX_BYTES of scratch);
+ * TV_E_NOT_FOUND when unusable. */
+static tv_status_t read_locator(tv_vhd_t *child, int i, uint8_t *raw, char *out, size_t size)
 {
     const struct vhd_locator *l = &child->header.loc[i];
-    uint8_t raw[LOCATOR_MAX_BYTES];
     if (l->length == 0 || l->length > LOCATOR_MAX_BYTES || l->offset > child->file_size ||
         l->length > child->file_size - l->offset)
         return TV_E_NOT_FOUND;
@@ -112,13 +112,33 @@ static tv_status_t read_locator(tv_vhd_t *child, int i, char *out, size_t size)
     return vhd_utf16_to_utf8(raw, l->length, false, out, size);
 }
 
+/* vhd_open_parent's buffers: on the heap, because it recurses once per
+ * level of the chain (up to TV_VHD_MAX_DEPTH) and the monitor's threads
+ * have 16 KiB stacks (7 KiB a level on the stack overflowed at depth 2). */
+struct parent_scratch {
+    char dir[TV_VHD_NAME_MAX], text[TV_VHD_NAME_MAX], name[TV_VHD_NAME_MAX];
+    uint8_t raw[LOCATOR_MAX_BYTES];
+};
+
+static tv_status_t find_parent(tv_vhd_t *child, unsigned flags, unsigned depth, struct parent_scratch *b);
+
 tv_status_t vhd_open_parent(tv_vhd_t *child, unsigned flags, unsigned depth)
 {
+    struct parent_scratch *b = tv_st_alloc(child->st, sizeof *b);
+    if (!b)
+        return TV_E_NO_MEMORY;
+    tv_status_t s = find_parent(child, flags, depth, b);
+    tv_st_free(child->st, b);
+    return s;
+}
+
+static tv_status_t find_parent(tv_vhd_t *child, unsigned flags, unsigned depth, struct parent_scratch *b)
+{
     static const uint32_t order[] = { VHD_PLAT_W2RU, VHD_PLAT_W2KU, VHD_PLAT_MACX };
-    char dir[TV_VHD_NAME_MAX], text[TV_VHD_NAME_MAX], name[TV_VHD_NAME_MAX];
+    char *dir = b->dir, *text = b->text, *name = b->name;
     unsigned pflags = flags & (TV_VHD_OPEN_NO_RECOVER | TV_VHD_OPEN_NO_PARENT);
     tv_vhd_t *mismatch = NULL;
-    tv_status_t s = vhd_path_dir(child->name, dir, sizeof dir);
+    tv_status_t s = vhd_path_dir(child->name, dir, TV_VHD_NAME_MAX);
     if (s != TV_OK)
         return s;
 
@@ -128,13 +148,13 @@ tv_status_t vhd_open_parent(tv_vhd_t *child, unsigned flags, unsigned depth)
             int i = (int)(k % VHD_LOCATORS);
             if (child->header.loc[i].code != order[k / VHD_LOCATORS])
                 continue;
-            if (read_locator(child, i, text, sizeof text) != TV_OK)
+            if (read_locator(child, i, b->raw, text, TV_VHD_NAME_MAX) != TV_OK)
                 continue;
         } else if (vhd_utf16_to_utf8(child->header.parent_name, sizeof child->header.parent_name, true,
-                                     text, sizeof text) != TV_OK) {
+                                     text, TV_VHD_NAME_MAX) != TV_OK) {
             continue;
         }
-        if (locator_to_name(dir, text, name, sizeof name) != TV_OK)
+        if (locator_to_name(dir, text, name, TV_VHD_NAME_MAX) != TV_OK)
             continue;
         if (tv_strcmp(name, child->name) == 0)
             return TV_E_CORRUPT; /* the disk names itself as its parent */
