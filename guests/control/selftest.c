@@ -88,6 +88,24 @@ static void memvol_selftest(void)
            run_line("disk check TESTMEM:/fixed.vhd --repair") == CONSOLE_OK);
     report("console: 'disk create fixed' runs its task (zero-filled)",
            run_line("disk create fixed TESTMEM:/zero.vhd 8") == CONSOLE_OK);
+    /* A chain of three (the prepare and the job open every level). */
+    report("console: a differencing disk over a differencing disk",
+           run_line("disk create diff TESTMEM:/c1.vhd TESTMEM:/base.vhd") == CONSOLE_OK &&
+               run_line("disk create diff TESTMEM:/c2.vhd TESTMEM:/c1.vhd") == CONSOLE_OK);
+    report("console: 'disk merge-to' flattens a chain of three",
+           run_line("disk merge-to TESTMEM:/c2.vhd TESTMEM:/flat3.vhd fixed") == CONSOLE_OK);
+    report("console: 'disk check' of the chain's top", run_line("disk check TESTMEM:/c2.vhd") == CONSOLE_OK);
+    /* Deeper: six levels (the engine opens a chain recursively, on the
+     * 16 KiB stacks of the calling vCPU thread and of the task worker). */
+    bool deep = true;
+    static const char *const levels[] = {
+        "disk create diff TESTMEM:/c3.vhd TESTMEM:/c2.vhd", "disk create diff TESTMEM:/c4.vhd TESTMEM:/c3.vhd",
+        "disk create diff TESTMEM:/c5.vhd TESTMEM:/c4.vhd", "disk create diff TESTMEM:/c6.vhd TESTMEM:/c5.vhd",
+    };
+    for (unsigned i = 0; i < sizeof levels / sizeof levels[0]; i++)
+        deep &= run_line(levels[i]) == CONSOLE_OK;
+    report("console: a chain of seven levels flattens", deep &&
+           run_line("disk merge-to TESTMEM:/c6.vhd TESTMEM:/flat7.vhd dynamic") == CONSOLE_OK);
     /* Through libtaskvisor: pause, resume and cancel on a disk task. */
     st = tv_disk_convert(&disk_client, "TESTMEM:/fixed.vhd", "TESTMEM:/p.vhd", TV_DISK_KIND_DYNAMIC, &t);
     tv_status_t ps = st == TV_OK ? tv_task_pause(t) : st;

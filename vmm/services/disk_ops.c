@@ -373,7 +373,7 @@ static tv_status_t prepare_copy(const struct disk_ops *ops, const struct tv_disk
     if (s != TV_OK)
         return s;
     char extra[TV_TASK_DESC_MAX];
-    tv_snprintf(extra, sizeof extra, " to %s %s", tv_vhd_kind_name(kind), t.name);
+    tv_snprintf(extra, sizeof extra, " to %s %s", tv_vhd_kind_name(kind), a->target);
     if (tv_strlen(extra) > TV_TASK_DESC_MAX / 2)
         tv_snprintf(extra, sizeof extra, " to a new %s disk", tv_vhd_kind_name(kind));
     describe(out->description, merge_to ? "merge-to" : "convert", a->path, extra);

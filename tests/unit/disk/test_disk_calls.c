@@ -466,7 +466,7 @@ static void convert(void **state)
     assert_int_equal(dt_start(e, t, &a, sizeof a, &id), TV_OK);
     struct tv_task_info info = run_task(e, id);
     assert_int_equal(info.state, TV_TASK_COMPLETED);
-    assert_string_equal(info.description, "convert MEM:/base.vhd to fixed /fixed.vhd");
+    assert_string_equal(info.description, "convert MEM:/base.vhd to fixed MEM:/fixed.vhd");
     a = copy_rec("MEM:/fixed.vhd", "MEM:/dyn.vhd", TV_DISK_KIND_DYNAMIC);
     assert_int_equal(dt_start(e, t, &a, sizeof a, &id), TV_OK);
     assert_int_equal(run_task(e, id).state, TV_TASK_COMPLETED);
