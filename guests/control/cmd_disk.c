@@ -109,7 +109,7 @@ static int follow(struct tv_task t)
                  name_of(result_names, sizeof result_names / sizeof result_names[0], info.result));
     guest_printf("  data: %s\n",
                  name_of(outcome_names, sizeof outcome_names / sizeof outcome_names[0], info.outcome));
-    if (info.error)
+    if (info.error && info.state == TV_TASK_FAILED)
         guest_printf("  error %s: %.*s\n", tv_status_name(info.error), (int)info.error_description_len,
                      info.error_description);
     return info.state == TV_TASK_COMPLETED ? 0 : 1;
