@@ -794,6 +794,57 @@ static void recovery_after_power_cut(void **state)
     free(model);
 }
 
+/* More marks than one mount handles: the first DISK_RECOVER_MAX are
+ * recovered, the call says LIMIT, the next mount takes the rest.  (The
+ * memory store holds 64 files: the listing is synthetic, of temporaries
+ * 0..n-1 of which those still present are real.) */
+struct synth {
+    struct dt_env *e;
+    unsigned n;
+};
+
+static tv_status_t synth_list(void *ctx, const char *volume, bool (*fn)(void *fctx, const char *name), void *fctx)
+{
+    struct synth *sy = ctx;
+    (void)volume;
+    char name[64];
+    for (unsigned i = 0; i < sy->n; i++) {
+        snprintf(name, sizeof name, "/t%u.vhd.tvtmp", i);
+        if (!fn(fctx, name))
+            break;
+    }
+    return TV_OK;
+}
+
+static void recovery_limit(void **state)
+{
+    struct dt_env *e = *state; /* one worker */
+    char name[64];
+    for (unsigned i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "/t%u.vhd.tvtmp", i);
+        mem_fs_put(e->fs, name, "x", 1);
+    }
+    struct synth sy = { e, DISK_RECOVER_MAX + 3 };
+    struct disk_recover_result res;
+    assert_int_equal(disk_recover_volume(&e->types, e->mgr, "MEM", &e->st, synth_list, &sy, true, &res),
+                     TV_E_LIMIT);
+    assert_int_equal(res.found, DISK_RECOVER_MAX);
+    assert_int_equal(res.started, DISK_RECOVER_MAX);
+    assert_int_equal(res.failed, 0);
+    assert_null(mem_fs_name(e->fs, 0)); /* every temporary removed */
+    sy.n = 3;
+    assert_int_equal(disk_recover_volume(&e->types, e->mgr, "MEM", &e->st, synth_list, &sy, true, &res), TV_OK);
+    assert_int_equal(res.found, 3);
+    /* Bad calls. */
+    assert_int_equal(disk_recover_volume(&e->types, e->mgr, "MEM", NULL, dt_list, e, true, &res),
+                     TV_E_INVALID_ARGUMENT);
+    char longname[80];
+    memset(longname, 'v', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    assert_int_equal(disk_recover_volume(&e->types, e->mgr, longname, &e->st, dt_list, e, true, &res),
+                     TV_E_INVALID_ARGUMENT);
+}
+
 /* ---- libtaskvisor's disk functions over the same dispatcher -------------------------------------- */
 
 static tv_status_t t_call(void *ctx, uint32_t code, const uint64_t args[5], uint64_t *out)
@@ -878,6 +929,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(pause_resume_convert, setup1, teardown),
         cmocka_unit_test_setup_teardown(failure_disk_result, setup0, teardown),
         cmocka_unit_test_setup_teardown(recovery_after_power_cut, setup1, teardown),
+        cmocka_unit_test_setup_teardown(recovery_limit, setup1, teardown),
         cmocka_unit_test_setup_teardown(client_functions, setup0, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
