@@ -18,4 +18,15 @@ $(BUILD)/bench/bare.elf: $(BARE_OBJS) bench/bare/bare.ld
 	ld -m elf_x86_64 -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack \
 	    --no-warn-rwx-segments -T bench/bare/bare.ld $(BARE_OBJS) -o $@
 
-ALL_TARGETS += $(BUILD)/bench/bare.elf
+# timerloss.elf: issue 9's lost-timer reproducer, on the same entry
+# (bench/bare/timerloss.c; run by bench/bare/run-timerloss.sh, not by default).
+$(BUILD)/bare/timerloss.o: bench/bare/timerloss.c
+	@mkdir -p $(dir $@)
+	gcc $(BARE_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/timerloss.elf: $(BUILD)/bare/timerloss.o $(BUILD)/bare/entry.o bench/bare/bare.ld
+	@mkdir -p $(dir $@)
+	ld -m elf_x86_64 -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack \
+	    --no-warn-rwx-segments -T bench/bare/bare.ld $(BUILD)/bare/timerloss.o $(BUILD)/bare/entry.o -o $@
+
+ALL_TARGETS += $(BUILD)/bench/bare.elf $(BUILD)/bench/timerloss.elf
