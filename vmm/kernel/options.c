@@ -87,6 +87,7 @@ const struct option_spec monitor_options[] = {
     { "blk_selftest", OPT_NUMBER, 1, 16, 0 },        /* block devices expected */
     { "blk_selftest_fault", OPT_WORD, 0, 0, "no_doorbell|device_error" },
     { "disk_memvol", OPT_NUMBER, 0, 1, 0 },         /* the TESTMEM volume (testing/disk_memvol.c) */
+    { "timer_stall_test", OPT_WORD, 0, 0, "yes|tpr" },  /* testing/test_hooks.c */
 #endif
 };
 const unsigned monitor_option_count = sizeof monitor_options / sizeof monitor_options[0];

@@ -369,6 +369,10 @@ void sched_start(void)
             cpu_sti();
             continue;
         }
+        /* A timer vector stranded in IRR (timer.c's watchdog) would keep
+         * this halt going for good: let it in first. */
+        if (timer_watchdog_idle())
+            continue;
         /* sti;hlt is atomic with respect to interrupts (STI shadow). */
         __asm__ volatile("sti; hlt" ::: "memory");
     }

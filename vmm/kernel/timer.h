@@ -20,12 +20,19 @@ void timer_cancel(struct timer *t);
 uint64_t timer_next_deadline(void); /* UINT64_MAX when none */
 
 /* The watchdog for a timer interrupt that stopped arriving: when the
- * earliest deadline is TIMER_WATCHDOG_NS past, logs it (with the vector's
- * APIC state), nudges the local APIC and runs the expired timers itself.
+ * earliest deadline is TIMER_WATCHDOG_NS past and an interrupt window does
+ * not let it in, logs it (with the vector's APIC state), nudges the local
+ * APIC when the vector is stranded in IRR, and runs the expired timers
+ * itself if it still did not come.
  * Call with interrupts off from code that runs whatever the timer does (the
  * vCPU loop); returns true when it had to act (then reschedule). */
 #define TIMER_WATCHDOG_NS 20000000ull   /* ten default ticks */
 bool timer_watchdog(void);
+/* The same for the idle loop, with interrupts off just before it halts: a
+ * timer vector that sits in IRR and is not taken in a window is nudged at
+ * once and the expired timers run (nothing else would end the halt).  True
+ * when it acted (then look for work again instead of halting). */
+bool timer_watchdog_idle(void);
 uint64_t timer_watchdog_events(void);
 
 #endif

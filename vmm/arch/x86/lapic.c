@@ -108,3 +108,10 @@ void lapic_nudge(void)
 {
     wr(APIC_TPR, rd(APIC_TPR));
 }
+
+#ifdef TV_TEST_BUILD
+void lapic_test_set_tpr(uint32_t tpr)
+{
+    wr(APIC_TPR, tpr);
+}
+#endif

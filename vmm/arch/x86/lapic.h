@@ -25,5 +25,8 @@ void lapic_vector_state(uint8_t vector, struct lapic_vector_state *out);
  * its own value: SDM vol. 3 10.8.3.1, a TPR write re-arbitrates).  The
  * timer watchdog's recovery for an interrupt left in IRR. */
 void lapic_nudge(void);
+#ifdef TV_TEST_BUILD
+void lapic_test_set_tpr(uint32_t tpr); /* test hook: timer_stall_test */
+#endif
 
 #endif
