@@ -5,7 +5,9 @@
  * emulates (each exit moves one batch and continues).  A heartbeat every
  * "heartbeat_ms" of TSC time (default 1000) and an exit after "seconds"
  * (default 10) of TSC time; "pending=0" leaves the interrupt out (the
- * comparison run).
+ * comparison run); "bytes=N" (1-4096, default 4096) moves N bytes per
+ * REP INSB (fewer: more exits per second, each a VMRUN with the pending
+ * interrupt).
  *
  * The scenario puts a spinner beside it and asserts the monitor's worst
  * vCPU wait: if the monitor's timer stops, nothing preempts this guest any
@@ -37,6 +39,9 @@ int guest_main(const struct guest_boot *boot)
     uint64_t beat = arg_u64("heartbeat_ms", 1000) * tsc_khz;
     uint64_t total = arg_u64("seconds", 10) * 1000 * tsc_khz;
     bool pending = arg_u64("pending", 1) != 0;
+    uint64_t bytes = arg_u64("bytes", sizeof buf);
+    if (bytes == 0 || bytes > sizeof buf)
+        bytes = sizeof buf;
     if (pending)
         apic_self_ipi(PENDING_VEC);          /* pending for good: IF stays 0 */
     guest_printf("irq_pending_ins: vector %#x %s, interrupts off, REP INSB stream\n",
@@ -44,18 +49,18 @@ int guest_main(const struct guest_boot *boot)
     uint64_t t0 = rdtsc(), next = t0 + beat, batches = 0, n = 1;
     while (rdtsc() - t0 < total) {
         void *p = buf;
-        uint64_t count = sizeof buf;
+        uint64_t count = bytes;
         __asm__ volatile("rep insb" : "+D"(p), "+c"(count) : "d"((uint16_t)0x2f8) : "memory");
         batches++;
         if ((int64_t)(rdtsc() - next) >= 0) {
             guest_printf("irq_pending_ins: heartbeat %lu (%lu REP INSB of %u bytes)\n",
-                         (unsigned long)n++, (unsigned long)batches, (unsigned)sizeof buf);
+                         (unsigned long)n++, (unsigned long)batches, (unsigned)bytes);
             next += beat;
         }
     }
-    reportf(buf[0] == 0xff && buf[sizeof buf - 1] == 0xff,
+    reportf(buf[0] == 0xff && buf[bytes - 1] == 0xff,
             "%lu REP INSB of %u bytes read all ones", (unsigned long)batches,
-            (unsigned)sizeof buf);
+            (unsigned)bytes);
     guest_exit_summary();
     return 0;
 }
