@@ -866,7 +866,7 @@ static void client_functions(void **state)
 {
     struct dt_env *e = *state;
     uint8_t *model = make_chain(e);
-    struct tv_transport tr = { e, t_call, t_alloc, NULL };
+    struct tv_transport tr = { e, t_call, t_alloc, NULL, NULL };
     struct tv_client c;
     assert_int_equal(tv_client_init(&c, &tr), TV_OK);
     struct tv_task t;
