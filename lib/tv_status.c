@@ -35,6 +35,9 @@ static const struct status_entry status_table[TV_STATUS_COUNT] = {
     [TV_E_SIZE_TOO_SMALL]   = { "SIZE_TOO_SMALL", "disk size too small (at least 3 MB)" },
     [TV_E_SIZE_TOO_LARGE]   = { "SIZE_TOO_LARGE", "disk size too large (at most 2,088,960 MB)" },
     [TV_E_CROSS_VOLUME]     = { "CROSS_VOLUME", "source and target must be on the same volume" },
+    [TV_E_VM_RUNNING]       = { "VM_RUNNING", "the virtual machine is running" },
+    [TV_E_VM_NOT_RUNNING]   = { "VM_NOT_RUNNING", "the virtual machine is not running" },
+    [TV_E_CONTROL_PARTITION] = { "CONTROL_PARTITION", "not allowed on the control partition" },
 };
 
 const char *tv_status_name(tv_status_t status)

@@ -11,6 +11,7 @@
  *   initrd  = initramfs.cpio.gz   (optional: a module for a Linux kernel)
  *   cmdline = text passed to the guest
  *   control = yes
+ *   autostart = no       (optional: default yes, started at boot)
  */
 #include "boot_config.h"
 
@@ -19,14 +20,14 @@
 
 enum key_id {
     KEY_MONITOR, KEY_LOG_LEVEL, KEY_OPTIONS,           /* global */
-    KEY_IMAGE, KEY_MEMORY, KEY_CMDLINE, KEY_CONTROL, KEY_INITRD,   /* per partition */
+    KEY_IMAGE, KEY_MEMORY, KEY_CMDLINE, KEY_CONTROL, KEY_INITRD, KEY_AUTOSTART, /* per partition */
     KEY_COUNT
 };
 
 static const char *const key_names[KEY_COUNT] = {
     [KEY_MONITOR] = "monitor", [KEY_LOG_LEVEL] = "log_level", [KEY_OPTIONS] = "options",
     [KEY_IMAGE] = "image", [KEY_MEMORY] = "memory", [KEY_CMDLINE] = "cmdline",
-    [KEY_CONTROL] = "control", [KEY_INITRD] = "initrd",
+    [KEY_CONTROL] = "control", [KEY_INITRD] = "initrd", [KEY_AUTOSTART] = "autostart",
 };
 
 struct parser {
@@ -84,6 +85,12 @@ static tv_status_t finish_partition(struct parser *p)
         st = fail(p, TV_E_NOT_FOUND, "partition '%s' has no 'image =' line", part->name);
     else if (!p->key_line[KEY_MEMORY])
         st = fail(p, TV_E_NOT_FOUND, "partition '%s' has no 'memory =' line", part->name);
+    else if ((part->flags & TV_PART_CONTROL) && (part->flags & TV_PART_NO_AUTOSTART)) {
+        p->line = p->key_line[KEY_AUTOSTART];
+        st = fail(p, TV_E_INVALID_ARGUMENT,
+                  "the control partition '%s' always starts at boot: 'autostart = no' is "
+                  "not allowed for it", part->name);
+    }
     p->line = line;
     return st;
 }
@@ -216,6 +223,15 @@ static tv_status_t set_key(struct parser *p, enum key_id key, const char *value)
     case KEY_INITRD:
         p->part->initrd_line = p->line;
         return copy_path(p, p->part->initrd_path, "initrd", value);
+    case KEY_AUTOSTART: {
+        int on;
+        if (tv_config_parse_bool(value, &on) != TV_OK)
+            return fail(p, TV_E_INVALID_ARGUMENT,
+                        "'autostart' must be yes or no, not '%.40s'", value);
+        if (!on)
+            p->part->flags |= TV_PART_NO_AUTOSTART;
+        return TV_OK;
+    }
     case KEY_COUNT:
         break;
     }
@@ -259,7 +275,7 @@ static tv_status_t parse_assignment(struct parser *p, char *s)
     if (p->part)
         return fail(p, TV_E_CORRUPT,
                     "unknown key '%.40s' in partition '%s' (expected image, memory, cmdline, "
-                    "control or initrd)", s, p->part->name);
+                    "control, initrd or autostart)", s, p->part->name);
     return fail(p, TV_E_CORRUPT,
                 "unknown key '%.40s' (expected monitor, log_level or options)", s);
 }

@@ -37,6 +37,9 @@ struct tv_boot_mem_region {
 };
 
 #define TV_PART_CONTROL  (1u << 0)  /* the control partition (at most one) */
+/* "autostart = no": a VM definition only; the control partition starts it
+ * (VM_STARTUP).  Clear (the default) starts it at boot, as before. */
+#define TV_PART_NO_AUTOSTART (1u << 1)
 
 struct tv_boot_partition {
     char name[TV_BOOT_NAME_LEN];          /* NUL-terminated */

@@ -37,6 +37,9 @@ enum {
     TV_E_SIZE_TOO_SMALL     = 26, /* disk size below 3 MB (Virtual PC's VM_E_IMAGE_SIZE_TOO_SMALL) */
     TV_E_SIZE_TOO_LARGE     = 27, /* disk size above 2,088,960 MB (VM_E_IMAGE_SIZE_TOO_LARGE) */
     TV_E_CROSS_VOLUME       = 28, /* source and target on different volumes: not supported */
+    TV_E_VM_RUNNING         = 29, /* the VM is running (Virtual PC VM_E_VM_RUNNING) */
+    TV_E_VM_NOT_RUNNING     = 30, /* the VM is not running (VM_E_VM_NOT_RUNNING) */
+    TV_E_CONTROL_PARTITION  = 31, /* not allowed on the control partition itself */
     TV_STATUS_COUNT
 };
 

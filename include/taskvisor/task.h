@@ -77,6 +77,8 @@ enum tv_task_type {
     TV_TASK_TYPE_VM_MERGE_UNDO_DISKS  = 15,
     TV_TASK_TYPE_DISK_CHECK           = 16, /* validate (and repair) an image */
     TV_TASK_TYPE_DISK_RECOVER         = 17, /* finish or roll back an interrupted operation (at mount) */
+    TV_TASK_TYPE_VM_PAUSE             = 18,
+    TV_TASK_TYPE_VM_RESUME            = 19,
     TV_TASK_TYPE_COUNT
 };
 
@@ -140,7 +142,9 @@ struct tv_task_info {
 struct tv_task_event {
     uint64_t id;
     uint64_t seq;
-    uint32_t state;   /* enum tv_task_state */
+    uint32_t state;   /* enum tv_task_state; on the event ring the top byte is
+                         the kind (include/taskvisor/vm.h, TV_EVENT_KIND_*):
+                         0 for tasks, so task entries read unchanged */
     uint32_t percent;
 };
 

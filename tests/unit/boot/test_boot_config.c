@@ -337,11 +337,32 @@ static void initrd_is_a_partition_path(void **state)
     expect_error(HEAD "initrd = a\n" PART, TV_E_CORRUPT, 2, "belongs inside a [partition");
 }
 
+/* autostart: default yes (every config written before it keeps starting
+ * its partitions), "no" makes a VM definition only; never for the control
+ * partition. */
+static void autostart_defaults_to_yes(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(HEAD PART "[partition b]\nimage = b.bin\nmemory = 4M\nautostart = no\n"
+                           "[partition c]\nimage = c.bin\nmemory = 4M\nautostart = yes\n"), TV_OK);
+    assert_int_equal(cfg.partitions[0].flags & TV_PART_NO_AUTOSTART, 0);
+    assert_int_equal(cfg.partitions[1].flags & TV_PART_NO_AUTOSTART, TV_PART_NO_AUTOSTART);
+    assert_int_equal(cfg.partitions[2].flags & TV_PART_NO_AUTOSTART, 0);
+    expect_error(HEAD PART "autostart = maybe\n", TV_E_INVALID_ARGUMENT, 5,
+                 "'autostart' must be yes or no");
+    expect_error(HEAD PART "autostart = no\nautostart = no\n", TV_E_EXISTS, 6,
+                 "'autostart' is given twice");
+    expect_error(HEAD PART "control = yes\nautostart = no\n", TV_E_INVALID_ARGUMENT, 6,
+                 "always starts at boot");
+    expect_error(HEAD "autostart = no\n" PART, TV_E_CORRUPT, 2, "belongs inside a [partition");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_full_config),
         cmocka_unit_test(initrd_is_a_partition_path),
+        cmocka_unit_test(autostart_defaults_to_yes),
         cmocka_unit_test(defaults_apply),
         cmocka_unit_test(required_keys_are_reported),
         cmocka_unit_test(syntax_errors_name_the_line),

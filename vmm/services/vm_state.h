@@ -1,0 +1,41 @@
+/* The VM state machine: the one table of allowed state changes (VMVMState,
+ * include/taskvisor/vm.h) and the one table saying which operation a state
+ * allows and with which status it is refused otherwise.  Portable, no state
+ * of its own (the model of task/task_state.c). */
+#ifndef SERVICES_VM_STATE_H
+#define SERVICES_VM_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "taskvisor/status.h"
+#include "taskvisor/task.h"
+#include "taskvisor/vm.h"
+
+/* The operations on a VM; each runs as a task of its own type. */
+enum vm_op {
+    VM_OP_STARTUP = 0,
+    VM_OP_TURN_OFF,
+    VM_OP_RESET,
+    VM_OP_PAUSE,
+    VM_OP_RESUME,
+    VM_OP_COUNT
+};
+
+bool vm_state_valid(uint32_t state);
+/* True when a VM may move from -> to. */
+bool vm_transition_allowed(uint32_t from, uint32_t to);
+/* Whether op may start on a VM in `state` (is_control: the VM is the
+ * control partition).  TV_OK, or the refusal Virtual PC gave: VM_RUNNING,
+ * VM_NOT_RUNNING, INVALID_STATE (pause of a paused VM, resume of a running
+ * one), BUSY (the VM is between two states), CONTROL_PARTITION (turn off,
+ * reset or pause of the control partition), UNSUPPORTED (startup from a
+ * saved state: no restore yet), INVALID_ARGUMENT (unknown op or state). */
+tv_status_t vm_op_check(uint32_t op, uint32_t state, bool is_control);
+
+/* The task type of an operation (TV_TASK_TYPE_COUNT for an unknown op). */
+uint32_t vm_op_task_type(uint32_t op);
+const char *vm_op_name(uint32_t op);
+const char *vm_state_name(uint32_t state);
+
+#endif
