@@ -81,7 +81,9 @@ const struct option_spec monitor_options[] = {
     { "blk_timeout_ms", OPT_NUMBER, 10, 600000, 0 },      /* per block request */
 #ifdef TV_TEST_BUILD
     /* The scenario verdict (vmm/testing/verdict.c): test builds only. */
-    { "expect.", OPT_EXPECT, 0, 0xffffffffull, "triple_fault|bad_access|entry_failed|running|exception_loop" },
+    { "expect.", OPT_EXPECT, 0, 0xffffffffull, "triple_fault|bad_access|entry_failed|running|exception_loop|off" },
+    /* vm_cycles.NAME=N: N Startup/TurnOff cycles of VM NAME, memory checked */
+    { "vm_cycles.", OPT_NUMBER, 1, 100000, 0 },
     { "assert_vcpu_wait_us", OPT_NUMBER, 0, 3600000000ull, 0 },
     { "crash_test", OPT_WORD, 0, 0, "pf|ud" },
     { "blk_selftest", OPT_NUMBER, 1, 16, 0 },        /* block devices expected */

@@ -14,6 +14,7 @@ struct free_block { struct free_block *next; };
 static struct free_block *free_lists[CLASSES];
 static spinlock_t heap_lock = SPINLOCK_INIT;
 static size_t bytes_in_use;
+static uint64_t pool_pages; /* pages carved into size classes (never returned) */
 
 /* Each block carries a 16-byte header: its class (or page count for large). */
 struct block_header {
@@ -53,6 +54,7 @@ void *kmalloc(size_t size)
             if (page_alloc(1, 1, &pa) != TV_OK)
                 return NULL;
             irq = spin_lock_irqsave(&heap_lock);
+            pool_pages++;
             size_t bsize = 1u << (MIN_SHIFT + c);
             uint8_t *page = phys_to_virt(pa);
             for (size_t off = 0; off + bsize <= PAGE_SIZE; off += bsize) {
@@ -105,6 +107,11 @@ void kfree(void *p)
     b->next = free_lists[cls];
     free_lists[cls] = b;
     spin_unlock_irqrestore(&heap_lock, irq);
+}
+
+uint64_t kheap_pool_pages(void)
+{
+    return __atomic_load_n(&pool_pages, __ATOMIC_RELAXED);
 }
 
 size_t kheap_in_use(void)

@@ -1,6 +1,7 @@
 #include "testing/test_hooks.h"
 #include "testing/blk_selftest.h"
 #include "testing/disk_memvol.h"
+#include "testing/vm_cycles.h"
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
@@ -63,6 +64,7 @@ void test_hooks_start(const char *options)
 {
     blk_selftest_start(options);
     disk_memvol_start(options);
+    vm_cycles_start(options);
     char how[16];
     if (option_get(options, "timer_stall_test", how, sizeof how))
         thread_create("timer-stall-test", CLASS_TASK, timer_stall_thread,

@@ -19,6 +19,9 @@ enum expectation {
     EXPECT_EXCEPTION_LOOP,  /* still running, caught in an exception loop the
                                monitor intercepts: its exception exits keep
                                coming (the monitor keeps the CPU) */
+    EXPECT_OFF,             /* a VM turned off at the end: never started
+                               (autostart = no) or its last run ended by a
+                               TurnOff, not by a fault */
 };
 
 struct expect {
@@ -52,9 +55,11 @@ static tv_status_t parse_expectation(const struct partition *p, const char *opti
         e->kind = EXPECT_RUNNING;
     else if (tv_strcmp(val, "exception_loop") == 0)
         e->kind = EXPECT_EXCEPTION_LOOP;
+    else if (tv_strcmp(val, "off") == 0)
+        e->kind = EXPECT_OFF;
     else {
         log_err("scenario option %s=%s: not an expectation (exit:N, triple_fault, bad_access, "
-                "entry_failed, running, exception_loop)", key, val);
+                "entry_failed, running, exception_loop, off)", key, val);
         return TV_E_INVALID_ARGUMENT;
     }
     return TV_OK;
@@ -89,6 +94,10 @@ static bool judge(const struct partition *p, const struct expect *e, char *what,
     case EXPECT_RUNNING:
         tv_strlcpy(what, "still running", len);
         return p->state == PART_RUNNING;
+    case EXPECT_OFF:
+        tv_strlcpy(what, "turned off", len);
+        return p->state != PART_RUNNING &&
+               (p->stop_reason == STOP_NONE || p->stop_reason == STOP_REQUESTED);
     default:
         tv_snprintf(what, len, "exit code %llu", (unsigned long long)e->code);
         return p->state == PART_STOPPED && p->stop_reason == STOP_EXIT_PORT &&
@@ -145,15 +154,16 @@ static void print_summary(void)
     monitor_exit(failed ? MON_EXIT_FAIL : MON_EXIT_PASS);
 }
 
-/* Every partition has stopped, except those expected to keep running.
- * Called with interrupts off, so partition states cannot change under it. */
+/* No partition runs, except those expected to keep running (a VM that was
+ * never started, autostart = no, counts as done).  Called with interrupts
+ * off, so partition states cannot change under it. */
 static bool all_done(void)
 {
     if (holds)
         return false;
     for (uint32_t i = 0; i < partition_count; i++) {
         const struct partition *p = partitions[i];
-        if (p->state != PART_STOPPED && expects[p->id].kind != EXPECT_RUNNING &&
+        if (p->state == PART_RUNNING && expects[p->id].kind != EXPECT_RUNNING &&
             expects[p->id].kind != EXPECT_EXCEPTION_LOOP)
             return false;
     }

@@ -13,6 +13,7 @@
 #include "mm/mm.h"
 #include "tv_fmt.h"
 #include "tv_string.h"
+#include "taskvisor/vm.h"
 
 struct partition *partitions[MAX_PARTITIONS];
 uint32_t partition_count;
@@ -238,17 +239,42 @@ const char *stop_reason_name(int reason)
     }
 }
 
-tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
-                             struct partition **out)
+/* Judges the untrusted image (and initrd) of a definition against its
+ * memory size, without committing any memory. */
+static tv_status_t plan_image(const struct partition *p, struct guest_load_plan *plan, bool quiet)
 {
     char err[128];
-    tv_status_t st;
+    const struct tv_boot_partition *bp = &p->def;
+    tv_status_t st = guest_image_plan(phys_to_virt(bp->image_phys), bp->image_size, p->mem_bytes,
+                                      plan, err, sizeof err);
+    if (st != TV_OK) {
+        if (!quiet)
+            log_err("partition %s: image %s refused: %s", p->name, bp->image_path, err);
+        return st;
+    }
+    if (bp->initrd_size) {
+        st = guest_plan_add_initrd(plan, bp->initrd_size, err, sizeof err);
+        if (st != TV_OK && !quiet)
+            log_err("partition %s: initrd %s refused: %s", p->name, bp->initrd_path, err);
+    }
+    return st;
+}
+
+tv_status_t partition_define(const struct tv_boot_partition *bp, uint32_t id,
+                             struct partition **out)
+{
     struct partition *p = kzalloc(sizeof *p);
     if (!p)
         return TV_E_NO_MEMORY;
     p->id = id;
+    p->def = *bp;
+    p->def.name[sizeof p->def.name - 1] = 0;
+    p->def.image_path[sizeof p->def.image_path - 1] = 0;
+    p->def.cmdline[sizeof p->def.cmdline - 1] = 0;
+    p->def.initrd_path[sizeof p->def.initrd_path - 1] = 0;
     tv_strlcpy(p->name, bp->name, sizeof p->name);
     p->flags = bp->flags;
+    p->vm_state = TV_VM_TURNED_OFF;
     p->mem_bytes = (bp->memory_bytes + GUEST_CHUNK - 1) & ~(GUEST_CHUNK - 1);
     if (p->mem_bytes < GUEST_MIN_MEM || p->mem_bytes > (64ull << 30)) {
         log_err("partition %s: memory size %llu bytes is out of range (2 MiB .. 64 GiB)",
@@ -256,24 +282,63 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
         kfree(p);
         return TV_E_INVALID_ARGUMENT;
     }
-
-    /* Judge the untrusted image before committing memory to it. */
+    /* A definition whose image can never load is refused at boot, as it
+     * was when every partition was built there. */
     struct guest_load_plan plan;
-    const void *img = phys_to_virt(bp->image_phys);
-    st = guest_image_plan(img, bp->image_size, p->mem_bytes, &plan, err, sizeof err);
+    tv_status_t st = plan_image(p, &plan, false);
     if (st != TV_OK) {
-        log_err("partition %s: image %s refused: %s", p->name, bp->image_path, err);
         kfree(p);
         return st;
     }
-    if (bp->initrd_size) {
-        st = guest_plan_add_initrd(&plan, bp->initrd_size, err, sizeof err);
-        if (st != TV_OK) {
-            log_err("partition %s: initrd %s refused: %s", p->name, bp->initrd_path, err);
-            kfree(p);
-            return st;
-        }
+    *out = p;
+    return TV_OK;
+}
+
+void partition_release(struct partition *p)
+{
+    struct vcpu *v = &p->vcpu;
+    /* The vAPIC timer must not fire into a vCPU that is gone. */
+    vapic_destroy(&v->apic);
+    if (v->arch)
+        virt->vcpu_destroy(v);
+    fpu_vcpu_free(v);
+    if (p->chunks) {
+        for (uint64_t i = 0; i < p->chunk_count; i++)
+            if (p->chunks[i])
+                page_free(p->chunks[i], GUEST_CHUNK / PAGE_SIZE);
+        kfree(p->chunks);
+        p->chunks = 0;
     }
+    if (p->chunk_state) {
+        kfree((void *)p->chunk_state);
+        p->chunk_state = 0;
+    }
+    pt_destroy(&p->npt);
+    p->chunk_count = 0;
+    p->built = false;
+}
+
+/* Start lines of the first few runs go to the log at info level; later ones
+ * at debug, so a loop of starts (the 1,000-cycle test) does not flood it. */
+#define LOUD_STARTS 3
+
+tv_status_t partition_build(struct partition *p, partition_progress_fn progress, void *pctx)
+{
+    tv_status_t st;
+    const struct tv_boot_partition *bp = &p->def;
+    struct guest_load_plan plan;
+    if (p->built)
+        return TV_E_INVALID_STATE;
+    if ((st = plan_image(p, &plan, true)) != TV_OK)
+        return st;
+    /* A fresh machine: every piece of per-run state starts from zero. */
+    tv_memset(&p->vcpu, 0, sizeof p->vcpu);
+    tv_memset(&p->npt, 0, sizeof p->npt);
+    p->mmio_exits = 0;
+    p->stop_reason = STOP_NONE;
+    p->stop_code = 0;
+    p->turn_off_asked = false;
+    const void *img = phys_to_virt(bp->image_phys);
 
     /* RAM is reserved now but zeroed and mapped on first use (chunk_ready):
      * zeroing it all here cost 1.09 ms of start-up per MiB on QEMU. */
@@ -281,11 +346,11 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
     p->chunks = kzalloc(p->chunk_count * sizeof(uint64_t));
     p->chunk_state = kzalloc(p->chunk_count);
     if (!p->chunks || !p->chunk_state || (st = pt_init(&p->npt, virt->npt_format, &npt_ops)) != TV_OK)
-        goto fail_mem;
+        goto fail;
     for (uint64_t i = 0; i < p->chunk_count; i++) {
         st = page_alloc_uninit(GUEST_CHUNK / PAGE_SIZE, GUEST_CHUNK / PAGE_SIZE, &p->chunks[i]);
         if (st != TV_OK)
-            goto fail_mem;
+            goto fail;
 #ifdef TV_TEST_BUILD
         /* Test builds poison the first, a middle and the last page of every
          * chunk, so a chunk shown to a guest unzeroed (or half zeroed) is
@@ -298,6 +363,8 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
                 w[j] = 0x5053494f4e4d454dull; /* "MEMNOISP" */
         }
 #endif
+        if (progress && (st = progress(pctx, GUEST_CHUNK)) != TV_OK)
+            goto fail;
     }
 
     struct guest_mem_writer w = { p, guest_write_cb, writer_zero };
@@ -308,17 +375,24 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
         !linux_cmdline(bp->cmdline, cmdline, sizeof cmdline)) {
         log_err("partition %s: command line too long for tsc_early_khz=", p->name);
         st = TV_E_INVALID_ARGUMENT;
-        goto fail_mem;
+        goto fail;
     }
+    /* The image comes from the loader's pages, kept for the VM's life:
+     * every start loads a fresh copy. */
     st = guest_image_load(&plan, img, &w, cmdline, p->mem_bytes, &entry);
     if (st != TV_OK) {
         log_err("partition %s: loading %s failed (%d)", p->name, bp->image_path, st);
-        goto fail_mem;
+        goto fail;
     }
-    if (bp->initrd_size &&
-        (st = guest_load_initrd(&plan, phys_to_virt(bp->initrd_phys), &w)) != TV_OK) {
-        log_err("partition %s: loading initrd %s failed (%d)", p->name, bp->initrd_path, st);
-        goto fail_mem;
+    if (progress && (st = progress(pctx, bp->image_size)) != TV_OK)
+        goto fail;
+    if (bp->initrd_size) {
+        if ((st = guest_load_initrd(&plan, phys_to_virt(bp->initrd_phys), &w)) != TV_OK) {
+            log_err("partition %s: loading initrd %s failed (%d)", p->name, bp->initrd_path, st);
+            goto fail;
+        }
+        if (progress && (st = progress(pctx, bp->initrd_size)) != TV_OK)
+            goto fail;
     }
 
     struct vcpu *v = &p->vcpu;
@@ -326,9 +400,10 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
     v->id = 0;
     if ((st = place_mptable(p)) != TV_OK) {
         log_err("partition %s: cannot place the MP table (%d)", p->name, st);
-        goto fail_mem;
+        goto fail;
     }
     vuart_init(&p->uart, p->name, (p->flags & TV_PART_CONTROL) != 0);
+    p->uart.raw = p->console_raw;
     ioapic_init(&p->ioapic, 1, p, ioapic_deliver);
     xapic_regs_init(&p->xapic);
     vuart_set_irq(&p->uart, p, uart_irq, uart_rx_kick);
@@ -340,10 +415,10 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
     if (plan.protocol == GUEST_PROTO_LINUX)
         v->apic.apic_base &= ~(1ull << 10);
     if ((st = fpu_vcpu_init(v)) != TV_OK)
-        goto fail_mem;
-    if ((st = virt->vcpu_create(v, p->npt.root_pa, id + 1)) != TV_OK) {
+        goto fail;
+    if ((st = virt->vcpu_create(v, p->npt.root_pa, p->id + 1)) != TV_OK) {
         log_err("partition %s: cannot create its vCPU (%d)", p->name, st);
-        goto fail_mem;
+        goto fail;
     }
     virt->vcpu_reset_pm32(v);
     v->regs.rip = entry.rip;
@@ -356,26 +431,19 @@ tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
     v->regs.rsp = entry.rsp;
     v->regs.rbp = entry.rbp;
     v->regs.rflags = entry.rflags | 2;
-    log_info("partition %s: %llu MiB, %s image %s, entry %#llx%s", p->name,
-             (unsigned long long)(p->mem_bytes >> 20), guest_protocol_name(plan.protocol),
-             bp->image_path, (unsigned long long)entry.rip,
-             (p->flags & TV_PART_CONTROL) ? ", control partition" : "");
+    p->built = true;
+    int level = p->start_count < LOUD_STARTS ? TV_LOG_INFO : TV_LOG_DEBUG;
+    log_msg(level, "mon", "partition %s: %llu MiB, %s image %s, entry %#llx%s", p->name,
+            (unsigned long long)(p->mem_bytes >> 20), guest_protocol_name(plan.protocol),
+            bp->image_path, (unsigned long long)entry.rip,
+            (p->flags & TV_PART_CONTROL) ? ", control partition" : "");
     if (bp->initrd_size)
-        log_info("partition %s: initrd %s, %llu bytes at %#llx", p->name, bp->initrd_path,
-                 (unsigned long long)bp->initrd_size, (unsigned long long)plan.initrd_gpa);
-    *out = p;
+        log_msg(level, "mon", "partition %s: initrd %s, %llu bytes at %#llx", p->name,
+                bp->initrd_path, (unsigned long long)bp->initrd_size,
+                (unsigned long long)plan.initrd_gpa);
     return TV_OK;
 
-fail_mem:
-    if (p->chunks) {
-        for (uint64_t i = 0; i < p->chunk_count; i++)
-            if (p->chunks[i])
-                page_free(p->chunks[i], GUEST_CHUNK / PAGE_SIZE);
-        kfree(p->chunks);
-    }
-    if (p->chunk_state)
-        kfree((void *)p->chunk_state);
-    pt_destroy(&p->npt);
-    kfree(p);
+fail:
+    partition_release(p);
     return st == TV_OK ? TV_E_NO_MEMORY : st;
 }

@@ -21,6 +21,10 @@ enum partition_state {
     PART_STOPPED = 2,
 };
 
+/* A partition record is a VM: its definition (from the boot configuration)
+ * lives as long as the monitor; its resources (guest RAM, nested page
+ * tables, VMCB/VMCS, FPU state, vCPU thread) exist only while it runs:
+ * partition_build() at Startup, partition_release() when it turns off. */
 struct partition {
     uint32_t id;
     char name[TV_BOOT_NAME_LEN];
@@ -39,13 +43,43 @@ struct partition {
     int stop_reason;
     uint64_t stop_code;
     uint32_t hcall_denials;         /* rate-limits the ACCESS_DENIED log line */
+    struct tv_boot_partition def;   /* the VM definition: image, cmdline, initrd */
+    bool console_raw;               /* console=raw: re-applied at every start */
+    bool built;                     /* resources exist (partition_build) */
+    /* VM lifecycle (vm/vm_life.c): state under its lock. */
+    volatile uint32_t vm_state;     /* enum tv_vm_state */
+    uint64_t vm_seq;                /* bumped on every state change */
+    uint32_t op_claim;              /* 0, or 1 + the vm_op working on it */
+    uint64_t start_count;           /* starts so far (each Reset counts one) */
+    volatile bool turn_off_asked;   /* the stop was a TurnOff (or a Reset's) */
+    volatile bool thread_done;      /* the vCPU thread has released everything */
+    struct thread *joiner;          /* waits for thread_done */
 };
 
 extern struct partition *partitions[MAX_PARTITIONS];
 extern uint32_t partition_count;
 
-tv_status_t partition_create(const struct tv_boot_partition *bp, uint32_t id,
+/* The record of a VM definition; its image is judged against its memory
+ * size (refused at boot if it can never load) but no memory is taken. */
+tv_status_t partition_define(const struct tv_boot_partition *bp, uint32_t id,
                              struct partition **out);
+/* Progress of a build, in bytes (RAM reserved, image and initrd loaded);
+ * anything but TV_OK stops the build (a cancel). */
+typedef tv_status_t (*partition_progress_fn)(void *ctx, uint64_t bytes);
+/* Creates the resources of a run: RAM, nested page tables, a fresh copy of
+ * the image and initrd, the devices, the vCPU (not yet running).  On
+ * failure everything taken is released. */
+tv_status_t partition_build(struct partition *p, partition_progress_fn progress, void *ctx);
+/* Frees every resource of a run: vAPIC timer, VMCB/VMCS, FPU state, nested
+ * page tables, guest RAM.  Idempotent; the vCPU thread must be gone (or
+ * never started). */
+void partition_release(struct partition *p);
+/* Starts a built partition's vCPU thread (vm/vmm.c). */
+tv_status_t partition_launch(struct partition *p);
+/* Blocks until a launched partition's vCPU thread has released it. */
+void partition_wait_ended(struct partition *p);
+/* The last thing the vCPU thread does: release, turned off, wake a joiner. */
+void partition_vcpu_ended(struct partition *p);
 /* Guest-physical access for monitor code: bounded to the partition's RAM. */
 tv_status_t guest_read(struct partition *p, uint64_t gpa, void *dst, uint64_t len);
 tv_status_t guest_write(struct partition *p, uint64_t gpa, const void *src, uint64_t len);

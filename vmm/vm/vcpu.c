@@ -38,7 +38,10 @@ void vcpu_stop(struct vcpu *v, int reason, uint64_t code, const char *why)
     p->stop_reason = reason;
     p->stop_code = code;
     vuart_flush(&p->uart);
-    log_msg(reason == STOP_EXIT_PORT ? TV_LOG_INFO : TV_LOG_WARN, p->name,
+    int level = reason == STOP_EXIT_PORT ? TV_LOG_INFO : TV_LOG_WARN;
+    if (reason == STOP_REQUESTED)
+        level = p->start_count <= 3 ? TV_LOG_INFO : TV_LOG_DEBUG; /* a TurnOff: not a fault */
+    log_msg(level, p->name,
             "partition stopped: %s (code %#llx, RIP %#llx)%s%s", stop_reason_name(reason),
             (unsigned long long)code, (unsigned long long)v->regs.rip, why ? ": " : "",
             why ? why : "");
@@ -144,6 +147,16 @@ void vcpu_thread_main(void *arg)
             vcpu_stop(v, STOP_REQUESTED, 0, 0);
         if (v->stopped)
             break;
+        if (v->pause_wanted) {
+            /* Paused (VM_PAUSE): out of the guest until resumed or stopped;
+             * posted interrupts wait in posted_irr. */
+            v->held = true;
+            if (!v->requests && v->pause_wanted)
+                thread_block_until(UINT64_MAX);
+            cpu_irq_window();
+            continue;
+        }
+        v->held = false;
         deliver_interrupts(v);
         if (v->halted) {
             /* Sleep until an interrupt can be delivered; the vAPIC timer and
@@ -157,7 +170,7 @@ void vcpu_thread_main(void *arg)
         load_tsc_aux(v);
         if (!v->first_entry_tsc) {
             v->first_entry_tsc = rdtsc();
-            log_info("%s: first guest entry %llu us after monitor entry", v->part->name,
+            log_msg(v->part->start_count <= 3 ? TV_LOG_INFO : TV_LOG_DEBUG, "mon", "%s: first guest entry %llu us after monitor entry", v->part->name,
                      (unsigned long long)(time_tsc_to_ns(v->first_entry_tsc - monitor_entry_tsc) / 1000));
         }
         virt->vcpu_run(v, &exit);
@@ -169,8 +182,8 @@ void vcpu_thread_main(void *arg)
     }
     cpu_sti();
     partition_stopped(v->part);
-    /* The vCPU never runs again: its VMCB/VMCS and extended state go back
-     * to the allocators (the partition record stays for queries). */
-    virt->vcpu_destroy(v);
-    fpu_vcpu_free(v);
+    /* This run is over: its VMCB/VMCS, extended state, nested page tables
+     * and guest RAM go back to the allocators (the record, the VM's
+     * definition, stays for queries and the next Startup). */
+    partition_vcpu_ended(v->part);
 }

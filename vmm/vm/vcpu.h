@@ -110,6 +110,8 @@ struct vcpu {
     volatile uint64_t posted_irr[4];/* interrupts posted by other threads */
     bool halted;
     bool stopped;
+    volatile bool pause_wanted;     /* set by a Pause, cleared by a Resume */
+    volatile bool held;             /* the thread sits paused, out of the guest */
     int stop_reason;
     uint64_t stop_code;
     uint64_t xcr0;
