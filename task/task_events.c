@@ -10,9 +10,9 @@ static void store32(uint32_t *p, uint32_t v)
     __atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
-void task_events_emit(struct task_job *t, bool progress_only)
+/* Appends one entry (lock held). */
+static void append(struct task_events *ev, const struct tv_task_event *entry, bool progress_only)
 {
-    struct task_events *ev = &t->mgr->events;
     struct tv_task_ring *ring = ev->ring;
     if (!ring)
         return;
@@ -32,17 +32,31 @@ void task_events_emit(struct task_job *t, bool progress_only)
         store32(&ring->hdr.lost, ev->lost);
         store32(&ring->hdr.overflow, 1);
     } else {
-        struct tv_task_event *e = &ring->entries[ev->head % ev->capacity];
-        e->id = t->id;
-        e->seq = t->seq;
-        e->state = t->state;
-        e->percent = t->percent;
+        ring->entries[ev->head % ev->capacity] = *entry;
         ev->head++;
         store32(&ring->hdr.head, ev->head); /* release: entry before head */
         ev->emitted++;
     }
     if (ev->notify && ev->vector)
         ev->notify(ev->notify_ctx, ev->vector);
+}
+
+void task_events_emit(struct task_job *t, bool progress_only)
+{
+    struct tv_task_event e = { t->id, t->seq, t->state, t->percent };
+    append(&t->mgr->events, &e, progress_only);
+}
+
+tv_status_t task_events_post(struct task_mgr *mgr, uint32_t kind, uint64_t id, uint64_t seq,
+                             uint32_t state)
+{
+    if (kind == TV_EVENT_KIND_TASK || kind > 0xffu || state > 0xffffu)
+        return TV_E_INVALID_ARGUMENT;
+    struct tv_task_event e = { id, seq, kind << TV_EVENT_KIND_SHIFT | state, 0 };
+    tp_lock_acquire(mgr->lock);
+    append(&mgr->events, &e, false);
+    tp_lock_release(mgr->lock);
+    return TV_OK;
 }
 
 tv_status_t task_events_register(struct task_mgr *mgr, struct tv_task_ring *ring,

@@ -10,6 +10,7 @@
 
 #include "taskvisor/status.h"
 #include "taskvisor/task.h"
+#include "taskvisor/vm.h"
 #include "task_driver.h"
 
 struct task_mgr;
@@ -119,5 +120,12 @@ typedef void (*task_notify_fn)(void *ctx, uint32_t vector);
  * unregistered or replaced. */
 tv_status_t task_events_register(struct task_mgr *mgr, struct tv_task_ring *ring,
                                  uint32_t vector, task_notify_fn notify, void *notify_ctx);
+/* An event about something other than a task (a VM's state change) on the
+ * same ring: entry {id, seq, kind << 24 | state, 0}, include/taskvisor/vm.h.
+ * kind 1..255 (0 is the tasks'), state < 65536; TV_E_INVALID_ARGUMENT
+ * otherwise.  Dropped like any event when no ring is registered or it is
+ * full (overflow).  Takes the manager's lock: never call it holding it. */
+tv_status_t task_events_post(struct task_mgr *mgr, uint32_t kind, uint64_t id, uint64_t seq,
+                             uint32_t state);
 
 #endif
