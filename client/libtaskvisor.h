@@ -22,6 +22,7 @@
 #include "taskvisor/hypercall.h"
 #include "taskvisor/status.h"
 #include "taskvisor/task.h"
+#include "taskvisor/vm.h"
 
 struct tv_transport {
     void *ctx;
@@ -107,5 +108,27 @@ tv_status_t tv_events_read(struct tv_client *client, struct tv_task_event *out, 
 /* ---- Test builds ---------------------------------------------------------- */
 tv_status_t tv_test_task_start(struct tv_client *client, const struct tv_task_test_spec *spec,
                                struct tv_task *task_out);
+
+/* ---- Virtual machines (IVMVirtualMachine) ----------------------------
+ * VM records (include/taskvisor/vm.h) and the operations, each a task.
+ * The operations refuse before any task exists: TV_E_NOT_FOUND (unknown
+ * VM), TV_E_VM_RUNNING, TV_E_VM_NOT_RUNNING, TV_E_INVALID_STATE (pause of a
+ * paused VM, resume of a running one), TV_E_BUSY (another operation works
+ * on it), TV_E_CONTROL_PARTITION (turn off, reset or pause of the control
+ * partition).  Startup is cancelable until the guest's first instruction
+ * (a cancel leaves the VM turned off); the others are not cancelable.
+ * VM state changes arrive on the event ring as entries whose
+ * TV_EVENT_KIND(state) is TV_EVENT_KIND_VM. */
+/* Up to cap records (at most 8 per call); *count_out = records written. */
+tv_status_t tv_vm_list(struct tv_client *client, struct tv_vm_info *out, size_t cap,
+                       size_t *count_out);
+tv_status_t tv_vm_query(struct tv_client *client, uint32_t vm_id, struct tv_vm_info *out);
+/* The id of the VM called name; TV_E_NOT_FOUND if none. */
+tv_status_t tv_vm_find(struct tv_client *client, const char *name, uint32_t *id_out);
+tv_status_t tv_vm_startup(struct tv_client *client, uint32_t vm_id, struct tv_task *task_out);
+tv_status_t tv_vm_turn_off(struct tv_client *client, uint32_t vm_id, struct tv_task *task_out);
+tv_status_t tv_vm_reset(struct tv_client *client, uint32_t vm_id, struct tv_task *task_out);
+tv_status_t tv_vm_pause(struct tv_client *client, uint32_t vm_id, struct tv_task *task_out);
+tv_status_t tv_vm_resume(struct tv_client *client, uint32_t vm_id, struct tv_task *task_out);
 
 #endif

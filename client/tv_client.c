@@ -268,3 +268,94 @@ tv_status_t tv_test_task_start(struct tv_client *client, const struct tv_task_te
         *task_out = tv_task_handle(client, id);
     return st;
 }
+
+/* ---- Virtual machines ------------------------------------------------- */
+
+static void vm_terminate(struct tv_vm_info *r)
+{
+    /* The monitor terminates the strings; do not rely on it. */
+    r->name[sizeof r->name - 1] = '\0';
+    r->image[sizeof r->image - 1] = '\0';
+    r->cmdline[sizeof r->cmdline - 1] = '\0';
+}
+
+#define VM_SCRATCH_RECORDS (TV_CLIENT_SCRATCH_SIZE / sizeof(struct tv_vm_info))
+
+tv_status_t tv_vm_list(struct tv_client *client, struct tv_vm_info *out, size_t cap,
+                       size_t *count_out)
+{
+    size_t want = cap < VM_SCRATCH_RECORDS ? cap : VM_SCRATCH_RECORDS;
+    uint64_t count = 0;
+    tv_status_t st = call(client, TV_HC_VM_LIST, want ? client->scratch_gpa : 0, want, 0, 0,
+                          &count);
+    if (st != TV_OK)
+        return st;
+    size_t got = count < want ? (size_t)count : want;
+    tv_memcpy(out, client->scratch, got * sizeof *out);
+    for (size_t i = 0; i < got; i++)
+        vm_terminate(&out[i]);
+    *count_out = got;
+    return TV_OK;
+}
+
+tv_status_t tv_vm_query(struct tv_client *client, uint32_t vm_id, struct tv_vm_info *out)
+{
+    tv_status_t st = call(client, TV_HC_VM_QUERY, vm_id, client->scratch_gpa,
+                          sizeof(struct tv_vm_info), 0, NULL);
+    if (st != TV_OK)
+        return st;
+    tv_memcpy(out, client->scratch, sizeof *out);
+    vm_terminate(out);
+    return TV_OK;
+}
+
+tv_status_t tv_vm_find(struct tv_client *client, const char *name, uint32_t *id_out)
+{
+    struct tv_vm_info recs[VM_SCRATCH_RECORDS];
+    size_t n = 0;
+    tv_status_t st = tv_vm_list(client, recs, VM_SCRATCH_RECORDS, &n);
+    if (st != TV_OK)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        if (tv_strcmp(recs[i].name, name) == 0) {
+            *id_out = recs[i].id;
+            return TV_OK;
+        }
+    }
+    return TV_E_NOT_FOUND;
+}
+
+static tv_status_t vm_op(struct tv_client *client, uint32_t code, uint32_t vm_id,
+                         struct tv_task *task_out)
+{
+    uint64_t id = 0;
+    tv_status_t st = call(client, code, vm_id, 0, 0, 0, &id);
+    if (st == TV_OK)
+        *task_out = tv_task_handle(client, id);
+    return st;
+}
+
+tv_status_t tv_vm_startup(struct tv_client *c, uint32_t vm_id, struct tv_task *task_out)
+{
+    return vm_op(c, TV_HC_VM_STARTUP, vm_id, task_out);
+}
+
+tv_status_t tv_vm_turn_off(struct tv_client *c, uint32_t vm_id, struct tv_task *task_out)
+{
+    return vm_op(c, TV_HC_VM_TURN_OFF, vm_id, task_out);
+}
+
+tv_status_t tv_vm_reset(struct tv_client *c, uint32_t vm_id, struct tv_task *task_out)
+{
+    return vm_op(c, TV_HC_VM_RESET, vm_id, task_out);
+}
+
+tv_status_t tv_vm_pause(struct tv_client *c, uint32_t vm_id, struct tv_task *task_out)
+{
+    return vm_op(c, TV_HC_VM_PAUSE, vm_id, task_out);
+}
+
+tv_status_t tv_vm_resume(struct tv_client *c, uint32_t vm_id, struct tv_task *task_out)
+{
+    return vm_op(c, TV_HC_VM_RESUME, vm_id, task_out);
+}

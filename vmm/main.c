@@ -13,6 +13,7 @@
 #include "kernel/timer.h"
 #include "services/disk_service.h"
 #include "services/task_service.h"
+#include "services/vm_service.h"
 #include "vm/hypercall.h"
 #include "vm/vmm.h"
 #ifdef TV_TEST_BUILD
@@ -97,6 +98,8 @@ void monitor_main(struct tv_boot_info *bi)
         st = task_service_init(bi->options);
     if (st == TV_OK)
         st = disk_service_init(); /* the disk task types and DISK_START */
+    if (st == TV_OK)
+        st = vm_service_init();
     if (st == TV_OK)
         st = hypercall_table_seal();
 #ifdef TV_TEST_BUILD

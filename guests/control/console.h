@@ -60,6 +60,8 @@ int cmd_disk_merge_to(int argc, char **argv);
 int cmd_disk_compact(int argc, char **argv);
 int cmd_disk_convert(int argc, char **argv);
 int cmd_disk_check(int argc, char **argv);
+int cmd_vms(int argc, char **argv);
+int cmd_vm(int argc, char **argv);
 
 /* Self-test mode (command line "selftest"): TAP checks of the commands. */
 __attribute__((noreturn)) void control_selftest(void);

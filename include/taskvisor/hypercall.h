@@ -30,6 +30,7 @@
 #define TV_CPUID_MAX_LEAF     TV_CPUID_LEAF_TIMING
 
 /* Call codes.  0x000-0x0ff: platform; 0x100-0x1ff: tasks; 0x200-0x2ff: disks;
+ * 0x300-0x3ff: virtual machines (include/taskvisor/vm.h);
  * 0xf00-0xfff: test builds only (absent from normal builds: UNKNOWN_CALL). */
 enum tv_hypercall {
     TV_HC_NOP                  = 0x000, /* cheapest exit: returns TV_OK */
@@ -49,6 +50,13 @@ enum tv_hypercall {
     /* 0x200-0x20f: the image store's read-only calls; 0x210-0x21f: the
      * long disk operations (include/taskvisor/disk.h). */
     TV_HC_DISK_START           = 0x210, /* management: a0 task type, a1 gpa of its record, a2 size -> o0 task id */
+    TV_HC_VM_LIST              = 0x300,
+    TV_HC_VM_QUERY             = 0x301,
+    TV_HC_VM_STARTUP           = 0x302,
+    TV_HC_VM_TURN_OFF          = 0x303,
+    TV_HC_VM_RESET             = 0x304,
+    TV_HC_VM_PAUSE             = 0x305,
+    TV_HC_VM_RESUME            = 0x306,
 
     TV_HC_TEST_TASK_START      = 0xf00, /* test builds only */
 };
@@ -56,6 +64,7 @@ enum tv_hypercall {
 /* Feature bits reported by GET_VERSION (RSI) and CPUID 0x40000001 EBX. */
 #define TV_FEAT_TASKS       (1u << 0)
 #define TV_FEAT_TASK_EVENTS (1u << 1)
+#define TV_FEAT_VMS         (1u << 2) /* the VM_* calls */
 #define TV_FEAT_TEST_CALLS  (1u << 31)
 
 /* Guest-visible test/exit device: a 32-bit OUT of code to this port stops the

@@ -6,3 +6,14 @@ UNIT_TESTS += $(BUILD)/tests/unit/test_vm_state
 $(BUILD)/tests/unit/test_vm_state: $(call host_objs,tests/unit/vm/test_vm_state.c $(VM_PORTABLE_SRCS) $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+# The VM hypercalls under the one dispatcher, with the one task-type registry.
+VM_CALL_SRCS := vmm/services/vm_calls.c vmm/hcall/hcall_dispatch.c vmm/hcall/hcall_guest_mem.c \
+                vmm/hcall/hcall_platform.c
+UNIT_TESTS += $(BUILD)/tests/unit/test_vm_hcall
+$(call host_objs,tests/unit/vm/test_vm_hcall.c): HOST_CFLAGS += -Itask
+$(BUILD)/tests/unit/test_vm_hcall: \
+        $(call host_objs,tests/unit/vm/test_vm_hcall.c $(VM_PORTABLE_SRCS) $(VM_CALL_SRCS) \
+                         $(TASK_CORE_SRCS) $(TASK_HOSTED_SRCS) $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka

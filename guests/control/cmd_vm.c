@@ -1,0 +1,145 @@
+/* VM commands of the control console, through libtaskvisor: `vms` lists
+ * the VMs, `vm start|off|reset|pause|resume NAME` runs the operation as a
+ * task and draws its progress until it ends. */
+#include "console.h"
+#include "guest.h"
+#include "guest_transport.h"
+#include "tv_fmt.h"
+#include "tv_status.h"
+#include "tv_string.h"
+
+static struct tv_client client;
+static bool client_ready;
+
+static const char *const vm_state_names[TV_VM_STATE_COUNT] = {
+    "invalid", "off", "saved", "turning on", "restoring", "running", "paused", "saving",
+    "turning off", "merging drives",
+};
+
+static const char *vm_state(uint32_t s)
+{
+    return s < TV_VM_STATE_COUNT ? vm_state_names[s] : "?";
+}
+
+static bool ready(void)
+{
+    if (!guest_on_taskvisor()) {
+        guest_puts("error: not running under Taskvisor\n");
+        return false;
+    }
+    if (!client_ready) {
+        tv_status_t st = tv_client_init(&client, &guest_transport);
+        if (st != TV_OK) {
+            guest_printf("error: VM client: %s\n", tv_status_name(st));
+            return false;
+        }
+        client_ready = true;
+    }
+    return true;
+}
+
+int cmd_vms(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    if (!ready())
+        return 1;
+    struct tv_vm_info vms[8];
+    size_t n = 0;
+    tv_status_t st = tv_vm_list(&client, vms, 8, &n);
+    if (st != TV_OK) {
+        guest_printf("vms: %s (%s)\n", tv_status_name(st), tv_status_text(st));
+        return 1;
+    }
+    guest_printf("ID  NAME             STATE         MEMORY  STARTS  FLAGS\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct tv_vm_info *r = &vms[i];
+        guest_printf("%-3u %-16s %-13s %4llu MiB %6llu  %s%s%s%s\n", r->id, r->name,
+                     vm_state(r->state), (unsigned long long)(r->memory_bytes >> 20),
+                     (unsigned long long)r->start_count,
+                     (r->flags & TV_VM_F_CONTROL) ? "control " : "",
+                     (r->flags & TV_VM_F_SELF) ? "self " : "",
+                     (r->flags & TV_VM_F_AUTOSTART) ? "autostart " : "",
+                     (r->flags & TV_VM_F_BUSY) ? "busy" : "");
+    }
+    return 0;
+}
+
+#define BAR_WIDTH 30
+
+/* "[#########.....]  42%  1234/5678" on one line, redrawn in place. */
+static void draw_bar(const struct tv_task_info *info)
+{
+    char bar[BAR_WIDTH + 1];
+    unsigned full = info->percent * BAR_WIDTH / 100;
+    for (unsigned i = 0; i < BAR_WIDTH; i++)
+        bar[i] = i < full ? '#' : '.';
+    bar[BAR_WIDTH] = 0;
+    guest_printf("\r[%s] %3u%%  %llu/%llu", bar, info->percent, (unsigned long long)info->done,
+                 (unsigned long long)info->total);
+}
+
+static const struct {
+    const char *word;
+    tv_status_t (*op)(struct tv_client *, uint32_t, struct tv_task *);
+} verbs[] = {
+    { "start", tv_vm_startup }, { "off", tv_vm_turn_off }, { "reset", tv_vm_reset },
+    { "pause", tv_vm_pause },   { "resume", tv_vm_resume },
+};
+
+int cmd_vm(int argc, char **argv)
+{
+    if (argc != 3) {
+        guest_puts("usage: vm start|off|reset|pause|resume NAME\n");
+        return 1;
+    }
+    size_t v = 0;
+    while (v < sizeof verbs / sizeof verbs[0] && tv_strcmp(verbs[v].word, argv[1]) != 0)
+        v++;
+    if (v == sizeof verbs / sizeof verbs[0]) {
+        guest_printf("vm: unknown operation '%s' (start, off, reset, pause, resume)\n", argv[1]);
+        return 1;
+    }
+    if (!ready())
+        return 1;
+    uint32_t id;
+    tv_status_t st = tv_vm_find(&client, argv[2], &id);
+    if (st != TV_OK) {
+        guest_printf("vm %s %s: no such VM (%s)\n", argv[1], argv[2], tv_status_name(st));
+        return 1;
+    }
+    struct tv_task t;
+    st = verbs[v].op(&client, id, &t);
+    if (st != TV_OK) {
+        guest_printf("vm %s %s: refused: %s (%s)\n", argv[1], argv[2], tv_status_name(st),
+                     tv_status_text(st));
+        return 1;
+    }
+    struct tv_task_info info;
+    uint32_t shown = 101;
+    for (;;) {
+        if (tv_task_query(t, &info) != TV_OK)
+            break;
+        if (info.percent != shown && info.total) {
+            draw_bar(&info);
+            shown = info.percent;
+        }
+        if (info.flags & TV_TASK_FLAG_COMPLETE)
+            break;
+        tv_task_wait_for_completion(t, 50);
+    }
+    if (shown != 101)
+        guest_puts("\n");
+    struct tv_vm_info r;
+    bool have = tv_vm_query(&client, id, &r) == TV_OK;
+    int failed = info.result != TV_TASK_RESULT_SUCCESS;
+    if (failed)
+        guest_printf("vm %s %s: task %llu failed: %s (%s)\n", argv[1], argv[2],
+                     (unsigned long long)t.id, tv_status_name(info.error),
+                     info.error_description);
+    else
+        guest_printf("vm %s %s: done (task %llu), now %s\n", argv[1], argv[2],
+                     (unsigned long long)t.id, have ? vm_state(r.state) : "?");
+    tv_task_dismiss(t);
+    return failed;
+}

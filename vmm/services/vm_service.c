@@ -1,0 +1,108 @@
+/* The VM service: the monitor's partitions as the VM directory of the
+ * portable VM calls, the drivers of the VM task types, and VM state events
+ * on the task event ring. */
+#include "services/vm_service.h"
+#include "services/task_service.h"
+#include "services/vm_calls.h"
+#include "vm/hypercall.h"
+#include "vm/partition.h"
+#include "vm/vm_life.h"
+
+static uint32_t dir_count(void *ctx)
+{
+    (void)ctx;
+    return partition_count;
+}
+
+static tv_status_t dir_info(void *ctx, uint32_t id, uint32_t caller_id, struct tv_vm_info *out)
+{
+    (void)ctx;
+    struct partition *p = partition_by_id(id);
+    if (!p)
+        return TV_E_NOT_FOUND;
+    vm_fill_info(p, caller_id, out);
+    return TV_OK;
+}
+
+static tv_status_t dir_claim(void *ctx, uint32_t id, uint32_t op)
+{
+    (void)ctx;
+    struct partition *p = partition_by_id(id);
+    return p ? vm_claim(p, op) : TV_E_NOT_FOUND;
+}
+
+static void dir_unclaim(void *ctx, uint32_t id)
+{
+    (void)ctx;
+    struct partition *p = partition_by_id(id);
+    if (p)
+        vm_unclaim(p);
+}
+
+static const struct vm_directory directory = { 0, dir_count, dir_info, dir_claim, dir_unclaim };
+
+/* The drivers: the claim (taken in prepare) keeps every other operation
+ * away from the VM while one runs. */
+static tv_status_t run_startup(struct task_job *job, struct vm_op_ctx *c)
+{
+    return vm_startup(partition_by_id(c->vm_id), job);
+}
+
+static tv_status_t run_turn_off(struct task_job *job, struct vm_op_ctx *c)
+{
+    return vm_turn_off(partition_by_id(c->vm_id), job);
+}
+
+static tv_status_t run_reset(struct task_job *job, struct vm_op_ctx *c)
+{
+    return vm_reset(partition_by_id(c->vm_id), job);
+}
+
+static tv_status_t run_pause(struct task_job *job, struct vm_op_ctx *c)
+{
+    return vm_pause(partition_by_id(c->vm_id), job);
+}
+
+static tv_status_t run_resume(struct task_job *job, struct vm_op_ctx *c)
+{
+    return vm_resume(partition_by_id(c->vm_id), job);
+}
+
+static const vm_op_run_fn runs[VM_OP_COUNT] = {
+    [VM_OP_STARTUP] = run_startup, [VM_OP_TURN_OFF] = run_turn_off, [VM_OP_RESET] = run_reset,
+    [VM_OP_PAUSE] = run_pause, [VM_OP_RESUME] = run_resume,
+};
+
+static struct vm_task_types vm_types;
+static struct vm_call_state call_state;
+
+static void *caller_state(void *owner, const struct hcall_caller *caller)
+{
+    (void)owner;
+    (void)caller;
+    return call_state.mgr ? &call_state : 0;
+}
+
+/* VM state changes go on the task event ring (kind TV_EVENT_KIND_VM). */
+static void post_event(uint32_t vm_id, uint64_t seq, uint32_t state)
+{
+    struct task_mgr *mgr = task_service_mgr();
+    if (mgr)
+        task_events_post(mgr, TV_EVENT_KIND_VM, vm_id, seq, state);
+}
+
+tv_status_t vm_service_init(void)
+{
+    struct task_types *types = task_service_types();
+    if (!types)
+        return TV_E_INVALID_STATE;
+    tv_status_t st = vm_task_types_add(types, &vm_types, &directory, runs);
+    if (st != TV_OK)
+        return st;
+    call_state = (struct vm_call_state){ task_service_mgr(), types, &directory };
+    static const struct hcall_section section = { vm_calls, VM_CALL_COUNT, caller_state, 0 };
+    st = hypercall_add_section(&section);
+    if (st == TV_OK)
+        vm_set_event_sink(post_event);
+    return st;
+}
