@@ -299,8 +299,10 @@ void partition_release(struct partition *p)
     struct vcpu *v = &p->vcpu;
     /* The vAPIC timer must not fire into a vCPU that is gone. */
     vapic_destroy(&v->apic);
+    bool irq = irq_save(); /* VMCLEAR and the backend's current-VMCS record: see build */
     if (v->arch)
         virt->vcpu_destroy(v);
+    irq_restore(irq);
     fpu_vcpu_free(v);
     if (p->chunks) {
         for (uint64_t i = 0; i < p->chunk_count; i++)
@@ -416,11 +418,20 @@ tv_status_t partition_build(struct partition *p, partition_progress_fn progress,
         v->apic.apic_base &= ~(1ull << 10);
     if ((st = fpu_vcpu_init(v)) != TV_OK)
         goto fail;
-    if ((st = virt->vcpu_create(v, p->npt.root_pa, p->id + 1)) != TV_OK) {
+    /* A Startup builds on a preemptible task worker.  VMX has one current
+     * VMCS per CPU: a vCPU thread running between two of the backend's
+     * VMWRITEs would make its own VMCS current and take the rest of them
+     * (seen on Bochs: the control partition's VMCS got the new VM's EPTP).
+     * So the vCPU is created and reset with interrupts off, as at boot. */
+    bool irq = irq_save();
+    st = virt->vcpu_create(v, p->npt.root_pa, p->id + 1);
+    if (st == TV_OK)
+        virt->vcpu_reset_pm32(v);
+    irq_restore(irq);
+    if (st != TV_OK) {
         log_err("partition %s: cannot create its vCPU (%d)", p->name, st);
         goto fail;
     }
-    virt->vcpu_reset_pm32(v);
     v->regs.rip = entry.rip;
     v->regs.rax = entry.rax;
     v->regs.rbx = entry.rbx;

@@ -148,6 +148,8 @@ struct virt_ops {
     /* Checks the CPU; on failure writes a reason a person can act on. */
     tv_status_t (*probe)(char *why, size_t why_len);
     tv_status_t (*cpu_enable)(void);
+    /* vcpu_create, vcpu_destroy and vcpu_reset_pm32 may run on any thread
+     * (a Startup's task worker) but are called with interrupts off. */
     tv_status_t (*vcpu_create)(struct vcpu *v, uint64_t npt_root_pa, uint32_t asid);
     void (*vcpu_destroy)(struct vcpu *v);
     /* 32-bit protected mode, paging off, flat segments; registers from regs. */
