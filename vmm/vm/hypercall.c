@@ -7,6 +7,7 @@
 #include "kernel/power.h"
 #include "vm/partition.h"
 #include "vm/hypercall.h"
+#include "vm/vm_life.h"
 #include "hcall/hcall.h"
 #include "tv_status.h"
 #include "tv_string.h"
@@ -44,11 +45,11 @@ static tv_status_t svc_partition_get(void *ctx, uint32_t index, struct tv_partit
     rec->flags = ((p->flags & TV_PART_CONTROL) ? TV_PARTITION_F_CONTROL : 0) |
                  (p == caller->part ? TV_PARTITION_F_SELF : 0);
     if (p->state == PART_RUNNING)
-        rec->state = TV_PARTITION_RUNNING;
+        rec->state = vm_get_state(p) == TV_VM_PAUSED ? TV_PARTITION_PAUSED : TV_PARTITION_RUNNING;
     else if (p->state == PART_STOPPED && p->stop_reason == STOP_EXIT_PORT)
         rec->state = TV_PARTITION_EXITED;
-    else if (p->state == PART_STOPPED)
-        rec->state = TV_PARTITION_CRASHED;
+    else if (p->state == PART_STOPPED && p->stop_reason != STOP_REQUESTED)
+        rec->state = TV_PARTITION_CRASHED; /* a TurnOff is no crash: STOPPED below */
     else
         rec->state = TV_PARTITION_STOPPED;
     rec->exit_code = (uint32_t)p->stop_code;

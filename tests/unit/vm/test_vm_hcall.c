@@ -318,6 +318,7 @@ static void operations_run_as_tasks(void **state)
     e->caller.wide = true;
     assert_int_equal(task_query(e->mgr, id2, &info), TV_OK);
     assert_string_equal(info.description, "turn off of VM hb");
+    assert_int_equal(task_cancel(e->mgr, id2), TV_E_NOT_CANCELABLE); /* TurnOff: never */
     assert_int_equal(task_mgr_run_next(e->mgr), TV_OK);
     assert_int_equal(e->vms[1].info.state, TV_VM_TURNED_OFF);
     for (int op = 0; op < VM_OP_COUNT; op++)
