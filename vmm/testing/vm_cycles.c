@@ -1,6 +1,7 @@
 /* The start/turn-off memory test (test builds): option vm_cycles.NAME=N
  * runs N Startup/TurnOff cycles of VM NAME (defined with autostart = no)
- * through the VM operations' own code and checks that the monitor's free
+ * as the VM hypercalls start them -- tasks of the VM types, through the one
+ * registry, waited for and dismissed -- and checks that the monitor's free
  * memory -- free pages of the page allocator and bytes of kernel heap in
  * use -- is where it started.  Both figures are printed before and after. */
 #include "testing/vm_cycles.h"
@@ -9,6 +10,7 @@
 #include "kernel/options.h"
 #include "kernel/sched.h"
 #include "mm/mm.h"
+#include "services/task_service.h"
 #include "services/vm_state.h"
 #include "vm/partition.h"
 #include "vm/vm_life.h"
@@ -21,15 +23,24 @@ struct cycle_run {
 
 static struct cycle_run runs[MAX_PARTITIONS];
 
-/* One operation as a task would run it: claim, do, give back. */
+/* One operation as VM_STARTUP / VM_TURN_OFF runs it: a task of its type,
+ * waited for, its result checked, dismissed (its record freed). */
 static tv_status_t op(struct partition *p, uint32_t which)
 {
-    tv_status_t st = vm_claim(p, which);
+    struct task_mgr *mgr = task_service_mgr();
+    struct tv_vm_op_args args = { p->id, 0 };
+    uint64_t id = 0;
+    tv_status_t st = task_types_start(task_service_types(), mgr, vm_op_task_type(which), &args,
+                                      sizeof args, &id);
     if (st != TV_OK)
         return st;
-    st = which == VM_OP_STARTUP ? vm_startup(p, 0) : vm_turn_off(p, 0);
-    vm_unclaim(p);
-    return st;
+    if ((st = task_wait(mgr, id, TV_TASK_WAIT_FOREVER)) != TV_OK)
+        return st;
+    struct tv_task_info info;
+    if ((st = task_query(mgr, id, &info)) != TV_OK)
+        return st;
+    task_dismiss(mgr, id);
+    return info.result == TV_TASK_RESULT_SUCCESS ? TV_OK : (info.error ? info.error : TV_E_IO);
 }
 
 /* The dead vCPU thread's stack goes back when the scheduler next switches
