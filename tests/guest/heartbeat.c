@@ -4,8 +4,9 @@
  * "heartbeat: boot N": the image is loaded afresh for every Startup and
  * Reset, so N is 1 on every boot the monitor gives it (a Reset that kept the
  * old memory would show 2).  Then it prints "heartbeat: beat N" every
- * HEARTBEAT_MS of TSC time; each line is a port write, i.e. VM exits, so
- * the control partition sees it run through VM_QUERY's exit count. */
+ * HEARTBEAT_MS of TSC time ("heartbeat_ms=N" on its command line changes
+ * it); each line is a port write, i.e. VM exits, so the control partition
+ * sees it run through VM_QUERY's exit count. */
 #include "guest.h"
 
 #define HEARTBEAT_MS 20u
@@ -22,7 +23,11 @@ int guest_main(const struct guest_boot *boot)
     guest_printf("heartbeat: boot %u\n", (unsigned)boots);
     if (tsc_khz == 0)
         tsc_khz = 1000000; /* unpaced: still beats */
-    uint64_t period = HEARTBEAT_MS * tsc_khz, next = rdtsc() + period;
+    uint64_t ms = HEARTBEAT_MS, v;
+    char num[24];
+    if (guest_cmdline_value("heartbeat_ms", num, sizeof num) && guest_parse_u64(num, &v) && v > 0)
+        ms = v;
+    uint64_t period = ms * tsc_khz, next = rdtsc() + period;
     for (uint64_t n = 1;; n++) {
         while ((int64_t)(rdtsc() - next) < 0)
             cpu_pause();
