@@ -99,6 +99,9 @@ tv_status_t tv_task_list(struct tv_client *client, uint64_t cursor, uint32_t fla
 /* ---- Events ------------------------------------------------------------- */
 /* Allocates and registers the ring; vector 0 = no interrupt (poll). */
 tv_status_t tv_events_register(struct tv_client *client, uint32_t vector);
+/* The same with TASK_EVENTS_REGISTER flags: TV_TASK_EVENTS_F_VM adds the VM
+ * state changes (entries of kind TV_EVENT_KIND_VM) to the task events. */
+tv_status_t tv_events_register_flags(struct tv_client *client, uint32_t vector, uint32_t flags);
 tv_status_t tv_events_unregister(struct tv_client *client);
 /* Takes up to cap events.  *overflowed is set when events were lost since
  * the last call: re-query every task (tv_task_list) to resynchronise. */
@@ -117,7 +120,8 @@ tv_status_t tv_test_task_start(struct tv_client *client, const struct tv_task_te
  * on it), TV_E_CONTROL_PARTITION (turn off, reset or pause of the control
  * partition).  Startup is cancelable until the guest's first instruction
  * (a cancel leaves the VM turned off); the others are not cancelable.
- * VM state changes arrive on the event ring as entries whose
+ * VM state changes arrive on the event ring (registered with
+ * tv_events_register_flags(..., TV_TASK_EVENTS_F_VM)) as entries whose
  * TV_EVENT_KIND(state) is TV_EVENT_KIND_VM. */
 /* Up to cap records (at most 8 per call); *count_out = records written. */
 tv_status_t tv_vm_list(struct tv_client *client, struct tv_vm_info *out, size_t cap,

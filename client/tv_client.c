@@ -192,6 +192,11 @@ tv_status_t tv_task_list(struct tv_client *client, uint64_t cursor, uint32_t fla
 
 tv_status_t tv_events_register(struct tv_client *client, uint32_t vector)
 {
+    return tv_events_register_flags(client, vector, 0);
+}
+
+tv_status_t tv_events_register_flags(struct tv_client *client, uint32_t vector, uint32_t flags)
+{
     /* A ring that is already registered stays registered (and allocated)
      * when a re-registration is refused: the monitor still writes to it. */
     bool fresh = !client->ring;
@@ -202,7 +207,7 @@ tv_status_t tv_events_register(struct tv_client *client, uint32_t vector)
         if (!client->ring)
             return TV_E_NO_MEMORY;
     }
-    tv_status_t st = call(client, TV_HC_TASK_EVENTS_REGISTER, client->ring_gpa, vector, 0, 0,
+    tv_status_t st = call(client, TV_HC_TASK_EVENTS_REGISTER, client->ring_gpa, vector, flags, 0,
                           NULL);
     if (st != TV_OK && fresh) {
         if (client->transport->shared_free)

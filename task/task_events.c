@@ -50,11 +50,14 @@ void task_events_emit(struct task_job *t, bool progress_only)
 tv_status_t task_events_post(struct task_mgr *mgr, uint32_t kind, uint64_t id, uint64_t seq,
                              uint32_t state)
 {
-    if (kind == TV_EVENT_KIND_TASK || kind > 0xffu || state > 0xffffu)
+    if (kind == TV_EVENT_KIND_TASK || kind > 31u || state > 0xffffu)
         return TV_E_INVALID_ARGUMENT;
     struct tv_task_event e = { id, seq, kind << TV_EVENT_KIND_SHIFT | state, 0 };
     tp_lock_acquire(mgr->lock);
-    append(&mgr->events, &e, false);
+    /* Only a consumer that asked for this kind gets it: one written before
+     * the kind existed sees task entries alone, as it always did. */
+    if (mgr->events.kinds & (1u << kind))
+        append(&mgr->events, &e, false);
     tp_lock_release(mgr->lock);
     return TV_OK;
 }
@@ -73,6 +76,7 @@ tv_status_t task_events_register(struct task_mgr *mgr, struct tv_task_ring *ring
     ev->head = 0;
     ev->lost = 0;
     ev->vector = ring ? vector : 0;
+    ev->kinds = 0; /* tasks only, until task_events_set_kinds */
     ev->notify = ring ? notify : NULL;
     ev->notify_ctx = ring ? notify_ctx : NULL;
     if (ring) {
@@ -80,6 +84,16 @@ tv_status_t task_events_register(struct task_mgr *mgr, struct tv_task_ring *ring
         ring->hdr.capacity = ev->capacity;
         store32(&ring->hdr.magic, TV_TASK_RING_MAGIC);
     }
+    tp_lock_release(mgr->lock);
+    return TV_OK;
+}
+
+tv_status_t task_events_set_kinds(struct task_mgr *mgr, uint32_t kinds)
+{
+    if (kinds & 1u)
+        return TV_E_INVALID_ARGUMENT; /* bit 0 is the tasks': always on */
+    tp_lock_acquire(mgr->lock);
+    mgr->events.kinds = mgr->events.ring ? kinds : 0;
     tp_lock_release(mgr->lock);
     return TV_OK;
 }

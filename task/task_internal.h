@@ -67,6 +67,7 @@ struct task_events {
     uint32_t head;                 /* our copy of the producer index */
     uint32_t lost;
     uint32_t vector;
+    uint32_t kinds;                /* bit k: events of kind k (> 0) are delivered too */
     task_notify_fn notify;
     void *notify_ctx;
     uint64_t emitted, coalesced;

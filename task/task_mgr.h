@@ -122,10 +122,16 @@ tv_status_t task_events_register(struct task_mgr *mgr, struct tv_task_ring *ring
                                  uint32_t vector, task_notify_fn notify, void *notify_ctx);
 /* An event about something other than a task (a VM's state change) on the
  * same ring: entry {id, seq, kind << 24 | state, 0}, include/taskvisor/vm.h.
- * kind 1..255 (0 is the tasks'), state < 65536; TV_E_INVALID_ARGUMENT
- * otherwise.  Dropped like any event when no ring is registered or it is
- * full (overflow).  Takes the manager's lock: never call it holding it. */
+ * kind 1..31 (0 is the tasks'), state < 65536; TV_E_INVALID_ARGUMENT
+ * otherwise.  Delivered only when the registered consumer asked for the
+ * kind (task_events_set_kinds); dropped like any event when no ring is
+ * registered or it is full (overflow).  Takes the manager's lock: never
+ * call it holding it. */
 tv_status_t task_events_post(struct task_mgr *mgr, uint32_t kind, uint64_t id, uint64_t seq,
                              uint32_t state);
+/* Which other kinds the registered ring receives: bit k for kind k (bit 0,
+ * the tasks', must be clear: they always come).  Every registration starts
+ * with none, so a consumer that does not ask sees task entries only. */
+tv_status_t task_events_set_kinds(struct task_mgr *mgr, uint32_t kinds);
 
 #endif

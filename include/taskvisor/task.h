@@ -189,10 +189,12 @@ struct tv_task_ring {
  *              its deadline there when the call continues.
  *              TV_OK = finished, TV_E_TIMEOUT = time ran out.
  * TASK_EVENTS_REGISTER a0 gpa of a 4 KiB-aligned ring page (0 = unregister),
- *              a1 interrupt vector (32..255, 0 = no interrupt)
+ *              a1 interrupt vector (32..255, 0 = no interrupt),
+ *              a2 flags (TV_TASK_EVENTS_F_*; 0 = task events only)
  * TEST_TASK_START (test builds) a0 gpa of tv_task_test_spec, a1 its size
  *              -> out = new task id */
 #define TV_TASK_LIST_UNFINISHED (1u << 0) /* only tasks not finished yet */
+#define TV_TASK_EVENTS_F_VM     (1u << 0) /* VM state changes too (include/taskvisor/vm.h) */
 #define TV_TASK_WAIT_FOREVER    (-1)
 #define TV_TASK_WAIT_MAX_MS     4000000
 

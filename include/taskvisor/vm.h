@@ -66,10 +66,10 @@ struct tv_vm_info {
 };
 
 /* ---- Events on the task event ring ------------------------------------
- * VM state changes share the ring of task events (include/taskvisor/task.h):
- * the top byte of tv_task_event.state says what the entry is about.  Task
- * events keep 0 there, so consumers written before VMs existed read them
- * unchanged.  For a VM event: id = VM id, seq = tv_vm_info.seq, state =
+ * VM state changes share the ring of task events (include/taskvisor/task.h)
+ * for a consumer that registered it with TV_TASK_EVENTS_F_VM (others see
+ * task entries only, as before VMs existed): the top byte of
+ * tv_task_event.state says what the entry is about; task entries keep 0.  For a VM event: id = VM id, seq = tv_vm_info.seq, state =
  * TV_EVENT_KIND_VM << 24 | enum tv_vm_state, percent = 0. */
 #define TV_EVENT_KIND_SHIFT 24
 #define TV_EVENT_KIND_TASK  0u

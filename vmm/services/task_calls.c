@@ -189,13 +189,15 @@ static tv_status_t hc_wait(struct hcall_ctx *ctx)
 }
 
 /* TASK_EVENTS_REGISTER a0 ring gpa (ring-size aligned; 0 unregisters),
- * a1 vector (0 none, else 32..255).  A refused registration leaves the old
- * ring registered and mapped: the monitor may still be writing to it. */
+ * a1 vector (0 none, else 32..255), a2 flags (TV_TASK_EVENTS_F_VM: VM
+ * state events too).  A refused registration leaves the old ring registered
+ * and mapped: the monitor may still be writing to it. */
 static tv_status_t hc_events_register(struct hcall_ctx *ctx)
 {
     struct task_call_state *st = state_of(ctx);
-    uint64_t gpa = ctx->arg[0], vector = ctx->arg[1];
-    if (!rest_zero(ctx->arg, 2) || (gpa & (TV_TASK_RING_SIZE - 1)) ||
+    uint64_t gpa = ctx->arg[0], vector = ctx->arg[1], flags = ctx->arg[2];
+    if (!rest_zero(ctx->arg, 3) || (flags & ~(uint64_t)TV_TASK_EVENTS_F_VM) ||
+        (gpa & (TV_TASK_RING_SIZE - 1)) ||
         (vector != 0 && (vector < 32 || vector > 255)))
         return TV_E_INVALID_ARGUMENT;
     if (!st->map)
@@ -214,6 +216,10 @@ static tv_status_t hc_events_register(struct hcall_ctx *ctx)
             st->unmap(st->ctx, ring, TV_TASK_RING_SIZE);
         return s;
     }
+    /* Within this one hypercall (interrupts off in the monitor): no VM
+     * event can fall between the two. */
+    if (flags & TV_TASK_EVENTS_F_VM)
+        task_events_set_kinds(st->mgr, 1u << TV_EVENT_KIND_VM);
     if (st->ring_host && st->unmap)
         st->unmap(st->ctx, st->ring_host, TV_TASK_RING_SIZE);
     st->ring_host = ring;

@@ -85,7 +85,8 @@ int guest_main(const struct guest_boot *boot)
     apic_enable(false);
     guest_irq_register(EVENT_VECTOR, on_event, 0, true);
     cpu_sti();
-    report("events register", tv_events_register(&client, EVENT_VECTOR) == TV_OK);
+    report("events register (task and VM events)",
+           tv_events_register_flags(&client, EVENT_VECTOR, TV_TASK_EVENTS_F_VM) == TV_OK);
 
     /* The list: this partition and a VM defined with autostart = no. */
     struct tv_vm_info vms[8];

@@ -478,7 +478,7 @@ static void events_register(void **state)
                      TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 256, 0, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
-    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 40, 1, 0, 0, &res),
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 40, 2, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + SIZE, 40, 0, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
@@ -506,6 +506,38 @@ static void events_register(void **state)
     e->tasks.map = NULL;
     assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 40, 0, 0, 0, &res),
                      TV_E_UNSUPPORTED);
+}
+
+/* VM events reach a ring only when its consumer asked (a2 = F_VM): one
+ * registered the old way sees task entries alone. */
+static void events_of_other_kinds_are_opt_in(void **state)
+{
+    struct env *e = *state;
+    struct task_hcall_result res;
+    struct tv_task_ring *ring = (struct tv_task_ring *)(e->f.mem + 0x1000);
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 0, 0, 0, 0, &res), TV_OK);
+    assert_int_equal(task_events_post(e->mgr, TV_EVENT_KIND_VM, 3, 1, TV_VM_RUNNING), TV_OK);
+    assert_int_equal(ring->hdr.head, 0);
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 0, TV_TASK_EVENTS_F_VM, 0, 0,
+                        &res), TV_OK);
+    assert_int_equal(task_events_post(e->mgr, TV_EVENT_KIND_VM, 3, 2, TV_VM_PAUSED), TV_OK);
+    assert_int_equal(ring->hdr.head, 1);
+    assert_int_equal(ring->entries[0].id, 3);
+    assert_int_equal(ring->entries[0].seq, 2);
+    assert_int_equal(TV_EVENT_KIND(ring->entries[0].state), TV_EVENT_KIND_VM);
+    assert_int_equal(TV_EVENT_STATE(ring->entries[0].state), TV_VM_PAUSED);
+    uint64_t id = start_test_task(e, 0); /* task entries keep kind 0 */
+    assert_int_equal(ring->hdr.head, 2);
+    assert_int_equal(ring->entries[1].id, id);
+    assert_int_equal(TV_EVENT_KIND(ring->entries[1].state), TV_EVENT_KIND_TASK);
+    assert_int_equal(task_events_post(e->mgr, TV_EVENT_KIND_TASK, 3, 3, 1), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(task_events_post(e->mgr, 32, 3, 3, 1), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(task_events_post(e->mgr, TV_EVENT_KIND_VM, 3, 3, 0x10000), TV_E_INVALID_ARGUMENT);
+    /* a new registration starts with tasks only again */
+    assert_int_equal(hc(e, TV_HC_TASK_EVENTS_REGISTER, BASE + 0x1000, 0, 0, 0, 0, &res), TV_OK);
+    assert_int_equal(task_events_post(e->mgr, TV_EVENT_KIND_VM, 3, 4, TV_VM_RUNNING), TV_OK);
+    assert_int_equal(ring->hdr.head, 0);
+    assert_int_equal(hc(e, TV_HC_TASK_CANCEL, id, 0, 0, 0, 0, NULL), TV_OK);
 }
 
 static void test_start(void **state)
@@ -603,6 +635,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(wait_and_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(events_register, setup, teardown),
+        cmocka_unit_test_setup_teardown(events_of_other_kinds_are_opt_in, setup, teardown),
         cmocka_unit_test_setup_teardown(output_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start, setup, teardown),
         cmocka_unit_test_setup_teardown(synthetic_job, setup, teardown),
