@@ -18,3 +18,8 @@ UNIT_TESTS += $(BUILD)/tests/unit/test_dma_list
 $(BUILD)/tests/unit/test_dma_list: $(call host_objs,tests/unit/drivers/test_dma_list.c $(DRIVERS_PORTABLE) $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+UNIT_TESTS += $(BUILD)/tests/unit/test_rtc_time
+$(BUILD)/tests/unit/test_rtc_time: $(call host_objs,tests/unit/drivers/test_rtc_time.c drivers/rtc_time.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka

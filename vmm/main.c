@@ -12,6 +12,8 @@
 #include "kernel/time.h"
 #include "kernel/timer.h"
 #include "services/disk_service.h"
+#include "kernel/wallclock.h"
+#include "kernel/entropy.h"
 #include "services/task_service.h"
 #include "services/vm_service.h"
 #include "vm/hypercall.h"
@@ -80,6 +82,10 @@ void monitor_main(struct tv_boot_info *bi)
     if (st != TV_OK)
         panic_stop("memory initialisation failed (%d)", st);
     power_init(bi->acpi_rsdp);
+    /* Calendar time (after the TSC and ACPI: the FADT names the century
+     * register) and the entropy source, for the image store's files. */
+    wallclock_init();
+    entropy_init();
     lapic_init();
     timer_subsystem_init();
     struct sched_config sc = {

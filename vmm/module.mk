@@ -19,7 +19,10 @@ MON_ASM_SRCS := $(sort $(wildcard vmm/arch/x86/*.asm vmm/arch/x86/svm/*.asm vmm/
 # one: a portable file joins the monitor when something there uses it).
 MON_PORTABLE := $(LIB_SRCS) vmm/mm/pmm.c vmm/mm/pagetable.c \
                 $(wildcard vmm/guestload/*.c vmm/hcall/*.c vmm/emul/*.c) $(TASK_CORE_SRCS) \
-                $(STORAGE_SRCS) $(STORAGE_TASK_SRCS)
+                $(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(FS_SRCS)
+# The VHD engine and the file systems (the image store) are compiled from the
+# very files the host tool and the unit tests build.
+MON_STORAGE_SRCS := $(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(FS_SRCS)
 
 # Test-build-only sources: the scenario verdict and the fault hooks.
 MON_TEST_SRCS := $(sort $(wildcard vmm/testing/*.c))
@@ -53,6 +56,9 @@ $(2): $$($(1)_OBJS) vmm/monitor.ld scripts/gen-ksyms.py scripts/check-monitor-el
 	@ld $$(MON_LDFLAGS) -o $$@ $$($(1)_OBJS) $(BUILD)/$(1)/ksyms1.o
 	@scripts/check-monitor-elf.sh $$@
 endef
+
+$(patsubst %.c,$(BUILD)/mon/%.o,$(MON_STORAGE_SRCS)) $(patsubst %.c,$(BUILD)/mon-test/%.o,$(MON_STORAGE_SRCS)): \
+    MON_CFLAGS += -Istorage -Itask
 
 $(eval $(call MONITOR_VARIANT,mon,$(BUILD)/monitor.elf,))
 $(eval $(call MONITOR_VARIANT,mon-test,$(BUILD)/monitor-test.elf,-DTV_TEST_BUILD,$(MON_TEST_SRCS)))

@@ -17,3 +17,11 @@ $(BUILD)/tests/unit/test_vm_hcall: \
                          $(TASK_CORE_SRCS) $(TASK_HOSTED_SRCS) $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+# vmm/services: hosted tests of the image store's portable parts.
+$(BUILD)/host/tests/unit/services/%.o: HOST_CFLAGS += -Ivmm -Istorage -Itask -Iclient -Itests/unit/fs
+
+UNIT_TESTS += $(BUILD)/tests/unit/test_blk_fsdev
+$(BUILD)/tests/unit/test_blk_fsdev: $(call host_objs,tests/unit/services/test_blk_fsdev.c vmm/services/blk_fsdev.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
