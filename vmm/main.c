@@ -14,6 +14,7 @@
 #include "services/disk_service.h"
 #include "kernel/wallclock.h"
 #include "kernel/entropy.h"
+#include "services/image_store.h"
 #include "services/task_service.h"
 #include "services/vm_service.h"
 #include "vm/hypercall.h"
@@ -102,6 +103,8 @@ void monitor_main(struct tv_boot_info *bi)
     st = vmm_init(bi);
     if (st == TV_OK)
         st = task_service_init(bi->options);
+    if (st == TV_OK)
+        st = image_store_init(bi->options);
     if (st == TV_OK)
         st = disk_service_init(); /* the disk task types and DISK_START */
     if (st == TV_OK)

@@ -47,9 +47,14 @@ enum tv_hypercall {
     TV_HC_TASK_WAIT            = 0x106,
     TV_HC_TASK_EVENTS_REGISTER = 0x107,
 
-    /* 0x200-0x20f: the image store's read-only calls; 0x210-0x21f: the
-     * long disk operations (include/taskvisor/disk.h). */
-    TV_HC_DISK_START           = 0x210, /* management: a0 task type, a1 gpa of its record, a2 size -> o0 task id */
+    /* 0x200-0x20f: the image store's read-only calls (records in
+     * taskvisor/volume.h); 0x210-0x21f: the long disk operations
+     * (taskvisor/disk.h).  All management. */
+    TV_HC_VOLUME_LIST          = 0x200,
+    TV_HC_DIR_LIST             = 0x201,
+    TV_HC_DISK_INFO            = 0x202,
+    TV_HC_DISK_START           = 0x210, /* a0 task type, a1 gpa of its record, a2 size -> o0 task id */
+
     TV_HC_VM_LIST              = 0x300,
     TV_HC_VM_QUERY             = 0x301,
     TV_HC_VM_STARTUP           = 0x302,

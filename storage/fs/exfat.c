@@ -327,6 +327,12 @@ static bool decode_set(fs_volume_t *v, const fs_node_t *dir, uint64_t off, uint6
     n->size = fs_le64(x + 24);
     n->valid = fs_le64(x + 8);
     n->contig = (x[1] & FLAG_NOFATCHAIN) != 0;
+    /* LastModifiedTimestamp (the DOS layout) and LastModifiedUtcOffset:
+     * bit 7 = valid, bits 6-0 a signed count of 15-minute steps. */
+    n->mtime = fs_le32(s->e + 12);
+    n->mtime_10ms = s->e[21] <= 199 ? s->e[21] : 0;   /* LastModified10msIncrement */
+    uint8_t tz = s->e[24];
+    n->mtime_tz = (tz & 0x80) ? (int16_t)(((int8_t)(uint8_t)(tz << 1) >> 1) * 15) : INT16_MIN;
     if (!(x[1] & FLAG_ALLOC)) {
         n->first = 0;
         n->contig = false;

@@ -175,6 +175,8 @@ static void entry_to_node(const fs_volume_t *v, const fs_node_t *dir, const uint
     n->attr = e[11];
     n->dir = (e[11] & ATTR_DIR) != 0;
     n->size = n->dir ? 0 : fs_le32(e + 28);
+    n->mtime = (uint32_t)fs_le16(e + 24) << 16 | fs_le16(e + 22); /* DIR_WrtDate, DIR_WrtTime */
+    n->mtime_tz = INT16_MIN;                                       /* FAT keeps no zone */
     n->p_first = dir->first;
     n->p_root = dir->root || dir->first == v->root;
     n->ent_off = off;

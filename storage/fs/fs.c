@@ -568,6 +568,9 @@ static bool list_one(void *ctx, const fs_name_t *name, const fs_node_t *n)
     fs_name_to_utf8(name, l->e.name, sizeof l->e.name);
     l->e.size = n->dir ? 0 : n->size;
     l->e.dir = n->dir;
+    l->e.mtime = n->mtime;
+    l->e.mtime_tz = n->mtime_tz;
+    l->e.mtime_10ms = n->mtime_10ms;
     return l->fn(l->ctx, &l->e);
 }
 

@@ -63,6 +63,9 @@ typedef struct fs_dirent {
     char name[FS_NAME_MAX * 3 + 1]; /* UTF-8 */
     uint64_t size;
     bool dir;
+    uint32_t mtime;     /* last write: DOS date << 16 | time (local time), 0 = none */
+    int16_t mtime_tz;   /* minutes east of UTC (exFAT's UtcOffset), INT16_MIN = not stated */
+    uint8_t mtime_10ms; /* exFAT: 10 ms units (0-199) past the 2-second stamp */
 } fs_dirent_t;
 /* Calls fn for every entry of a directory; fn returns false to stop. */
 tv_status_t fs_list(fs_volume_t *v, const char *path, bool (*fn)(void *ctx, const fs_dirent_t *e), void *ctx);

@@ -19,6 +19,9 @@ typedef struct fs_node {
     bool dir;
     bool root;           /* the root directory: no entry of its own */
     uint8_t attr;
+    uint32_t mtime;      /* last write, DOS date << 16 | time; 0 = none */
+    int16_t mtime_tz;    /* exFAT: minutes east of UTC; INT16_MIN = not stated */
+    uint8_t mtime_10ms;  /* exFAT: 10 ms units (0-199) past the 2-second stamp */
     /* Entry set: parent directory and byte offset of its first slot. */
     uint32_t p_first;
     bool p_contig, p_root;

@@ -24,7 +24,10 @@
 #                           repeatable.  After the run each image must hold the
 #                           data the block self-test writes (mkdisk.py check;
 #                           a read-only one must be unchanged), or the
-#                           scenario fails.
+#                           scenario fails.  SIZE "store" attaches instead the
+#                           image-store disk of tests/integration/mkstore.sh
+#                           (FAT32 and exFAT volumes holding VHDs), which after
+#                           the run must pass fsck with exFAT's VolumeDirty clear.
 #   # machine: TYPE         QEMU machine type (default pc; q35 has ECAM/MCFG)
 # Judged by tests/integration/judge.sh (rules at its top): PASS needs the
 # monitor's pass exit (isa-debug-exit status 33; a timeout, a KILL or any
@@ -78,12 +81,18 @@ run_one() {
     local disks=() checks=() qextra=() kind size n=0
     while read -r kind size; do
         local imgf=$dir/disk$n.img
-        if ! python3 tests/integration/mkdisk.py create "$imgf" "$size" >"$dir/mkdisk.log" 2>&1; then
+        local ro= chk=check
+        if [ "$size" = store ]; then
+            chk=store
+            if ! tests/integration/mkstore.sh create "$imgf" >"$dir/mkdisk.log" 2>&1; then
+                echo "not ok - $name: cannot create store disk $n (see $dir/mkdisk.log)" >"$dir/result"
+                return
+            fi
+        elif ! python3 tests/integration/mkdisk.py create "$imgf" "$size" >"$dir/mkdisk.log" 2>&1; then
             echo "not ok - $name: cannot create disk $n (see $dir/mkdisk.log)" >"$dir/result"
             return
         fi
-        local ro= chk=check
-        [ "$kind" = virtio-ro ] && ro=,readonly=on chk=check-untouched
+        [ "$kind" = virtio-ro ] && ro=,readonly=on && [ "$chk" = check ] && chk=check-untouched
         qextra+=(-drive "file=$imgf,format=raw,if=none,id=tvd$n,cache=writethrough$ro")
         case $kind in
             virtio-ro) qextra+=(-device "virtio-blk-pci,drive=tvd$n,disable-legacy=on") ;;
@@ -122,8 +131,13 @@ run_one() {
     local i
     for i in "${!disks[@]}"; do
         [ -n "$why" ] && break
-        why=$(python3 tests/integration/mkdisk.py "${checks[$i]}" "${disks[$i]}") ||
-            why=${why:-"disk check of ${disks[$i]} failed"}
+        if [ "${checks[$i]}" = store ]; then
+            why=$(tests/integration/mkstore.sh check "${disks[$i]}") ||
+                why=${why:-"store check of ${disks[$i]} failed"}
+        else
+            why=$(python3 tests/integration/mkdisk.py "${checks[$i]}" "${disks[$i]}") ||
+                why=${why:-"disk check of ${disks[$i]} failed"}
+        fi
     done
     if [ -z "$why" ]; then
         echo "ok - scenario $name (${took}s)" >"$dir/result"

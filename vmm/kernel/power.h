@@ -11,5 +11,11 @@ void power_init(uint64_t acpi_rsdp);
  * that port (an emulator run ends with the pass code).  Returns only when
  * neither works, with the reason logged. */
 tv_status_t power_off(void);
+/* A service's clean-up before the power goes (run by power_off, in the
+ * order added, on the caller's thread, which may block). */
+tv_status_t power_add_shutdown_hook(void (*fn)(void));
+/* Runs the hooks (once per boot; power_off calls it, and the test build's
+ * verdict before it ends the emulator run). */
+void power_run_shutdown_hooks(void);
 
 #endif

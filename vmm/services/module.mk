@@ -25,3 +25,15 @@ UNIT_TESTS += $(BUILD)/tests/unit/test_blk_fsdev
 $(BUILD)/tests/unit/test_blk_fsdev: $(call host_objs,tests/unit/services/test_blk_fsdev.c vmm/services/blk_fsdev.c $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+# The image store's core and its hypercalls over the scenario's disk
+# (tests/integration/mkstore.sh; needs root for exfat-fuse over a loop device).
+IMAGE_STORE_SRCS := vmm/services/store_core.c vmm/services/blk_fsdev.c vmm/services/volume_calls.c drivers/rtc_time.c
+$(call host_objs,$(IMAGE_STORE_SRCS)): HOST_CFLAGS += -Istorage -Itask
+$(BUILD)/host/tests/unit/services/test_image_store.o: HOST_CFLAGS += -Itests/unit/vmm
+UNIT_TESTS += $(BUILD)/tests/unit/test_image_store
+$(BUILD)/tests/unit/test_image_store: $(call host_objs,tests/unit/services/test_image_store.c $(IMAGE_STORE_SRCS) \
+        tests/unit/fs/mem_blockdev.c tests/unit/fs/fs_test_util.c $(FS_SRCS) $(FS_VHD_SRCS) \
+        task/platform_hosted.c vmm/hcall/hcall_dispatch.c vmm/hcall/hcall_guest_mem.c vmm/hcall/hcall_platform.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
