@@ -23,6 +23,7 @@
 #include "taskvisor/status.h"
 #include "taskvisor/task.h"
 #include "taskvisor/vm.h"
+#include "taskvisor/volume.h"
 
 struct tv_transport {
     void *ctx;
@@ -107,6 +108,20 @@ tv_status_t tv_events_unregister(struct tv_client *client);
  * the last call: re-query every task (tv_task_list) to resynchronise. */
 tv_status_t tv_events_read(struct tv_client *client, struct tv_task_event *out, size_t cap,
                            size_t *count_out, bool *overflowed);
+
+/* ---- Image store (client/tv_volumes.c) ------------------------------------ */
+/* Volume records from index first on, at most cap; *count_out = records
+ * written, *total_out (may be NULL) = volumes in all (0 while none is
+ * mounted: the call waits for the boot-time mount to finish). */
+tv_status_t tv_volume_list(struct tv_client *client, uint32_t first, struct tv_volume_info *out,
+                           size_t cap, size_t *count_out, uint32_t *total_out);
+/* Entries of the directory "VOLUME:/path" from entry number cursor on, at
+ * most cap; *count_out < cap means the end was reached, else pass cursor +
+ * *count_out as the next cursor. */
+tv_status_t tv_dir_list(struct tv_client *client, const char *path, uint64_t cursor,
+                        struct tv_dir_entry *out, size_t cap, size_t *count_out);
+/* Type, sizes and parent chain of the image "VOLUME:/path.vhd". */
+tv_status_t tv_disk_info(struct tv_client *client, const char *path, struct tv_disk_info *out);
 
 /* ---- Test builds ---------------------------------------------------------- */
 tv_status_t tv_test_task_start(struct tv_client *client, const struct tv_task_test_spec *spec,

@@ -11,7 +11,7 @@ struct tv_loopback {
     struct task_call_state tasks;
     struct guest_mem_range ram;
     struct guest_mem_view view;
-    struct hcall_section section;
+    struct hcall_section sections[4];   /* the task calls, then any added */
     struct hcall_table table;
     unsigned char *arena;
     size_t arena_size;
@@ -146,8 +146,8 @@ tv_status_t tv_loopback_create(struct task_mgr *mgr, size_t arena_size, uint64_t
     lb->tasks.interrupt_pending = NULL; /* no virtual CPU here */
     lb->ram = (struct guest_mem_range){ TV_LOOPBACK_GPA_BASE, arena_size };
     lb->view = (struct guest_mem_view){ &lb->ram, 1, lb, mem_read, mem_write };
-    lb->section = (struct hcall_section){ task_calls, TASK_CALL_COUNT, task_state, lb };
-    lb->table = (struct hcall_table){ &lb->section, 1 };
+    lb->sections[0] = (struct hcall_section){ task_calls, TASK_CALL_COUNT, task_state, lb };
+    lb->table = (struct hcall_table){ lb->sections, 1 };
     lb->transport.ctx = lb;
     lb->transport.call = lb_call;
     lb->transport.shared_alloc = lb_shared_alloc;
@@ -164,6 +164,18 @@ void tv_loopback_destroy(struct tv_loopback *lb)
     task_calls_release(&lb->tasks);
     free(lb->arena);
     free(lb);
+}
+
+tv_status_t tv_loopback_add_section(struct tv_loopback *lb, const struct hcall_section *sec)
+{
+    if (lb->table.nsections >= sizeof lb->sections / sizeof lb->sections[0])
+        return TV_E_LIMIT;
+    lb->sections[lb->table.nsections] = *sec;
+    struct hcall_table t = { lb->sections, lb->table.nsections + 1 };
+    tv_status_t st = hcall_table_check(&t, NULL);
+    if (st == TV_OK)
+        lb->table.nsections++;
+    return st;
 }
 
 const struct tv_transport *tv_loopback_transport(struct tv_loopback *lb)

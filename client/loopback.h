@@ -21,6 +21,11 @@ struct tv_loopback;
 tv_status_t tv_loopback_create(struct task_mgr *mgr, size_t arena_size, uint64_t wait_slice_ns,
                                struct tv_loopback **out);
 void tv_loopback_destroy(struct tv_loopback *lb);
+/* Adds another section of calls (e.g. the image store's, vmm/services/
+ * volume_calls.c) behind the task calls, as the monitor's table has them;
+ * checked like the monitor's table (unique codes). */
+struct hcall_section;
+tv_status_t tv_loopback_add_section(struct tv_loopback *lb, const struct hcall_section *sec);
 const struct tv_transport *tv_loopback_transport(struct tv_loopback *lb);
 
 struct tv_loopback_stats {

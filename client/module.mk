@@ -1,6 +1,6 @@
 # client/: libtaskvisor (freestanding C API for the control partition) and
 # its hosted loopback transport.  Tests live in tests/unit/task/.
-CLIENT_LIB_SRCS := client/tv_client.c client/tv_disk.c
+CLIENT_LIB_SRCS := client/tv_client.c client/tv_disk.c client/tv_volumes.c
 CLIENT_HOSTED_SRCS := client/loopback.c
 
 $(call host_objs,$(CLIENT_LIB_SRCS) $(CLIENT_HOSTED_SRCS)): HOST_CFLAGS += -Iclient -Itask

@@ -62,8 +62,14 @@ int cmd_disk_convert(int argc, char **argv);
 int cmd_disk_check(int argc, char **argv);
 int cmd_vms(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
+/* cmd_volumes.c: the image store's read-only commands. */
+int cmd_volumes(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_disk_info(int argc, char **argv);
 
 /* Self-test mode (command line "selftest"): TAP checks of the commands. */
 __attribute__((noreturn)) void control_selftest(void);
+/* Image store check (command line "storetest"). */
+__attribute__((noreturn)) void control_storetest(void);
 
 #endif

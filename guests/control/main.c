@@ -1,6 +1,6 @@
 /* The default control partition: an interactive console on its serial line,
- * or, with "selftest" on the command line, a TAP self-test for the
- * integration tests. */
+ * or, with "selftest" (or "storetest") on the command line, a TAP self-test
+ * for the integration tests. */
 #include "console.h"
 #include "guest.h"
 
@@ -9,5 +9,7 @@ int guest_main(const struct guest_boot *boot)
     (void)boot;
     if (guest_cmdline_has("selftest"))
         control_selftest();
+    if (guest_cmdline_has("storetest"))
+        control_storetest();
     console_run();
 }

@@ -66,4 +66,9 @@ struct tv_disk_info {
     char parents[TV_DISK_MAX_PARENTS][TV_DISK_PATH_MAX]; /* "VOLUME:/path", nearest first */
 };
 
+/* The record sizes are ABI. */
+_Static_assert(sizeof(struct tv_volume_info) == 168, "tv_volume_info is 168 bytes");
+_Static_assert(sizeof(struct tv_dir_entry) == 792, "tv_dir_entry is 792 bytes");
+_Static_assert(sizeof(struct tv_disk_info) == 2104, "tv_disk_info is 2104 bytes");
+
 #endif

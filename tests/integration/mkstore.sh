@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
 # The image-store test disk (scenario directive "# qemu-store: KIND"):
-#   mkstore.sh create IMG   a 96 MiB GPT disk: partition 1 FAT32 "TVFAT"
+#   mkstore.sh create IMG   a 96 MiB GPT disk (195 cylinders of 16 heads and 63
+#                           sectors, so Bochs' ATA disk geometry fits it): partition 1 FAT32 "TVFAT"
 #                           (mkfs.vfat + mtools: /README.TXT, /images/fixed.vhd,
 #                           a fixed 4 MiB VHD, and /images/base.vhd, a dynamic
 #                           16 MiB one, both made by qemu-img create -f vpc);
 #                           partition 2 exFAT "TVEXFAT" (mkfs.exfat, files copied
 #                           in through exfat-fuse over a loop device: /dyn.vhd, a
-#                           dynamic 32 MiB VHD, and /Long name directory/notes.txt);
+#                           dynamic 32 MiB VHD, /Long name directory/notes.txt and
+#                           /many/file01.txt .. file10.txt);
 #                           partition 3 exFAT without a label (named by its
 #                           partition GUID, fixed here: 0FC63DAF-...-0001).
-#                           IMG.vhds gets one line per VHD: "PATH VIRTUAL FILE"
-#                           (qemu-img info's virtual size, the file's size).
-#   mkstore.sh check IMG    after the run: fsck.fat -n and fsck.exfat -n clean on
-#                           every volume, VolumeDirty clear (a clean unmount).
+#                           /images/child.vhd is a differencing child of base.vhd
+#                           made by build/bin/tvdisk (1 KiB written in block 1).
+#                           IMG.vhds gets one line per VHD: "PATH TYPE VIRTUAL
+#                           FILE" (qemu-img info's virtual size, the file's size).
+#   mkstore.sh check IMG [LOG]
+#                           after the run: fsck.fat -n and fsck.exfat -n clean on
+#                           every volume, VolumeDirty clear (a clean unmount);
+#                           with the run's serial log, the values the control
+#                           console printed (disk info of every VHD in IMG.vhds,
+#                           the README's size and time stamp, the listings'
+#                           counts, the volume list) must be the ones above.
 set -euo pipefail
 cmd=$1 img=$2
 tmp=$(mktemp -d)
@@ -38,7 +47,7 @@ exfat_copy() {   # image, then "src dst" pairs relative to the mount
 case $cmd in
 create)
     rm -f "$img"
-    truncate -s 96M "$img"
+    truncate -s $((195 * 516096)) "$img"
     sgdisk -n1:$P1:+40M -t1:0700 -c1:fat -n2:$P2:+32M -t2:0700 -c2:exfat \
         -n3:$P3:+16M -t3:0700 -u3:$GUID3 "$img" >/dev/null
     truncate -s $((N1 * 512)) "$tmp/p1"
@@ -46,21 +55,33 @@ create)
     printf 'Taskvisor image store test volume\n' >"$tmp/readme"
     qemu-img create -q -f vpc -o subformat=fixed "$tmp/fixed.vhd" 4M
     qemu-img create -q -f vpc "$tmp/base.vhd" 16M
+    # A differencing child of base.vhd (qemu-img cannot make one): our own
+    # tvdisk, the parent beside it, 1 KiB written at 3 MiB (block 1).
+    tvdisk=$(realpath "${TVDISK:-build/bin/tvdisk}")
+    (cd "$tmp" && "$tvdisk" --quiet create --diff child.vhd base.vhd)
+    head -c 1024 /dev/urandom >"$tmp/data"
+    "$tvdisk" --quiet write "$tmp/child.vhd" 6144 "$tmp/data"
     mmd -i "$tmp/p1" ::/images
-    mcopy -i "$tmp/p1" "$tmp/readme" ::/README.TXT
+    touch -d '2024-02-29 13:37:42 UTC' "$tmp/readme"
+    TZ=UTC mcopy -m -i "$tmp/p1" "$tmp/readme" ::/README.TXT
     mcopy -i "$tmp/p1" "$tmp/fixed.vhd" ::/images/fixed.vhd
     mcopy -i "$tmp/p1" "$tmp/base.vhd" ::/images/base.vhd
+    mcopy -i "$tmp/p1" "$tmp/child.vhd" ::/images/child.vhd
     truncate -s $((N2 * 512)) "$tmp/p2"
     mkfs.exfat -L TVEXFAT "$tmp/p2" >/dev/null
     qemu-img create -q -f vpc "$tmp/dyn.vhd" 32M
     : >"$img.vhds"
-    for v in TVFAT:/images/fixed.vhd:fixed.vhd TVFAT:/images/base.vhd:base.vhd TVEXFAT:/dyn.vhd:dyn.vhd; do
+    for v in TVFAT:/images/fixed.vhd:fixed:fixed.vhd TVFAT:/images/base.vhd:dynamic:base.vhd \
+             TVFAT:/images/child.vhd:differencing:child.vhd TVEXFAT:/dyn.vhd:dynamic:dyn.vhd; do
         f=$tmp/${v##*:}
+        rest=${v%:*}
         vs=$(qemu-img info -f vpc --output=json "$f" | sed -n 's/.*"virtual-size": *\([0-9]*\).*/\1/p')
-        echo "${v%:*} $vs $(stat -c %s "$f")" >>"$img.vhds"
+        echo "${rest%:*} ${rest##*:} $vs $(stat -c %s "$f")" >>"$img.vhds"
     done
     printf 'notes on exFAT\n' >"$tmp/notes"
-    exfat_copy "$tmp/p2" "$tmp/dyn.vhd" dyn.vhd "$tmp/notes" "Long name directory/notes.txt"
+    many=()
+    for i in $(seq -w 1 10); do printf 'file %s\n' "$i" >"$tmp/f$i"; many+=("$tmp/f$i" "many/file$i.txt"); done
+    exfat_copy "$tmp/p2" "$tmp/dyn.vhd" dyn.vhd "$tmp/notes" "Long name directory/notes.txt" "${many[@]}"
     truncate -s $((N3 * 512)) "$tmp/p3"
     mkfs.exfat "$tmp/p3" >/dev/null
     dd if="$tmp/p1" of="$img" bs=512 seek=$P1 conv=notrunc status=none
@@ -78,6 +99,27 @@ check)
         flags=$(od -An -tu2 -j106 -N2 "$tmp/p$i" | tr -d ' ')
         if [ $((flags & 2)) -ne 0 ]; then echo "partition $i: exFAT VolumeDirty still set"; exit 1; fi
     done
+    log=${3:-}
+    [ -n "$log" ] || exit 0
+    need() {   # a fixed string the log must hold
+        grep -aqF -- "$1" "$log" || { echo "the console did not print: $1"; exit 1; }
+    }
+    while read -r path kind vs fs; do
+        need "$path: $kind, virtual size $vs bytes, file size $fs bytes"
+    done <"$img.vhds"
+    need "parent 1: TVFAT:/images/base.vhd"
+    need "blocks of 2097152 bytes: 1 of 9 allocated"
+    # FAT keeps 2-second stamps: 13:37:42 stays exact.
+    grep -aqE -- '- +34  2024-02-29 13:37:42  README.TXT.?$' "$log" ||
+        { echo "the console did not list README.TXT (34 bytes, 2024-02-29 13:37:42)"; exit 1; }
+    grep -aqE -- 'd +0  [0-9-]+ [0-9:]+  images.?$' "$log" || { echo "no directory 'images' listed"; exit 1; }
+    need "10 entries"
+    need "notes.txt"
+    need "3 volume(s)"
+    need "TVFAT: FAT32, "
+    need "TVEXFAT: exFAT, "
+    need '0FC63DAF-8483-4772-8E79-3D69D8470001: exFAT, '
+    need 'partition 3, label ""'
     ;;
 *) echo "usage: $0 create|check IMG" >&2; exit 2 ;;
 esac

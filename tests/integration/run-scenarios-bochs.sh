@@ -14,8 +14,9 @@
 # failing run shows Bochs' own VM-entry diagnosis.
 #
 # A scenario's "# qemu-disk: ide SIZE" becomes a disk image (mkdisk.py, the
-# size rounded down to whole 516096-byte cylinders) on Bochs' ATA secondary
-# master, checked after the run like on QEMU; scenarios with disks on other
+# size rounded down to whole 516096-byte cylinders; "ide store": the image
+# store disk of mkstore.sh) on Bochs' ATA secondary master, checked after the
+# run like on QEMU; scenarios with disks on other
 # controllers (Bochs has only ATA) or more than one disk are skipped.
 # Usage: run-scenarios-bochs.sh [--cpu MODEL] [NAME...]
 #   --cpu MODEL   Bochs CPU model: corei7_skylake_x (VMX+EPT, default) or
@@ -93,6 +94,14 @@ run_one() {
             return
         fi
         disk=$dir/disk0.img
+        if [ "$size" = store ]; then
+            if ! tests/integration/mkstore.sh create "$disk" >"$dir/mkdisk.log" 2>&1; then
+                echo "not ok - scenario $name: cannot create its store disk (see $dir/mkdisk.log)" >"$dir/result"
+                return
+            fi
+            dopts=(--disk "$disk")
+            continue
+        fi
         local bytes
         bytes=$(python3 -c "import sys; sys.path.insert(0, 'tests/integration'); import mkdisk; print(mkdisk.size_arg('$size') // 516096 * 516096)")
         if ! python3 tests/integration/mkdisk.py create "$disk" "$bytes" >"$dir/mkdisk.log" 2>&1; then
@@ -133,7 +142,11 @@ run_one() {
     local why
     why=$(judge_scenario "$cfg" "$log" "$exit_kind")
     if [ -z "$why" ] && [ -n "$disk" ]; then
-        why=$(python3 tests/integration/mkdisk.py check "$disk") || why=${why:-"disk check of $disk failed"}
+        if grep -q '^# qemu-disk:[[:space:]]*ide[[:space:]]*store' "$cfg"; then
+            why=$(tests/integration/mkstore.sh check "$disk" "$log") || why=${why:-"store check of $disk failed"}
+        else
+            why=$(python3 tests/integration/mkdisk.py check "$disk") || why=${why:-"disk check of $disk failed"}
+        fi
     fi
     if [ -z "$why" ]; then
         echo "ok - scenario $name on bochs $run_cpu (${took}s)" >"$dir/result"

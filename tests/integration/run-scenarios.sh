@@ -27,7 +27,9 @@
 #                           scenario fails.  SIZE "store" attaches instead the
 #                           image-store disk of tests/integration/mkstore.sh
 #                           (FAT32 and exFAT volumes holding VHDs), which after
-#                           the run must pass fsck with exFAT's VolumeDirty clear.
+#                           the run must pass fsck with exFAT's VolumeDirty clear
+#                           (and hold in the serial log the values the control
+#                           console prints when it runs the commands).
 #   # machine: TYPE         QEMU machine type (default pc; q35 has ECAM/MCFG)
 # Judged by tests/integration/judge.sh (rules at its top): PASS needs the
 # monitor's pass exit (isa-debug-exit status 33; a timeout, a KILL or any
@@ -132,7 +134,7 @@ run_one() {
     for i in "${!disks[@]}"; do
         [ -n "$why" ] && break
         if [ "${checks[$i]}" = store ]; then
-            why=$(tests/integration/mkstore.sh check "${disks[$i]}") ||
+            why=$(tests/integration/mkstore.sh check "${disks[$i]}" "$log") ||
                 why=${why:-"store check of ${disks[$i]} failed"}
         else
             why=$(python3 tests/integration/mkdisk.py "${checks[$i]}" "${disks[$i]}") ||

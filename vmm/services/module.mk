@@ -34,6 +34,7 @@ $(BUILD)/host/tests/unit/services/test_image_store.o: HOST_CFLAGS += -Itests/uni
 UNIT_TESTS += $(BUILD)/tests/unit/test_image_store
 $(BUILD)/tests/unit/test_image_store: $(call host_objs,tests/unit/services/test_image_store.c $(IMAGE_STORE_SRCS) \
         tests/unit/fs/mem_blockdev.c tests/unit/fs/fs_test_util.c $(FS_SRCS) $(FS_VHD_SRCS) \
-        task/platform_hosted.c vmm/hcall/hcall_dispatch.c vmm/hcall/hcall_guest_mem.c vmm/hcall/hcall_platform.c $(LIB_SRCS))
+        client/tv_client.c client/tv_volumes.c client/loopback.c $(TASK_CORE_SRCS) \
+        task/platform_hosted.c $(LIB_SRCS)) $(TASK_CALL_OBJS) | $(BUILD)/bin/tvdisk
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka

@@ -23,7 +23,10 @@
 #include "services/blk_fsdev.h"
 #include "services/store_core.h"
 #include "services/volume_calls.h"
+#include "task/task_mgr.h"
 #include "task/task_platform.h"
+#include "libtaskvisor.h"
+#include "loopback.h"
 
 #define P2_FIRST ((2048 + 40 * 2048) * 512ull)   /* the exFAT partition, bytes */
 
@@ -194,10 +197,9 @@ static void test_list_dir(void **state)
     assert_string_equal(e[1].name, "README.TXT");
     assert_int_equal(e[1].size, 34);
     assert_int_equal(e[1].flags & TV_DIR_F_DIR, 0);
-    /* mcopy keeps the host file's time (written moments ago, local time =
-     * UTC here): within a day. */
+    /* mkstore.sh stamps it 2024-02-29 13:37:42 UTC (mcopy -m, TZ=UTC). */
     assert_true(e[1].flags & TV_DIR_F_TIME_VALID);
-    assert_true(llabs(e[1].mtime - built_at) < 86400);
+    assert_int_equal(e[1].mtime, 1709213862);
     /* Paging: one at a time. */
     assert_int_equal(store_list_dir(s, 0, "/", 0, e, 1, &got, &next), TV_OK);
     assert_int_equal(got, 1);
@@ -226,13 +228,13 @@ static void test_list_dir(void **state)
 /* qemu-img info's virtual size and the file size of a VHD mkstore.sh made. */
 static void expected(const char *path, uint64_t *vsize, uint64_t *fsize)
 {
-    char name[600], p[300];
+    char name[600], p[300], kind[32];
     snprintf(name, sizeof name, "%s.vhds", img);
     FILE *f = fopen(name, "r");
     assert_non_null(f);
     unsigned long long v, fs;
     bool found = false;
-    while (!found && fscanf(f, "%299s %llu %llu", p, &v, &fs) == 3)
+    while (!found && fscanf(f, "%299s %31s %llu %llu", p, kind, &v, &fs) == 4)
         found = strcmp(p, path) == 0;
     fclose(f);
     assert_true(found);
@@ -260,6 +262,16 @@ static void test_disk_info(void **state)
     assert_int_equal(di.file_size, fsz);
     assert_int_equal(di.block_size, 2u << 20);
     assert_int_equal(di.allocated_blocks, 0);
+    /* tvdisk's differencing child: its parent named on the volume. */
+    assert_int_equal(store_disk_info(s, "TVFAT:/images/child.vhd", &di), TV_OK);
+    expected("TVFAT:/images/child.vhd", &vs, &fsz);
+    assert_int_equal(di.type, TV_DISK_DIFFERENCING);
+    assert_int_equal(di.virtual_size, vs);
+    assert_int_equal(di.file_size, fsz);
+    assert_int_equal(di.allocated_blocks, 1);
+    assert_int_equal(di.depth, 1);
+    assert_string_equal(di.parents[0], "TVFAT:/images/base.vhd");
+    assert_int_equal(di.flags, 0);
     assert_int_equal(store_disk_info(s, "TVEXFAT:/dyn.vhd", &di), TV_OK);
     expected("TVEXFAT:/dyn.vhd", &vs, &fsz);
     assert_int_equal(di.type, TV_DISK_DYNAMIC);
@@ -406,7 +418,7 @@ static void test_calls(void **state)
     assert_int_equal(o, 0);
     p = put_path("TVFAT:/images");
     assert_int_equal(hc(true, TV_HC_DIR_LIST, p, 13, BUF_GPA, 16, 0, &o, false), TV_OK);
-    assert_int_equal(o, 2);
+    assert_int_equal(o, 3);
     assert_string_equal(de[0].name, "fixed.vhd");
     expected("TVFAT:/images/fixed.vhd", &vs, &fsz);
     assert_int_equal(de[0].size, fsz);
@@ -461,6 +473,81 @@ static void test_calls(void **state)
     mem_bdev_free(d.m);
 }
 
+/* libtaskvisor's calls over the loopback transport: the monitor's
+ * dispatcher with the task calls and the image store calls in one table. */
+static void test_client(void **state)
+{
+    (void)state;
+    struct disk d;
+    struct store *s = open_store(&d);
+    assert_int_equal(volume_calls_start(s, NULL, NULL, 1000000, NULL, &vcs), TV_OK);
+    struct task_mgr *mgr;
+    struct task_mgr_config cfg = { .workers = 1, .max_running = 1 };
+    assert_int_equal(task_mgr_create(&cfg, &mgr), TV_OK);
+    struct tv_loopback *lb;
+    assert_int_equal(tv_loopback_create(mgr, 64 * 1024, 1000000, &lb), TV_OK);
+    static const struct hcall_section sec = { volume_calls, VOLUME_CALL_COUNT, vc_state, 0 };
+    assert_int_equal(tv_loopback_add_section(lb, &sec), TV_OK);
+    assert_int_equal(tv_loopback_add_section(lb, &sec), TV_E_EXISTS); /* codes twice */
+    struct tv_client c;
+    assert_int_equal(tv_client_init(&c, tv_loopback_transport(lb)), TV_OK);
+
+    struct tv_volume_info v[4];
+    size_t n = 0;
+    uint32_t total = 0;
+    assert_int_equal(tv_volume_list(&c, 0, v, 4, &n, &total), TV_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(total, 3);
+    assert_string_equal(v[1].name, "TVEXFAT");
+    assert_int_equal(tv_volume_list(&c, 1, v, 1, &n, &total), TV_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].name, "TVEXFAT");
+    assert_int_equal(tv_volume_list(&c, 5, v, 4, &n, NULL), TV_OK);
+    assert_int_equal(n, 0);
+
+    /* More entries than one call carries would loop (3 per call here). */
+    struct tv_dir_entry e[8];
+    assert_int_equal(tv_dir_list(&c, "TVFAT:/images", 0, e, 8, &n), TV_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(e[1].name, "base.vhd");
+    assert_int_equal(tv_dir_list(&c, "TVEXFAT:/Long name directory", 0, e, 8, &n), TV_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].name, "notes.txt");
+    /* Ten names: three calls for the first eight, one for the last two. */
+    assert_int_equal(tv_dir_list(&c, "TVEXFAT:/many", 0, e, 8, &n), TV_OK);
+    assert_int_equal(n, 8);
+    assert_string_equal(e[7].name, "file08.txt");
+    assert_int_equal(tv_dir_list(&c, "TVEXFAT:/many", 8, e, 8, &n), TV_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(e[0].name, "file09.txt");
+    assert_string_equal(e[1].name, "file10.txt");
+    assert_int_equal(e[1].size, 8);
+    assert_int_equal(tv_dir_list(&c, "TVEXFAT:/", 0, e, 1, &n), TV_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(tv_dir_list(&c, "TVEXFAT:/", 1, e, 8, &n), TV_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(tv_dir_list(&c, "", 0, e, 8, &n), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(tv_dir_list(&c, "NOPE:/", 0, e, 8, &n), TV_E_NOT_FOUND);
+
+    struct tv_disk_info di;
+    uint64_t vs, fsz;
+    expected("TVFAT:/images/base.vhd", &vs, &fsz);
+    assert_int_equal(tv_disk_info(&c, "TVFAT:/images/base.vhd", &di), TV_OK);
+    assert_int_equal(di.type, TV_DISK_DYNAMIC);
+    assert_int_equal(di.virtual_size, vs);
+    char longp[1100];
+    memset(longp, 'a', sizeof longp);
+    longp[sizeof longp - 1] = 0;
+    assert_int_equal(tv_disk_info(&c, longp, &di), TV_E_INVALID_ARGUMENT);
+
+    tv_client_fini(&c);
+    tv_loopback_destroy(lb);
+    task_mgr_destroy(mgr);
+    volume_calls_stop(vcs);
+    assert_int_equal(store_destroy(s), TV_OK);
+    mem_bdev_free(d.m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_locked_seam),
         cmocka_unit_test(test_dos_time),
         cmocka_unit_test(test_calls),
+        cmocka_unit_test(test_client),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

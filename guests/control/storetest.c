@@ -1,0 +1,47 @@
+/* Non-interactive image store check (command line "storetest"): runs the
+ * console's `volumes`, `ls` and `disk info` on the disk of
+ * tests/integration/mkstore.sh through the same dispatcher a user types
+ * into, and reports TAP.  The values they print are judged on the host
+ * (mkstore.sh check IMG LOG) against what built the disk. */
+#include "console.h"
+#include "guest.h"
+#include "tv_string.h"
+
+static int run_line(const char *text)
+{
+    char line[CONSOLE_LINE_MAX];
+    tv_strlcpy(line, text, sizeof(line));
+    guest_printf("%s%s\n", CONSOLE_PROMPT, text);
+    return console_execute(line);
+}
+
+static void expect_ok(const char *text)
+{
+    reportf(run_line(text) == CONSOLE_OK, "console: '%s' succeeds", text);
+}
+
+static void expect_fail(const char *text)
+{
+    reportf(run_line(text) == CONSOLE_FAILED, "console: '%s' is refused", text);
+}
+
+void control_storetest(void)
+{
+    expect_ok("volumes");
+    expect_ok("ls TVFAT:/");
+    expect_ok("ls tvfat:/images");
+    expect_ok("ls TVEXFAT:/Long name directory");
+    expect_ok("ls TVEXFAT:/many");
+    expect_ok("ls 0FC63DAF-8483-4772-8E79-3D69D8470001:/");
+    expect_ok("disk info TVFAT:/images/fixed.vhd");
+    expect_ok("disk info TVFAT:/images/base.vhd");
+    expect_ok("disk info TVFAT:/images/child.vhd");
+    expect_ok("disk info TVEXFAT:/dyn.vhd");
+    expect_fail("ls NOPE:/");
+    expect_fail("ls TVFAT:/images/../README.TXT");
+    expect_fail("ls TVFAT:/README.TXT");
+    expect_fail("disk info TVFAT:/README.TXT");
+    expect_fail("disk info TVEXFAT:/missing.vhd");
+    expect_fail("disk frobnicate");
+    guest_exit_summary();
+}
