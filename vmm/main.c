@@ -104,9 +104,9 @@ void monitor_main(struct tv_boot_info *bi)
     if (st == TV_OK)
         st = task_service_init(bi->options);
     if (st == TV_OK)
-        st = image_store_init(bi->options);
-    if (st == TV_OK)
         st = disk_service_init(); /* the disk task types and DISK_START */
+    if (st == TV_OK)
+        st = image_store_init(bi->options); /* mounts, recovers, then resolves the disk paths */
     if (st == TV_OK)
         st = vm_service_init();
     if (st == TV_OK)

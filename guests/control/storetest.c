@@ -20,6 +20,11 @@ static void expect_ok(const char *text)
     reportf(run_line(text) == CONSOLE_OK, "console: '%s' succeeds", text);
 }
 
+static void expect_unknown(const char *text)
+{
+    reportf(run_line(text) == CONSOLE_UNKNOWN, "console: '%s' is not a command", text);
+}
+
 static void expect_fail(const char *text)
 {
     reportf(run_line(text) == CONSOLE_FAILED, "console: '%s' is refused", text);
@@ -42,6 +47,13 @@ void control_storetest(void)
     expect_fail("ls TVFAT:/README.TXT");
     expect_fail("disk info TVFAT:/README.TXT");
     expect_fail("disk info TVEXFAT:/missing.vhd");
-    expect_fail("disk frobnicate");
+    expect_unknown("disk frobnicate");
+    /* The long operations as tasks on the real volumes (DISK_START): the
+     * host compares the converted image with its source (qemu-img compare)
+     * and checks every volume with fsck after the run. */
+    expect_ok("disk convert TVFAT:/images/fixed.vhd TVFAT:/images/conv.vhd dynamic");
+    expect_ok("disk create dynamic TVEXFAT:/made.vhd 64");
+    expect_ok("disk info TVEXFAT:/made.vhd");
+    expect_fail("disk create fixed TVFAT:/images/fixed.vhd 4");
     guest_exit_summary();
 }

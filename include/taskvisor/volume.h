@@ -44,7 +44,7 @@ struct tv_dir_entry {
     char name[TV_DIR_NAME_MAX];
 };
 
-#define TV_DISK_PATH_MAX    256
+#define TV_DISK_INFO_NAME_MAX 256 /* bytes of a parent name in tv_disk_info */
 #define TV_DISK_MAX_PARENTS 8            /* parents named in the record (depth counts them all) */
 
 enum tv_disk_type { TV_DISK_RAW = 1, TV_DISK_FIXED = 2, TV_DISK_DYNAMIC = 3, TV_DISK_DIFFERENCING = 4 };
@@ -63,7 +63,7 @@ struct tv_disk_info {
     uint32_t allocated_blocks;
     uint32_t depth;                    /* parents below this image (0: none) */
     uint8_t unique_id[16];
-    char parents[TV_DISK_MAX_PARENTS][TV_DISK_PATH_MAX]; /* "VOLUME:/path", nearest first */
+    char parents[TV_DISK_MAX_PARENTS][TV_DISK_INFO_NAME_MAX]; /* "VOLUME:/path", nearest first */
 };
 
 /* The record sizes are ABI. */

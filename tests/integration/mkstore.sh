@@ -108,6 +108,14 @@ check)
         need "$path: $kind, virtual size $vs bytes, file size $fs bytes"
     done <"$img.vhds"
     need "parent 1: TVFAT:/images/base.vhd"
+    # DISK_START inside the monitor: the converted image reads as its source.
+    mcopy -n -i "$tmp/p1" ::/images/fixed.vhd "$tmp/src.vhd" &&
+        mcopy -n -i "$tmp/p1" ::/images/conv.vhd "$tmp/conv.vhd" ||
+        { echo "TVFAT:/images/conv.vhd was not written"; exit 1; }
+    out=$(qemu-img check -f vpc "$tmp/conv.vhd" 2>&1) || { echo "qemu-img check conv.vhd: $out" | tr '\n' ' '; exit 1; }
+    out=$(qemu-img compare -f vpc -F vpc "$tmp/src.vhd" "$tmp/conv.vhd" 2>&1) ||
+        { echo "qemu-img compare fixed.vhd conv.vhd: $out" | tr '\n' ' '; exit 1; }
+    need "TVEXFAT:/made.vhd: dynamic, virtual size "
     need "blocks of 2097152 bytes: 1 of 9 allocated"
     # FAT keeps 2-second stamps: 13:37:42 stays exact.
     grep -aqE -- '- +34  2024-02-29 13:37:42  README.TXT.?$' "$log" ||

@@ -14,9 +14,11 @@
 #include "kernel/wallclock.h"
 #include "mm/mm.h"
 #include "services/blk_fsdev.h"
+#include "services/disk_service.h"
 #include "services/store_core.h"
 #include "services/volume_calls.h"
 #include "tv_status.h"
+#include "tv_string.h"
 #include "vm/hypercall.h"
 #include "vm/partition.h"
 #include "vm/vcpu.h"
@@ -48,19 +50,122 @@ static tv_status_t bd_flush(void *dev)
     return blk_flush(dev);
 }
 
-/* Disks are waited for on task and kernel threads only: a vCPU's thread
- * would stall its guest (and the request would run with interrupts off
- * inside a hypercall). */
+/* A disk is waited for by blocking the calling thread on the scheduler,
+ * never by spinning: from task and kernel threads, and from the control
+ * partition's vCPU inside DISK_START, whose checks before a task exists
+ * open the image (a few metadata reads; the vCPU waits like TASK_WAIT's,
+ * at most blk_timeout_ms for a device that does not answer).  Refused only
+ * where no thread can block (early boot, interrupt context). */
 static bool bd_may_block(void *dev)
 {
     (void)dev;
-    struct thread *t = thread_current();
-    return t && t->cls != CLASS_VCPU && irqs_enabled();
+    return thread_current() != 0;
 }
 
 static const char *kind_name(uint32_t fs)
 {
     return fs == TV_FS_EXFAT ? "exFAT" : "FAT32";
+}
+
+/* ---- Recovery at mount: every regular file of a volume, for the disk service */
+#define WALK_BATCH 8u
+#define WALK_DEPTH 16u /* directory levels searched for interrupted operations */
+
+struct walk {
+    struct store *s;
+    unsigned index;
+    bool (*fn)(void *fctx, const char *name);
+    void *fctx;
+    bool stopped;
+    char path[STORE_PATH_MAX];
+};
+
+/* w->path (len bytes, "" for the root) is a directory; each level has its
+ * own batch buffer, so a subdirectory is walked between two pages of its
+ * parent (DIR_LIST's cursor is a position, stable while nothing changes). */
+static tv_status_t walk_dir(struct walk *w, size_t len, unsigned depth)
+{
+    struct tv_dir_entry *ents = kzalloc(WALK_BATCH * sizeof *ents);
+    if (!ents)
+        return TV_E_NO_MEMORY;
+    uint64_t cursor = 0;
+    tv_status_t st;
+    do {
+        uint32_t got = 0;
+        uint64_t next = 0;
+        w->path[len] = '\0';
+        st = store_list_dir(w->s, w->index, len ? w->path : "/", cursor, ents, WALK_BATCH, &got, &next);
+        for (uint32_t i = 0; st == TV_OK && i < got && !w->stopped; i++) {
+            const char *n = ents[i].name;
+            if (!tv_strcmp(n, ".") || !tv_strcmp(n, ".."))
+                continue;
+            size_t nl = tv_strlen(n);
+            if (len + 1 + nl + 1 > sizeof w->path)
+                continue; /* deeper than any path the disk calls accept */
+            w->path[len] = '/';
+            tv_memcpy(w->path + len + 1, n, nl + 1);
+            if (!(ents[i].flags & TV_DIR_F_DIR))
+                w->stopped = !w->fn(w->fctx, w->path);
+            else if (depth + 1 < WALK_DEPTH)
+                st = walk_dir(w, len + 1 + nl, depth + 1);
+        }
+        cursor = next;
+    } while (st == TV_OK && cursor && !w->stopped);
+    kfree(ents);
+    return st;
+}
+
+static tv_status_t list_volume_files(void *ctx, const char *volume,
+                                     bool (*fn)(void *fctx, const char *name), void *fctx)
+{
+    (void)volume;
+    struct walk *w = ctx;
+    w->fn = fn;
+    w->fctx = fctx;
+    w->stopped = false;
+    return walk_dir(w, 0, 0);
+}
+
+/* Before the volumes are published: every interrupted merge, compact or
+ * convert is finished or rolled back by a recovery task (storage.md). */
+static void recover_volumes(struct store *s)
+{
+    struct walk *w = kzalloc(sizeof *w);
+    if (!w) {
+        log_err("image store: no memory to look for interrupted operations");
+        return;
+    }
+    w->s = s;
+    for (unsigned i = 0; i < store_count(s); i++) {
+        struct tv_volume_info v;
+        if (store_info(s, i, &v) != TV_OK || (v.flags & TV_VOLUME_F_READ_ONLY))
+            continue; /* nothing can be repaired on a read-only volume */
+        w->index = i;
+        disk_service_recover_volume(v.name, (tv_storage_t *)store_seam(s, i), list_volume_files, w, 0);
+    }
+    kfree(w);
+}
+
+/* The disk operations' resolver: "VOLUME:/path" -> the volume's seam and
+ * what the checks before a task need to know of the volume. */
+static tv_status_t resolve_for_disks(void *ctx, const char *path, tv_storage_t **seam,
+                                     const char **inner, struct disk_volume_facts *facts)
+{
+    (void)ctx;
+    struct store *s = calls ? volume_calls_store(calls) : 0;
+    unsigned i;
+    tv_status_t st = store_resolve(s, path, &i, inner);
+    if (st != TV_OK)
+        return st;
+    struct tv_volume_info v;
+    st = store_info(s, i, &v);
+    if (st != TV_OK)
+        return st;
+    *seam = (tv_storage_t *)store_seam(s, i); /* the engine writes through it */
+    facts->free_bytes = v.free_bytes;
+    facts->max_file_size = v.fs_type == TV_FS_FAT32 ? 0xffffffffull : DISK_UNKNOWN;
+    facts->read_only = (v.flags & TV_VOLUME_F_READ_ONLY) != 0;
+    return TV_OK;
 }
 
 /* On the store's thread, before any call is served. */
@@ -97,6 +202,7 @@ static struct store *mount_all(void *ctx)
                  (v.flags & TV_VOLUME_F_ESP) ? ", ESP" : "",
                  (v.flags & TV_VOLUME_F_READ_ONLY) ? ", read-only" : "");
     }
+    recover_volumes(s);
     log_info("image store: %u volumes in %llu ms", store_count(s),
              (unsigned long long)((time_now_ns() - t0) / 1000000));
     return s;
@@ -148,6 +254,8 @@ tv_status_t image_store_init(const char *options)
         st = hypercall_add_section(&section);
     if (st == TV_OK)
         st = power_add_shutdown_hook(unmount_at_power_off);
+    if (st == TV_OK)
+        disk_service_set_resolver(resolve_for_disks, 0);
     return st;
 }
 

@@ -551,7 +551,7 @@ tv_status_t store_disk_info(struct store *s, const char *path, struct tv_disk_in
         out->flags |= TV_DISK_F_PARENT_SIZE;
     for (tv_vhd_t *p = tv_vhd_parent(h); p; p = tv_vhd_parent(p)) {
         if (out->depth < TV_DISK_MAX_PARENTS)
-            chain_name(v, tv_vhd_name(p), out->parents[out->depth], TV_DISK_PATH_MAX);
+            chain_name(v, tv_vhd_name(p), out->parents[out->depth], TV_DISK_INFO_NAME_MAX);
         out->depth++;
     }
     return tv_vhd_close(h);
