@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include "kernel/sched.h"
 #include "dev/vapic.h"
+#include "emul/x86_icache.h"
 #include "taskvisor/status.h"
 
 struct partition;
@@ -132,6 +133,8 @@ struct vcpu {
     struct vapic apic;
     uint64_t exit_counts[EXIT_REASON_COUNT];
     uint64_t first_entry_tsc;
+    /* Exiting instructions decoded without next-RIP (vm/guest_insn.c). */
+    struct x86_icache icache;
 };
 
 struct guest_mode {
