@@ -69,7 +69,7 @@ static void handle_external_interrupt(struct vcpu *v, struct vm_exit *e)
 static void handle_interrupt_window(struct vcpu *v, struct vm_exit *e)
 {
     (void)e;
-    virt->request_interrupt_window(v, false); /* the loop injects next */
+    vcpu_set_irq_window(v, false); /* the loop injects next */
 }
 
 static void handle_virt_instruction(struct vcpu *v, struct vm_exit *e)
@@ -153,9 +153,8 @@ static bool nop_fast_path(struct vcpu *v, struct vm_exit *e)
 {
     if (e->reason != EXIT_HYPERCALL || v->regs.rax != TV_HC_NOP)
         return false;
-    struct guest_mode m;
-    virt->get_mode(v, &m);
-    if (m.cpl != 0)
+    bool long_code;
+    if (virt->get_cpl(v, &long_code) != 0)
         return false;
     v->regs.rax = TV_OK;
     vcpu_advance_rip(v, e);

@@ -100,16 +100,16 @@ tv_status_t hypercall_table_seal(void)
 
 void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
-    struct guest_mode m;
-    virt->get_mode(v, &m);
+    bool long_code;
+    unsigned cpl = virt->get_cpl(v, &long_code);
     struct partition *p = v->part;
     struct guest_mem_range ram = { 0, p->mem_bytes };
     struct guest_mem_view view = { &ram, 1, p, guest_read_cb, guest_write_cb };
     struct hcall_caller caller = {
         .partition_id = p->id,
         .is_control = (p->flags & TV_PART_CONTROL) != 0,
-        .cpl = (uint8_t)m.cpl,
-        .wide = (m.efer & EFER_LMA) && m.cs_long,
+        .cpl = (uint8_t)cpl,
+        .wide = long_code,
         .mem = &view,
         .denials = &p->hcall_denials,
     };

@@ -95,8 +95,29 @@ static void load_tsc_aux(struct vcpu *v)
     }
 }
 
+void vcpu_set_irq_window(struct vcpu *v, bool on)
+{
+    if (v->irq_window == on)
+        return;
+    v->irq_window = on;
+    virt->request_interrupt_window(v, on);
+}
+
+/* Nothing to deliver and nothing to undo: no posted interrupt, no timer
+ * expiry or NMI to look at, an empty IRR and no window requested.  Then
+ * deliver_interrupts() would change nothing, so the exit path skips it. */
+static bool interrupts_idle(const struct vcpu *v)
+{
+    const struct vapic *a = &v->apic;
+    return !(v->posted_irr[0] | v->posted_irr[1] | v->posted_irr[2] | v->posted_irr[3]) &&
+           !a->timer_fired && !a->nmi_pending && !v->irq_window &&
+           !(a->irr[0] | a->irr[1] | a->irr[2] | a->irr[3]);
+}
+
 static void deliver_interrupts(struct vcpu *v)
 {
+    if (interrupts_idle(v))
+        return;
     for (int w = 0; w < 4; w++) {
         uint64_t bits = __atomic_exchange_n(&v->posted_irr[w], 0, __ATOMIC_SEQ_CST);
         while (bits) {
@@ -114,21 +135,21 @@ static void deliver_interrupts(struct vcpu *v)
         v->halted = false;
     }
     if (virt->event_pending(v)) {
-        virt->request_interrupt_window(v, false);
+        vcpu_set_irq_window(v, false);
         return;
     }
     int vec = vapic_pending_vector(&v->apic);
     if (vec < 0) {
-        virt->request_interrupt_window(v, false);
+        vcpu_set_irq_window(v, false);
         return;
     }
     if (virt->can_inject_interrupt(v)) {
         virt->inject_interrupt(v, (uint8_t)vec);
         vapic_ack(&v->apic, vec);
-        virt->request_interrupt_window(v, false);
+        vcpu_set_irq_window(v, false);
         v->halted = false;
     } else {
-        virt->request_interrupt_window(v, true);
+        vcpu_set_irq_window(v, true);
         /* HLT ends on a pending interrupt the guest has enabled (IF=1);
          * the window exit then delivers it. */
         if (v->regs.rflags & (1u << 9))

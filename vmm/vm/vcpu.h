@@ -113,6 +113,7 @@ struct vcpu {
     bool stopped;
     volatile bool pause_wanted;     /* set by a Pause, cleared by a Resume */
     volatile bool held;             /* the thread sits paused, out of the guest */
+    bool irq_window;                /* interrupt-window exit requested (vcpu_set_irq_window) */
     int stop_reason;
     uint64_t stop_code;
     uint64_t xcr0;
@@ -160,6 +161,10 @@ struct virt_ops {
     /* Enters the guest once and returns the decoded exit (interrupts off). */
     void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
     void (*get_mode)(struct vcpu *v, struct guest_mode *m);
+    /* The CPL and, in *long_code, whether the guest runs 64-bit code
+     * (EFER.LMA && CS.L): what every hypercall exit needs, without the
+     * rest of get_mode. */
+    unsigned (*get_cpl)(struct vcpu *v, bool *long_code);
     void (*set_efer)(struct vcpu *v, uint64_t guest_efer);
     uint64_t (*get_pat)(struct vcpu *v);
     void (*set_pat)(struct vcpu *v, uint64_t pat);
@@ -214,6 +219,9 @@ void vcpu_post_request(struct vcpu *v, uint32_t req);
 void vcpu_post_interrupt(struct vcpu *v, uint8_t vector);
 void vcpu_stop(struct vcpu *v, int reason, uint64_t code, const char *why);
 void vcpu_advance_rip(struct vcpu *v, const struct vm_exit *exit);
+/* Requests (or drops) an exit when the guest can take an interrupt; the
+ * backend is told only when this changes. */
+void vcpu_set_irq_window(struct vcpu *v, bool on);
 /* General-purpose register n in the instruction encoding's order
  * (0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15). */
 uint64_t *vcpu_gpr(struct vcpu *v, unsigned n);

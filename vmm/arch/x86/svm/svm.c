@@ -198,12 +198,12 @@ static void decode_exit(struct vcpu *v, uint8_t *vm, struct vm_exit *e)
 {
     uint64_t code = vmcb_get_exit_code(vm);
     uint64_t i1 = vmcb_get_exit_info1(vm), i2 = vmcb_get_exit_info2(vm);
-    tv_memset(e, 0, sizeof *e);
+    /* Not zeroed as a whole: the common fields are set here, and each case
+     * sets every field of the union member its reason uses. */
     e->raw_code = code;
     e->info1 = i1;
     e->info2 = i2;
-    if (has_nrips)
-        e->next_rip = vmcb_get_next_rip(vm);
+    e->next_rip = has_nrips ? vmcb_get_next_rip(vm) : 0;
     if ((uint32_t)code == SVM_EXIT_INVALID) {
         e->reason = EXIT_ENTRY_FAILED;
         return;
@@ -227,6 +227,7 @@ static void decode_exit(struct vcpu *v, uint8_t *vm, struct vm_exit *e)
         e->cr.cr = (uint8_t)(code - SVM_EXIT_CR0_WRITE);
         e->cr.op = CR_OP_WRITE;
         e->cr.gpr = (has_decode_assists && (i1 >> 63)) ? (uint8_t)(i1 & 15) : CR_GPR_UNKNOWN;
+        e->cr.lmsw_src = 0;
         break;
     case SVM_EXIT_INVD: e->reason = EXIT_INVD; break;
     case SVM_EXIT_ICEBP:
@@ -235,6 +236,8 @@ static void decode_exit(struct vcpu *v, uint8_t *vm, struct vm_exit *e)
          * #DB intercept alone would leave the RIP ambiguous. */
         e->reason = EXIT_EXCEPTION;
         e->exception.vector = 1;
+        e->exception.error_code = 0;
+        e->exception.has_error = false;
         v->regs.rip = e->next_rip ? e->next_rip : v->regs.rip + 1;
         break;
     case SVM_EXIT_WBINVD: e->reason = EXIT_WBINVD; break;
@@ -351,6 +354,13 @@ static void svm_get_mode(struct vcpu *v, struct guest_mode *m)
     m->es_base = vmcb_seg_base(vm, VMCB_ES);
     m->fs_base = vmcb_seg_base(vm, VMCB_FS);   /* current: VMSAVE after every exit */
     m->gs_base = vmcb_seg_base(vm, VMCB_GS);
+}
+
+static unsigned svm_get_cpl(struct vcpu *v, bool *long_code)
+{
+    uint8_t *vm = ((struct svm_vcpu *)v->arch)->vmcb;
+    *long_code = (vmcb_get_efer(vm) & EFER_LMA) && ((vmcb_seg_attr(vm, VMCB_CS) >> 9) & 1);
+    return vmcb_get_cpl(vm);
 }
 
 static void svm_set_efer(struct vcpu *v, uint64_t efer)
@@ -477,6 +487,7 @@ const struct virt_ops svm_ops = {
     .vcpu_reset_pm32 = svm_reset_pm32,
     .vcpu_run = svm_vcpu_run,
     .get_mode = svm_get_mode,
+    .get_cpl = svm_get_cpl,
     .set_efer = svm_set_efer,
     .get_pat = svm_get_pat,
     .set_pat = svm_set_pat,

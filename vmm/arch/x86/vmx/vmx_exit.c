@@ -96,8 +96,7 @@ static void decode_exception(struct vcpu *v, struct vm_exit *e, uint64_t q)
     e->reason = EXIT_EXCEPTION;
     e->exception.vector = info & 0xff;
     e->exception.has_error = info & INTR_INFO_ERROR_VALID;
-    if (e->exception.has_error)
-        e->exception.error_code = (uint32_t)vmread(VMCS_EXIT_INTR_ERROR);
+    e->exception.error_code = e->exception.has_error ? (uint32_t)vmread(VMCS_EXIT_INTR_ERROR) : 0;
     /* ICEBP (INT1) is a privileged software exception (type 5): the exit
      * leaves RIP on the instruction, while its #DB returns after it. */
     if (((info >> 8) & 7) == 5)
@@ -118,9 +117,12 @@ static void decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
 {
     uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
     uint64_t len = vmread(VMCS_EXIT_INSN_LEN);
-    tv_memset(e, 0, sizeof *e);
+    /* Not zeroed as a whole: the common fields are set here, and each case
+     * sets every field of the union member its reason uses. */
     e->raw_code = reason;
     e->info1 = q;
+    e->info2 = 0;
+    e->next_rip = 0;
     if (reason & VMX_EXIT_ENTRY_FAILURE) {
         e->reason = EXIT_ENTRY_FAILED;
         vmx_report_entry_failure(v, reason, q);

@@ -53,6 +53,14 @@ void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32
 }
 
 
+static unsigned vmx_get_cpl(struct vcpu *v, bool *long_code)
+{
+    load_vmcs(v);
+    uint32_t cs_ar = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2 * VSEG_CS);
+    *long_code = (vmread(VMCS_GUEST_EFER) & EFER_LMA) && ((cs_ar >> 13) & 1);
+    return ((uint32_t)vmread(VMCS_GUEST_ES_AR + 2 * VSEG_SS) >> 5) & 3;   /* SS.DPL */
+}
+
 static bool vmx_event_pending(struct vcpu *v)
 {
     load_vmcs(v);
@@ -122,6 +130,7 @@ const struct virt_ops vmx_ops = {
     .vcpu_reset_pm32 = vmx_reset_pm32,
     .vcpu_run = vmx_vcpu_run,
     .get_mode = vmx_get_mode,
+    .get_cpl = vmx_get_cpl,
     .set_efer = vmx_set_efer,
     .get_pat = vmx_get_pat,
     .set_pat = vmx_set_pat,
