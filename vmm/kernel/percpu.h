@@ -40,6 +40,9 @@ struct percpu {
     struct thread *dead_thread;
     /* Software timers of this CPU, sorted by deadline (vmm/kernel/timer.c). */
     struct timer *timer_list;
+    /* Before this TSC value the watchdog has nothing to look at (timer.c);
+     * 0 until the first timer is armed: always look. */
+    uint64_t timer_watch_tsc;
 };
 
 #define MAX_CPUS 1
