@@ -39,13 +39,18 @@ void handle_cpuid(struct vcpu *v, struct vm_exit *e)
         }
     } else {
         r = cpuid(leaf, sub);
-        struct guest_mode m;
-        virt->get_mode(v, &m);
+        /* Only leaves 1 and 7 mirror the guest's CR4 (cpuid_policy.c). */
+        uint64_t cr4 = 0;
+        if (leaf == 1 || leaf == 7) {
+            struct guest_mode m;
+            virt->get_mode(v, &m);
+            cr4 = m.cr4;
+        }
         struct cpuid_guest_view g = {
             .apic_id = v->apic.id,
             .apic_enabled = (v->apic.apic_base >> 11) & 1,
-            .cr4_osxsave = (m.cr4 & CR4_OSXSAVE) != 0,
-            .cr4_pke = (m.cr4 & CR4_PKE) != 0,
+            .cr4_osxsave = (cr4 & CR4_OSXSAVE) != 0,
+            .cr4_pke = (cr4 & CR4_PKE) != 0,
             .xcr0_supported = fpu_supported_xcr0(),
         };
         uint32_t reg[4] = { r.eax, r.ebx, r.ecx, r.edx };

@@ -150,10 +150,44 @@ bool guest_msr_offered(uint32_t msr)
            (msr >= GMSR_K7_PERF_FIRST && msr <= GMSR_K7_PERF_LAST);
 }
 
+/* Leaves 0..31 and 0x80000000..0x8000001f map to bits 0..63 of a mask of
+ * the leaves that have rules, so that the CPUID exit of a leaf without any
+ * (leaf 0, say) does not scan the table; -1: not in the mask, scan. */
+static int leaf_bit(uint32_t leaf)
+{
+    if (leaf < 32)
+        return (int)leaf;
+    if (leaf >= 0x80000000u && leaf < 0x80000020u)
+        return 32 + (int)(leaf - 0x80000000u);
+    return -1;
+}
+
+static bool leaf_has_rules(uint32_t leaf)
+{
+    /* Built on first use from the const table; rebuilding it twice (a
+     * race) gives the same value. */
+    static uint64_t mask;
+    static bool ready;
+    int b = leaf_bit(leaf);
+    if (b < 0)
+        return true;
+    if (!ready) {
+        uint64_t m = 0;
+        for (unsigned i = 0; i < cpuid_rule_count; i++) {
+            int rb = leaf_bit(cpuid_rules[i].leaf);
+            if (rb >= 0)
+                m |= 1ull << rb;
+        }
+        mask = m;
+        ready = true;
+    }
+    return (mask >> b) & 1;
+}
+
 void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, uint32_t reg[4],
                         const struct cpuid_guest_view *g)
 {
-    for (unsigned i = 0; i < cpuid_rule_count; i++) {
+    for (unsigned i = 0; leaf_has_rules(leaf) && i < cpuid_rule_count; i++) {
         const struct cpuid_rule *r = &cpuid_rules[i];
         if (r->leaf != leaf || (r->subleaf != ANY && r->subleaf != subleaf))
             continue;
