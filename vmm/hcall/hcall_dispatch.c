@@ -54,7 +54,19 @@ const struct hcall_desc *hcall_lookup(const struct hcall_table *table,
         return NULL;
     for (size_t s = 0; s < table->nsections; s++) {
         const struct hcall_section *sec = &table->sections[s];
-        for (size_t i = 0; i < sec->count; i++) {
+        /* Sections list their calls by consecutive codes (0x000.., 0x100..):
+         * try the direct index first, then the whole section. */
+        size_t i = sec->count ? (size_t)(code - sec->calls[0].code) : 0;
+        if (code >= (sec->count ? sec->calls[0].code : 0) && i < sec->count &&
+            sec->calls[i].code == code) {
+            const struct hcall_desc *d = &sec->calls[i];
+            if ((d->flags & HCALL_F_TEST_ONLY) && !allow_test_only)
+                return NULL;
+            if (section)
+                *section = sec;
+            return d;
+        }
+        for (i = 0; i < sec->count; i++) {
             const struct hcall_desc *d = &sec->calls[i];
             if (d->code != code)
                 continue;
@@ -68,18 +80,28 @@ const struct hcall_desc *hcall_lookup(const struct hcall_table *table,
     return NULL;
 }
 
-/* Argument and output registers, in ABI order. */
+/* Argument and output registers, in ABI order, as offsets into struct
+ * hcall_regs (built once, not per call). */
+#define REG_OFF(r) (uint8_t)(offsetof(struct hcall_regs, r) / sizeof(uint64_t))
+static const uint8_t wide_args[HCALL_NARGS] = { REG_OFF(rdi), REG_OFF(rsi), REG_OFF(rdx),
+                                                REG_OFF(r10), REG_OFF(r8) };
+static const uint8_t narrow_args[HCALL_NARGS] = { REG_OFF(rbx), REG_OFF(rcx), REG_OFF(rdx),
+                                                  REG_OFF(rsi), REG_OFF(rdi) };
+static const uint8_t outs[HCALL_NOUTS] = { REG_OFF(rdx), REG_OFF(rsi), REG_OFF(rdi) };
+
+static uint64_t *reg_slot(struct hcall_regs *r, uint8_t off)
+{
+    return (uint64_t *)r + off;
+}
+
 static uint64_t *arg_reg(struct hcall_regs *r, bool wide, unsigned i)
 {
-    uint64_t *wide_regs[HCALL_NARGS] = { &r->rdi, &r->rsi, &r->rdx, &r->r10, &r->r8 };
-    uint64_t *narrow_regs[HCALL_NARGS] = { &r->rbx, &r->rcx, &r->rdx, &r->rsi, &r->rdi };
-    return wide ? wide_regs[i] : narrow_regs[i];
+    return reg_slot(r, wide ? wide_args[i] : narrow_args[i]);
 }
 
 static uint64_t *out_reg(struct hcall_regs *r, unsigned i)
 {
-    uint64_t *regs[HCALL_NOUTS] = { &r->rdx, &r->rsi, &r->rdi };
-    return regs[i];
+    return reg_slot(r, outs[i]);
 }
 
 static void log_denied(const struct hcall_env *env, const struct hcall_caller *caller,
@@ -131,11 +153,14 @@ enum hcall_action hcall_dispatch(const struct hcall_env *env,
         return HCALL_ADVANCE;
     }
 
+    /* Only what a handler may read is set: out[] is written before it is
+     * read (under out_mask), so it is not cleared per call. */
     struct hcall_ctx ctx;
-    tv_memset(&ctx, 0, sizeof ctx);
     ctx.caller = caller;
     ctx.svc = env->svc;
     ctx.host = env->host;
+    ctx.out_mask = 0;
+    ctx.arg_update_mask = 0;
     if (sec->caller_state) {
         ctx.host = sec->caller_state(sec->owner, caller);
         if (!ctx.host) {
