@@ -28,9 +28,16 @@ static uint64_t estimate_eta(const struct task_job *t, uint64_t now)
     return elapsed / done * left;
 }
 
+/* The record has no padding and every byte of it is assigned below (the
+ * strings as whole arrays, zero-filled in the job), so it is not cleared
+ * first; the assert keeps a new field from being left out unnoticed. */
+_Static_assert(sizeof(struct tv_task_info) ==
+                   8 * 2 + 4 * 8 + sizeof(struct tv_task_target) + 8 * 8 + 4 * 2 +
+                       TV_TASK_DESC_MAX + TV_TASK_ERROR_MAX,
+               "tv_task_info changed: assign every new field in snapshot()");
+
 static void snapshot(const struct task_job *t, uint64_t now, struct tv_task_info *out)
 {
-    tv_memset(out, 0, sizeof *out);
     out->id = t->id;
     out->seq = t->seq;
     out->type = t->type;
