@@ -113,16 +113,20 @@ static void dump_frame(const struct trap_frame *tf)
 
 static volatile uint64_t nmi_count, db_count;
 static uint64_t nmi_reported, db_reported;
+volatile uint64_t trap_report_events;
+uint64_t trap_report_seen;
 
 void trap_host_nmi(void)
 {
     __atomic_add_fetch(&nmi_count, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&trap_report_events, 1, __ATOMIC_RELAXED);
 }
 
 uint64_t trap_nmi_count(void) { return __atomic_load_n(&nmi_count, __ATOMIC_RELAXED); }
 
-void trap_nmi_report(void)
+void trap_report_slow(void)
 {
+    trap_report_seen = __atomic_load_n(&trap_report_events, __ATOMIC_RELAXED);
     uint64_t n = trap_nmi_count();
     if (n != nmi_reported) {
         log_warn("host NMI received (%llu new, %llu in all); the monitor goes on",
@@ -151,6 +155,7 @@ void trap_dispatch(struct trap_frame *tf)
          * is a guest's single-step leaking through an exit (Bochs' SVM
          * delivers one after a #VMEXIT from a TF=1 guest).  Ignore it. */
         __atomic_add_fetch(&db_count, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&trap_report_events, 1, __ATOMIC_RELAXED);
         write_dr(6, 0xffff0ff0u);
         tf->rflags &= ~(1ull << 8);
         return;

@@ -28,7 +28,16 @@ void idt_init(void);
  * an ordinary thread context. */
 void trap_host_nmi(void);
 uint64_t trap_nmi_count(void);
-void trap_nmi_report(void);
+/* Both handlers also count into trap_report_events, so that the exit
+ * path's call costs one compare while there is nothing to log. */
+extern volatile uint64_t trap_report_events;
+extern uint64_t trap_report_seen;
+void trap_report_slow(void);
+static inline void trap_nmi_report(void)
+{
+    if (__atomic_load_n(&trap_report_events, __ATOMIC_RELAXED) != trap_report_seen)
+        trap_report_slow();
+}
 void irq_register(uint8_t vector, irq_handler_t handler);
 
 /* Device interrupts (MSI/MSI-X): a free vector from IRQ_DYN_FIRST..LAST
