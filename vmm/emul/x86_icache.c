@@ -42,11 +42,19 @@ static tv_status_t record_read(void *ctx, uint64_t gpa, void *buf, size_t len)
     return st;
 }
 
-static bool key_equal(const struct x86_icache_key *a, const struct x86_icache_key *b)
+static uint32_t mode_key(const struct x86_paging_state *ps, enum x86_cpu_mode mode)
 {
-    return a->rip == b->rip && a->cr3 == b->cr3 && a->cs_base == b->cs_base &&
-           a->cr0 == b->cr0 && a->cr4 == b->cr4 && a->efer == b->efer && a->mode == b->mode &&
-           a->cpl == b->cpl;
+    return (uint32_t)mode | ((uint32_t)ps->maxphyaddr << 8);
+}
+
+/* Compared field by field against the call's own arguments: no key is
+ * built on a hit. */
+static bool key_matches(const struct x86_icache_key *k, const struct x86_paging_state *ps,
+                        enum x86_cpu_mode mode, uint64_t cs_base, uint64_t rip, unsigned cpl)
+{
+    return k->rip == rip && k->cr3 == ps->cr3 && k->cs_base == cs_base && k->cr0 == ps->cr0 &&
+           k->cr4 == ps->cr4 && k->efer == ps->efer && k->mode == mode_key(ps, mode) &&
+           k->cpl == cpl;
 }
 
 /* Guest memory still holds what the fill read. */
@@ -75,19 +83,18 @@ tv_status_t x86_icache_decode(struct x86_icache *c, const struct x86_paging_stat
 {
     if (!c || !ps || !read || !insn || !fault)
         return TV_E_INVALID_ARGUMENT;
-    struct x86_icache_key k = {
-        .rip = rip, .cs_base = cs_base, .cr0 = ps->cr0, .cr3 = ps->cr3, .cr4 = ps->cr4,
-        .efer = ps->efer, .mode = (uint32_t)mode | ((uint32_t)ps->maxphyaddr << 8), .cpl = cpl,
-    };
     struct x86_icache_entry *e = &c->slot[(rip ^ (rip >> 5)) % X86_ICACHE_SLOTS];
-    if (e->valid && key_equal(&e->key, &k) && still_valid(e)) {
+    if (e->valid && key_matches(&e->key, ps, mode, cs_base, rip, cpl) && still_valid(e)) {
         c->hits++;
         *insn = &e->insn;
         return TV_OK;
     }
     c->misses++;
     e->valid = false;
-    e->key = k;
+    e->key = (struct x86_icache_key){
+        .rip = rip, .cs_base = cs_base, .cr0 = ps->cr0, .cr3 = ps->cr3, .cr4 = ps->cr4,
+        .efer = ps->efer, .mode = mode_key(ps, mode), .cpl = cpl,
+    };
     e->npt = 0;
     struct recorder r = { read, map, ctx, e, true, false };
     tv_status_t st = x86_fetch_decode(ps, mode, cs_base, rip, cpl, record_read, &r, &e->insn,
