@@ -46,10 +46,22 @@ static tv_status_t hc_query(struct hcall_ctx *ctx)
     set_out0(ctx, sizeof(struct tv_task_info));
     if (a[2] < sizeof(struct tv_task_info))
         return TV_E_BUFFER_TOO_SMALL;
-    struct tv_task_info info;
-    tv_status_t s = task_query(st->mgr, a[0], &info);
-    if (s == TV_OK)
-        s = guest_mem_write(ctx->caller->mem, a[1], &info, sizeof info);
+    /* The record goes straight into the caller's buffer when the buffer is
+     * one piece of host memory (map), as it nearly always is: no copy of
+     * 392 bytes through the stack.  Either way the buffer is written only
+     * when the task was found. */
+    void *host = st->map ? st->map(st->ctx, a[1], sizeof(struct tv_task_info)) : NULL;
+    tv_status_t s;
+    if (host) {
+        s = task_query(st->mgr, a[0], host);
+        if (st->unmap)
+            st->unmap(st->ctx, host, sizeof(struct tv_task_info));
+    } else {
+        struct tv_task_info info;
+        s = task_query(st->mgr, a[0], &info);
+        if (s == TV_OK)
+            s = guest_mem_write(ctx->caller->mem, a[1], &info, sizeof info);
+    }
     if (s != TV_OK)
         ctx->out_mask = 0;
     return s;

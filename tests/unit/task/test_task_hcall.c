@@ -216,10 +216,16 @@ static void query(void **state)
     memset(e->f.mem + 0x1000, 0x77, 1024);
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE + 0x1000, 1024, 0, 0, &res), TV_OK);
     assert_int_equal(e->f.mem[0x1000 + sz], 0x77);
+    /* The record went straight into the mapped buffer, unmapped after. */
+    assert_int_equal(e->f.maps, 2);
+    assert_int_equal(e->f.unmaps, 2);
     /* refusals */
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, 0, BASE, sz, 0, 0, &res), TV_E_INVALID_ARGUMENT);
+    memset(e->f.mem, 0x55, sz);
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, 99, BASE, sz, 0, 0, &res), TV_E_NOT_FOUND);
     assert_int_equal(res.out, sz); /* RDX (a2) untouched: no output on an error */
+    assert_int_equal(e->f.mem[0], 0x55);          /* nor a byte of the buffer */
+    assert_int_equal(e->f.mem[sz - 1], 0x55);
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, BASE + 4, sz, 0, 0, &res),
                      TV_E_INVALID_ARGUMENT);
     assert_int_equal(hc(e, TV_HC_TASK_QUERY, id, 0, sz, 0, 0, &res), TV_E_INVALID_ARGUMENT);
