@@ -2,7 +2,7 @@
 # kernel headers), unit-tested hosted and part of PORTABLE_SRCS; vapic,
 # vapic_mmio and vuart use the monitor's timers and log and are unit-tested
 # hosted over stubs of those (test_vapic_mmio_uart).
-DEV_PORTABLE_SRCS := vmm/dev/ioapic.c vmm/dev/mptable.c vmm/dev/legacy_ports.c
+DEV_PORTABLE_SRCS := vmm/dev/ioapic.c vmm/dev/mptable.c vmm/dev/legacy_ports.c vmm/dev/cmos_rtc.c
 
 UNIT_TESTS += $(BUILD)/tests/unit/test_platform_devices
 $(BUILD)/tests/unit/test_platform_devices: $(call host_objs,tests/unit/dev/test_platform_devices.c $(DEV_PORTABLE_SRCS) $(LIB_SRCS))
@@ -25,3 +25,8 @@ FUZZ_TARGETS += $(BUILD)/fuzz/xapic
 $(BUILD)/fuzz/xapic: tests/fuzz/fuzz_xapic.c vmm/dev/vapic.c vmm/dev/vapic_mmio.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -Ivmm $(filter %.c,$^) -o $@
+
+FUZZ_TARGETS += $(BUILD)/fuzz/cmos_rtc
+$(BUILD)/fuzz/cmos_rtc: tests/fuzz/fuzz_cmos_rtc.c vmm/dev/cmos_rtc.c vmm/dev/cmos_rtc.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ivmm $(filter %.c,$^) -o $@

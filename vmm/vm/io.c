@@ -6,7 +6,9 @@
 #include "kernel/log.h"
 #include "vm/partition.h"
 #include "taskvisor/hypercall.h"
+#include "dev/cmos_rtc.h"
 #include "dev/legacy_ports.h"
+#include "kernel/wallclock.h"
 
 /* Upper bound on elements moved by one REP INS/OUTS exit; the rest continue
  * on re-entry (RIP not advanced), so a long string cannot stall the CPU. */
@@ -17,6 +19,8 @@ static uint32_t port_read(struct vcpu *v, uint16_t port, unsigned size)
     struct partition *p = v->part;
     if (vuart_handles_port(port) && size == 1)
         return vuart_read(&p->uart, port);
+    if (cmos_rtc_handles_port(port) && size == 1)
+        return cmos_rtc_read(&p->cmos, port, (int64_t)(wallclock_unix_ns() / 1000000000ull));
     uint32_t v32;
     if (legacy_port_read(port, size, &v32))
         return v32;
@@ -28,6 +32,10 @@ static void port_write(struct vcpu *v, uint16_t port, unsigned size, uint32_t va
     struct partition *p = v->part;
     if (vuart_handles_port(port) && size == 1) {
         vuart_write(&p->uart, port, value);
+        return;
+    }
+    if (cmos_rtc_handles_port(port) && size == 1) {
+        cmos_rtc_write(&p->cmos, port, (uint8_t)value);
         return;
     }
     /* The exit port is a 32-bit register (include/taskvisor/hypercall.h):

@@ -405,6 +405,7 @@ tv_status_t partition_build(struct partition *p, partition_progress_fn progress,
         goto fail;
     }
     vuart_init(&p->uart, p->name, (p->flags & TV_PART_CONTROL) != 0);
+    cmos_rtc_init(&p->cmos);
     p->uart.raw = p->console_raw;
     ioapic_init(&p->ioapic, 1, p, ioapic_deliver);
     xapic_regs_init(&p->xapic);

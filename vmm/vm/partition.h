@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include "boot/common/boot_info.h"
 #include "vm/vcpu.h"
+#include "dev/cmos_rtc.h"
 #include "dev/vuart.h"
 #include "dev/ioapic.h"
 #include "dev/vapic_mmio.h"
@@ -37,6 +38,7 @@ struct partition {
     struct page_table npt;
     struct vcpu vcpu;               /* one vCPU per partition for now */
     struct vuart uart;
+    struct cmos_rtc cmos;           /* ports 0x70/0x71: the wall clock */
     struct ioapic ioapic;           /* at IOAPIC_BASE_GPA, described by the MP table */
     struct xapic_regs xapic;        /* the vCPU's xAPIC-only registers */
     uint64_t mmio_exits;            /* MMIO accesses emulated */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dev/ioapic.h"
+#include "dev/cmos_rtc.h"
 #include "dev/legacy_ports.h"
 #include "dev/mptable.h"
 
@@ -234,6 +235,86 @@ static void legacy_port_answers(void **state)
     assert_false(legacy_port_read(0x44, 1, &v));
 }
 
+static uint8_t cmos_reg(struct cmos_rtc *c, uint8_t reg, int64_t now)
+{
+    cmos_rtc_write(c, CMOS_PORT_INDEX, reg);
+    return cmos_rtc_read(c, CMOS_PORT_DATA, now);
+}
+
+static void cmos_dates(void **state)
+{
+    (void)state;
+    static const struct { int64_t t; int64_t y; unsigned mo, d, h, mi, s, wd; } cases[] = {
+        { 0,          1970, 1, 1, 0, 0, 0, 4 },
+        { -1,         1969, 12, 31, 23, 59, 59, 3 },
+        { 951868799,  2000, 2, 29, 23, 59, 59, 2 },   /* 2000 is a leap year */
+        { 1709213862, 2024, 2, 29, 13, 37, 42, 4 },
+        { 2147483648, 2038, 1, 19, 3, 14, 8, 2 },     /* past 32-bit seconds */
+        { 4107499200, 2100, 2, 28, 12, 0, 0, 0 },
+        { 4107542400, 2100, 3, 1, 0, 0, 0, 1 },       /* 2100 is not */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct cmos_date d;
+        cmos_date_of(cases[i].t, &d);
+        assert_int_equal(d.year, cases[i].y);
+        assert_int_equal(d.month, cases[i].mo);
+        assert_int_equal(d.day, cases[i].d);
+        assert_int_equal(d.hour, cases[i].h);
+        assert_int_equal(d.minute, cases[i].mi);
+        assert_int_equal(d.second, cases[i].s);
+        assert_int_equal(d.weekday, cases[i].wd);
+    }
+}
+
+static void cmos_registers(void **state)
+{
+    (void)state;
+    struct cmos_rtc c;
+    cmos_rtc_init(&c);
+    const int64_t now = 1709213862; /* 2024-02-29 13:37:42 UTC, a Thursday */
+    assert_true(cmos_rtc_handles_port(0x70) && cmos_rtc_handles_port(0x71));
+    assert_false(cmos_rtc_handles_port(0x72));
+    /* BCD, 24-hour (status B at reset). */
+    assert_int_equal(cmos_reg(&c, 0x00, now), 0x42);
+    assert_int_equal(cmos_reg(&c, 0x02, now), 0x37);
+    assert_int_equal(cmos_reg(&c, 0x04, now), 0x13);
+    assert_int_equal(cmos_reg(&c, 0x06, now), 0x05); /* 1 = Sunday */
+    assert_int_equal(cmos_reg(&c, 0x07, now), 0x29);
+    assert_int_equal(cmos_reg(&c, 0x08, now), 0x02);
+    assert_int_equal(cmos_reg(&c, 0x09, now), 0x24);
+    assert_int_equal(cmos_reg(&c, 0x32, now), 0x20);
+    assert_int_equal(cmos_reg(&c, 0x0a, now), 0x26);  /* UIP clear */
+    assert_int_equal(cmos_reg(&c, 0x0b, now), 0x02);
+    assert_int_equal(cmos_reg(&c, 0x0c, now), 0x00);
+    assert_int_equal(cmos_reg(&c, 0x0d, now), 0x80);
+    /* The NMI-mask bit of the index is ignored; port 0x70 reads all ones. */
+    cmos_rtc_write(&c, 0x70, 0x80 | 0x09);
+    assert_int_equal(cmos_rtc_read(&c, 0x71, now), 0x24);
+    assert_int_equal(cmos_rtc_read(&c, 0x70, now), 0xff);
+    /* Binary and 12-hour, as the guest may ask through status B. */
+    cmos_rtc_write(&c, 0x70, 0x0b);
+    cmos_rtc_write(&c, 0x71, 0x04);
+    assert_int_equal(cmos_reg(&c, 0x04, now), 0x80 | 1);  /* 1 PM */
+    assert_int_equal(cmos_reg(&c, 0x00, now), 42);
+    assert_int_equal(cmos_reg(&c, 0x04, 1709164800), 12); /* midnight = 12 AM */
+    cmos_rtc_write(&c, 0x70, 0x0b);
+    cmos_rtc_write(&c, 0x71, 0x02);
+    /* The time cannot be set; RAM keeps what is written; UIP cannot be set. */
+    cmos_rtc_write(&c, 0x70, 0x00);
+    cmos_rtc_write(&c, 0x71, 0x59);
+    assert_int_equal(cmos_reg(&c, 0x00, now), 0x42);
+    cmos_rtc_write(&c, 0x70, 0x0a);
+    cmos_rtc_write(&c, 0x71, 0xa6);
+    assert_int_equal(cmos_reg(&c, 0x0a, now), 0x26);
+    cmos_rtc_write(&c, 0x70, 0x7f);
+    cmos_rtc_write(&c, 0x71, 0x5a);
+    assert_int_equal(cmos_reg(&c, 0x7f, now), 0x5a);
+    assert_int_equal(cmos_reg(&c, 0x10, now), 0x00);
+    cmos_rtc_write(&c, 0x70, 0x0d);
+    cmos_rtc_write(&c, 0x71, 0x00);
+    assert_int_equal(cmos_reg(&c, 0x0d, now), 0x80);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +323,8 @@ int main(void)
         cmocka_unit_test(mptable_layout),
         cmocka_unit_test(mptable_refusals),
         cmocka_unit_test(legacy_port_answers),
+        cmocka_unit_test(cmos_dates),
+        cmocka_unit_test(cmos_registers),
     };
     return cmocka_run_group_tests_name("platform_devices", tests, NULL, NULL);
 }
