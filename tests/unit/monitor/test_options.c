@@ -63,7 +63,7 @@ static void bad_lines_are_refused_by_name(void **state)
 #ifdef TV_TEST_BUILD
         { "expect.x=exit:zz", "option expect.x=exit:zz: not a number (decimal or 0x hex)" },
         { "expect.x=exit:0x100000000", "option expect.x=exit:0x100000000: out of range 0..4294967295" },
-        { "expect.x=crash", "option expect.x=crash: expected exit:N or one of triple_fault|bad_access|entry_failed|running|exception_loop" },
+        { "expect.x=crash", "option expect.x=crash: expected exit:N or one of triple_fault|bad_access|entry_failed|running|exception_loop|off" },
         { "expect.=running", "unknown option 'expect.=running'" },
 #else
         /* the scenario verdict's options exist only in the test build */
