@@ -21,7 +21,9 @@
 #include <stdint.h>
 #include <linux/ioctl.h>
 
+#include "taskvisor/disk.h"
 #include "taskvisor/task.h"
+#include "taskvisor/vm.h"
 
 #define TVDEV_NAME "taskvisor" /* /dev/taskvisor */
 #define TVDEV_ABI  1u          /* this header's version, in tvdev_version.driver_abi */
@@ -90,6 +92,58 @@ struct tvdev_test_start {     /* test builds of the monitor only (TV_FEAT_TEST_C
     uint32_t reserved;        /* 0 */
 };
 
+/* ---- Disks (0x200-0x2ff): one ioctl for the class -------------------------
+ * `call` names the hypercall; the input record travels through a kernel
+ * bounce buffer (`in`, `in_size`), an output buffer (`out`, `out_size`) is
+ * for calls that return data.  Today: DISK_START only (arg = the task type,
+ * in = its record of exactly the type's size, no output; result = the task
+ * id).  The image store's read-only calls become more cases of the same
+ * structure, each with its own sizes. */
+struct tvdev_disk {
+    uint32_t call;            /* in: TV_HC_DISK_START */
+    uint32_t arg;             /* in: DISK_START: enum tv_task_type (a DISK_* type) */
+    uint64_t in;              /* in: user address of the input record */
+    uint32_t in_size;         /* in: its size (DISK_START: sizeof the type's record) */
+    uint32_t out_size;        /* in: bytes at out (DISK_START: 0) */
+    uint64_t out;             /* in: user address of the output buffer (DISK_START: 0) */
+    uint64_t result;          /* out: o0 (DISK_START: the new task's id) */
+    uint32_t status;          /* out */
+    uint32_t reserved0;       /* 0 */
+    uint64_t reserved[2];     /* 0 */
+};
+#define TVDEV_DISK_IN_MAX 4096u /* bytes of an input record */
+
+/* ---- Virtual machines (0x300-0x3ff) ----------------------------------------- */
+struct tvdev_vm_list {
+    uint64_t entries;         /* in: user address of struct tv_vm_info[capacity] */
+    uint32_t capacity;        /* in: 0..TVDEV_VM_LIST_MAX (0 = count only) */
+    uint32_t count;           /* out: records written (the smaller of total and capacity) */
+    uint32_t total;           /* out: the monitor's number of VMs */
+    uint32_t status;          /* out */
+    uint64_t reserved[2];     /* 0 */
+};
+#define TVDEV_VM_LIST_MAX 64u /* VM_LIST's own limit */
+
+struct tvdev_vm_query {
+    uint32_t id;              /* in: VM id */
+    uint32_t status;          /* out */
+    uint64_t reserved[2];     /* 0 */
+    struct tv_vm_info info;   /* out, valid when status = TV_OK */
+};
+
+/* An operation on one VM that the monitor runs as a task: `call` is its
+ * hypercall (VM_STARTUP .. VM_RESUME today; the agent calls from 0x307 join
+ * the same structure, a reserved field becoming an argument where one
+ * needs more than the id). */
+struct tvdev_vm_op {
+    uint32_t call;            /* in: TV_HC_VM_STARTUP..TV_HC_VM_RESUME */
+    uint32_t id;              /* in: VM id */
+    uint64_t task;            /* out: the id of the task doing it */
+    uint32_t status;          /* out */
+    uint32_t reserved0;       /* 0 */
+    uint64_t reserved[2];     /* 0 */
+};
+
 /* One record of read(). */
 struct tvdev_event {
     uint64_t id;              /* 0 = a marker: events were lost before this point */
@@ -109,6 +163,10 @@ struct tvdev_event {
 #define TVDEV_IOC_TASK_VERB  _IOWR(TVDEV_IOC_MAGIC, 0x12, struct tvdev_task_verb)
 #define TVDEV_IOC_TASK_WAIT  _IOWR(TVDEV_IOC_MAGIC, 0x13, struct tvdev_task_wait)
 #define TVDEV_IOC_EVENTS     _IOW(TVDEV_IOC_MAGIC, 0x14, struct tvdev_events)
+#define TVDEV_IOC_DISK       _IOWR(TVDEV_IOC_MAGIC, 0x20, struct tvdev_disk)
+#define TVDEV_IOC_VM_LIST    _IOWR(TVDEV_IOC_MAGIC, 0x30, struct tvdev_vm_list)
+#define TVDEV_IOC_VM_QUERY   _IOWR(TVDEV_IOC_MAGIC, 0x31, struct tvdev_vm_query)
+#define TVDEV_IOC_VM_OP      _IOWR(TVDEV_IOC_MAGIC, 0x32, struct tvdev_vm_op)
 #define TVDEV_IOC_TEST_START _IOWR(TVDEV_IOC_MAGIC, 0x80, struct tvdev_test_start)
 
 _Static_assert(sizeof(struct tvdev_version) == 64, "tvdev_version layout");
@@ -121,6 +179,11 @@ _Static_assert(sizeof(struct tvdev_task_wait) == 32, "tvdev_task_wait layout");
 _Static_assert(sizeof(struct tvdev_events) == 32, "tvdev_events layout");
 _Static_assert(sizeof(struct tvdev_test_start) == sizeof(struct tv_task_test_spec) + 16,
                "tvdev_test_start layout");
+_Static_assert(sizeof(struct tvdev_disk) == 64, "tvdev_disk layout");
+_Static_assert(sizeof(struct tvdev_vm_list) == 40, "tvdev_vm_list layout");
+_Static_assert(sizeof(struct tvdev_vm_query) == 24 + sizeof(struct tv_vm_info),
+               "tvdev_vm_query layout");
+_Static_assert(sizeof(struct tvdev_vm_op) == 40, "tvdev_vm_op layout");
 _Static_assert(sizeof(struct tvdev_event) == 32, "tvdev_event layout");
 
 #endif

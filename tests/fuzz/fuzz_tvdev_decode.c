@@ -4,7 +4,9 @@
  * Aborts when a structure is accepted that breaks a rule of
  * include/taskvisor/tvdev.h, when the wait slicing can end early or run
  * past its deadline, when the ring consumer returns more than asked or
- * other entries than the ring's, or when a queue loses order or drops an
+ * other entries than the ring's, when a disk or VM structure is accepted
+ * with a record size that is not its type's, a call the class does not
+ * carry or a reserved field set, or when a queue loses order or drops an
  * event without reporting the loss. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -204,14 +206,58 @@ static void fuzz_probe(struct in *in)
               version.eax >> 16 == TV_ABI_VERSION_MAJOR);
 }
 
+/* The disk and VM classes: an accepted structure keeps every rule. */
+static void fuzz_disk_vm(struct in *in)
+{
+    struct tvdev_disk d;
+    take(in, &d, sizeof d);
+    uint8_t b = byte(in);
+    if (b & 1) /* steer towards a plausible call */
+        d.call = TV_HC_DISK_START;
+    if (b & 2)
+        d.in_size = (uint32_t)tvd_disk_record_size(d.arg & 31);
+    if (tvd_check_disk(&d)) {
+        size_t want = tvd_disk_record_size(d.arg);
+        CHECK(d.call == TV_HC_DISK_START && want != 0 && d.in_size == want &&
+              want <= TVDEV_DISK_IN_MAX);
+        CHECK(d.in != 0 && d.in + d.in_size > d.in && d.out == 0 && d.out_size == 0);
+        CHECK(!d.reserved0 && !d.reserved[0] && !d.reserved[1]);
+        CHECK(d.arg != TV_TASK_TYPE_DISK_RECOVER);
+    }
+    struct tvdev_vm_list l;
+    take(in, &l, sizeof l);
+    if (b & 4)
+        l.capacity &= 127;
+    if (tvd_check_vm_list(&l)) {
+        CHECK(!l.reserved[0] && !l.reserved[1] && l.capacity <= TVDEV_VM_LIST_MAX);
+        CHECK(l.capacity == 0 ||
+              (l.entries && l.entries + (uint64_t)l.capacity * sizeof(struct tv_vm_info) > l.entries));
+    }
+    uint64_t total;
+    take(in, &total, sizeof total);
+    uint32_t w = tvd_vm_list_written(total, l.capacity);
+    CHECK(w <= l.capacity && w <= total && (w == l.capacity || w == total));
+    struct tvdev_vm_query q;
+    take(in, &q, sizeof q);
+    CHECK(tvd_check_vm_query(&q) == (q.reserved[0] == 0 && q.reserved[1] == 0));
+    struct tvdev_vm_op o;
+    take(in, &o, sizeof o);
+    if (b & 8)
+        o.call = TV_HC_VM_LIST + (o.call & 15);
+    if (tvd_check_vm_op(&o))
+        CHECK(o.call >= TV_HC_VM_STARTUP && o.call <= TV_HC_VM_RESUME && !o.reserved0 &&
+              !o.reserved[0] && !o.reserved[1]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct in in = { data, size };
-    switch (byte(&in) % 5) {
+    switch (byte(&in) % 6) {
     case 0: fuzz_structs(&in); break;
     case 1: fuzz_wait(&in); break;
     case 2: fuzz_ring(&in); break;
     case 3: fuzz_queue(&in); break;
+    case 5: fuzz_disk_vm(&in); break;
     default: fuzz_probe(&in); break;
     }
     return 0;

@@ -316,6 +316,120 @@ static long do_events(struct tv_file *f, void __user *uarg)
     return 0;
 }
 
+/* ---- disks ------------------------------------------------------------------ */
+/* The disk class: the record goes through a kmalloc'd bounce buffer, checked
+ * for its size against the call (tvd_check_disk) before anything is copied;
+ * the monitor reads it once from there. */
+static long do_disk(void __user *uarg)
+{
+    struct tvdev_disk d;
+    struct hc_out o = { 0, 0 };
+    void *rec;
+
+    if (copy_from_user(&d, uarg, sizeof d))
+        return -EFAULT;
+    if (!tvd_check_disk(&d))
+        return -EINVAL;
+    rec = kmalloc(d.in_size, GFP_KERNEL);
+    if (!rec)
+        return -ENOMEM;
+    if (copy_from_user(rec, (const void __user *)(uintptr_t)d.in, d.in_size)) {
+        kfree(rec);
+        return -EFAULT;
+    }
+    switch (d.call) {
+    case TV_HC_DISK_START:
+        d.status = (u32)tv_hypercall(TV_HC_DISK_START, d.arg, virt_to_phys(rec), d.in_size, 0, 0,
+                                     &o);
+        d.result = d.status == TV_OK ? o.rdx : 0;
+        break;
+    }
+    kfree(rec);
+    return copy_to_user(uarg, &d, sizeof d) ? -EFAULT : 0;
+}
+
+/* ---- virtual machines ---------------------------------------------------------- */
+/* VM_LIST has no cursor: the monitor writes the first capacity records in
+ * one go, so the bounce is one physically contiguous run of zeroed pages
+ * (at most 64 records, 8 pages). */
+static long do_vm_list(void __user *uarg)
+{
+    struct tvdev_vm_list l;
+    struct hc_out o = { 0, 0 };
+    size_t bytes;
+    unsigned int order = 0;
+    unsigned long pages = 0;
+    long ret = 0;
+
+    if (copy_from_user(&l, uarg, sizeof l))
+        return -EFAULT;
+    if (!tvd_check_vm_list(&l))
+        return -EINVAL;
+    bytes = (size_t)l.capacity * sizeof(struct tv_vm_info);
+    if (bytes) {
+        order = get_order(bytes);
+        pages = __get_free_pages(GFP_KERNEL | __GFP_ZERO, order);
+        if (!pages)
+            return -ENOMEM;
+    }
+    l.status = (u32)tv_hypercall(TV_HC_VM_LIST, pages ? virt_to_phys((void *)pages) : 0,
+                                 l.capacity, 0, 0, 0, &o);
+    l.total = 0;
+    l.count = 0;
+    if (l.status == TV_OK) {
+        l.total = o.rdx > U32_MAX ? U32_MAX : (u32)o.rdx;
+        l.count = tvd_vm_list_written(o.rdx, l.capacity);
+        if (l.count && copy_to_user((void __user *)(uintptr_t)l.entries, (void *)pages,
+                                    (size_t)l.count * sizeof(struct tv_vm_info)))
+            ret = -EFAULT;
+    }
+    if (pages)
+        free_pages(pages, order);
+    if (ret == 0 && copy_to_user(uarg, &l, sizeof l))
+        ret = -EFAULT;
+    return ret;
+}
+
+static long do_vm_query(void __user *uarg)
+{
+    struct tvdev_vm_query *k = kmalloc(sizeof *k, GFP_KERNEL);
+    struct hc_out o = { 0, 0 };
+    long ret = 0;
+
+    if (!k)
+        return -ENOMEM;
+    if (copy_from_user(k, uarg, sizeof *k)) {
+        ret = -EFAULT;
+        goto out;
+    }
+    if (!tvd_check_vm_query(k)) {
+        ret = -EINVAL;
+        goto out;
+    }
+    memset(&k->info, 0, sizeof k->info); /* nothing of the caller's goes back */
+    k->status = (u32)tv_hypercall(TV_HC_VM_QUERY, k->id, virt_to_phys(&k->info), sizeof k->info,
+                                  0, 0, &o);
+    if (copy_to_user(uarg, k, sizeof *k))
+        ret = -EFAULT;
+out:
+    kfree(k);
+    return ret;
+}
+
+static long do_vm_op(void __user *uarg)
+{
+    struct tvdev_vm_op v;
+    struct hc_out o = { 0, 0 };
+
+    if (copy_from_user(&v, uarg, sizeof v))
+        return -EFAULT;
+    if (!tvd_check_vm_op(&v))
+        return -EINVAL;
+    v.status = (u32)tv_hypercall(v.call, v.id, 0, 0, 0, 0, &o);
+    v.task = v.status == TV_OK ? o.rdx : 0;
+    return copy_to_user(uarg, &v, sizeof v) ? -EFAULT : 0;
+}
+
 static long do_test_start(void __user *uarg)
 {
     struct tvdev_test_start *k;
@@ -357,6 +471,10 @@ static long tv_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
     case TVDEV_IOC_TASK_VERB:  return do_verb(uarg);
     case TVDEV_IOC_TASK_WAIT:  return do_wait(uarg);
     case TVDEV_IOC_EVENTS:     return do_events(file->private_data, uarg);
+    case TVDEV_IOC_DISK:       return do_disk(uarg);
+    case TVDEV_IOC_VM_LIST:    return do_vm_list(uarg);
+    case TVDEV_IOC_VM_QUERY:   return do_vm_query(uarg);
+    case TVDEV_IOC_VM_OP:      return do_vm_op(uarg);
     case TVDEV_IOC_TEST_START: return do_test_start(uarg);
     default:                   return -ENOTTY;
     }

@@ -98,6 +98,78 @@ bool tvd_check_test_start(const struct tvdev_test_start *t)
     return false;
 }
 
+size_t tvd_disk_record_size(uint32_t type)
+{
+    switch (type) {
+    case TV_TASK_TYPE_DISK_CREATE_FIXED:
+    case TV_TASK_TYPE_DISK_CREATE_DYNAMIC: return sizeof(struct tv_disk_create_args);
+    case TV_TASK_TYPE_DISK_CREATE_DIFF: return sizeof(struct tv_disk_create_diff_args);
+    case TV_TASK_TYPE_DISK_MERGE:
+    case TV_TASK_TYPE_DISK_COMPACT:
+    case TV_TASK_TYPE_DISK_CHECK: return sizeof(struct tv_disk_image_args);
+    case TV_TASK_TYPE_DISK_MERGE_TO:
+    case TV_TASK_TYPE_DISK_CONVERT: return sizeof(struct tv_disk_copy_args);
+    default: return 0; /* DISK_RECOVER is the mount's own, the rest are not disk types */
+    }
+}
+
+/* A user range that is present and does not wrap (copy_*_user checks the rest). */
+static bool user_range(uint64_t addr, uint64_t bytes)
+{
+    return addr != 0 && addr + bytes > addr;
+}
+
+bool tvd_check_disk(const struct tvdev_disk *d)
+{
+    if (d->reserved0 || d->reserved[0] || d->reserved[1])
+        return false;
+    switch (d->call) {
+    case TV_HC_DISK_START: {
+        size_t want = tvd_disk_record_size(d->arg);
+        return want != 0 && d->in_size == want && want <= TVDEV_DISK_IN_MAX &&
+               user_range(d->in, want) && d->out == 0 && d->out_size == 0;
+    }
+    /* The image store's read-only calls (0x200-0x20f) come here, each
+     * checking its own input record and output buffer. */
+    default:
+        return false;
+    }
+}
+
+bool tvd_check_vm_list(const struct tvdev_vm_list *l)
+{
+    if (l->reserved[0] || l->reserved[1] || l->capacity > TVDEV_VM_LIST_MAX)
+        return false;
+    return l->capacity == 0 ||
+           user_range(l->entries, (uint64_t)l->capacity * sizeof(struct tv_vm_info));
+}
+
+bool tvd_check_vm_query(const struct tvdev_vm_query *q)
+{
+    return q->reserved[0] == 0 && q->reserved[1] == 0;
+}
+
+bool tvd_check_vm_op(const struct tvdev_vm_op *o)
+{
+    if (o->reserved0 || o->reserved[0] || o->reserved[1])
+        return false;
+    switch (o->call) {
+    case TV_HC_VM_STARTUP:
+    case TV_HC_VM_TURN_OFF:
+    case TV_HC_VM_RESET:
+    case TV_HC_VM_PAUSE:
+    case TV_HC_VM_RESUME:
+        return true;
+    default: /* the VM agent calls (0x307 on) join here */
+        return false;
+    }
+}
+
+uint32_t tvd_vm_list_written(uint64_t total, uint32_t capacity)
+{
+    return total < capacity ? (uint32_t)total : capacity;
+}
+
 void tvd_wait_begin(struct tvd_wait *w, int32_t timeout_ms, uint64_t now_ns)
 {
     w->forever = timeout_ms == TV_TASK_WAIT_FOREVER;

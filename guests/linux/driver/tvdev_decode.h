@@ -40,6 +40,23 @@ bool tvd_check_wait(const struct tvdev_task_wait *w);
 bool tvd_check_events(const struct tvdev_events *e);
 bool tvd_check_test_start(const struct tvdev_test_start *t);
 
+/* The disk class (TVDEV_IOC_DISK).  tvd_disk_record_size: the size of a
+ * DISK_START type's record (docs/hypercalls.md), 0 for a type DISK_START
+ * does not take.  tvd_check_disk: the call is one the class carries, its
+ * input and output fit that call (DISK_START: a record of exactly its
+ * type's size at an address that does not wrap, no output). */
+size_t tvd_disk_record_size(uint32_t type);
+bool tvd_check_disk(const struct tvdev_disk *d);
+
+/* The VM class.  A list's user array must hold capacity records without
+ * wrapping; an operation's call must be one of the VM task calls. */
+bool tvd_check_vm_list(const struct tvdev_vm_list *l);
+bool tvd_check_vm_query(const struct tvdev_vm_query *q);
+bool tvd_check_vm_op(const struct tvdev_vm_op *o);
+/* VM_LIST's o0 is untrusted: the records it wrote are the smaller of its
+ * count and the capacity asked for. */
+uint32_t tvd_vm_list_written(uint64_t total, uint32_t capacity);
+
 /* ---- TASK_WAIT in slices -------------------------------------------------
  * The driver never hands the monitor the caller's whole timeout: it waits in
  * slices of at most TVD_WAIT_SLICE_MS and checks for signals between them, so
