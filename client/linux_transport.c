@@ -140,6 +140,79 @@ static tv_status_t do_test_start(struct tv_linux *lx, const uint64_t a[5], uint6
     return (tv_status_t)t.status;
 }
 
+/* DISK_START: a1 is the client's token for its record (its user address);
+ * the driver copies the record through a kernel buffer. */
+static tv_status_t do_disk_start(struct tv_linux *lx, const uint64_t a[5], uint64_t *out)
+{
+    if (a[0] > UINT32_MAX || a[2] > TVDEV_DISK_IN_MAX || a[3] || a[4])
+        return TV_E_INVALID_ARGUMENT;
+    struct tvdev_disk d;
+    memset(&d, 0, sizeof d);
+    d.call = TV_HC_DISK_START;
+    d.arg = (uint32_t)a[0];
+    d.in = a[1];
+    d.in_size = (uint32_t)a[2];
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_DISK, &d, true);
+    if (st != TV_OK)
+        return st;
+    if (d.status == TV_OK)
+        *out = d.result;
+    return (tv_status_t)d.status;
+}
+
+static tv_status_t do_vm_list(struct tv_linux *lx, const uint64_t a[5], uint64_t *out)
+{
+    if (a[1] > TVDEV_VM_LIST_MAX || a[2] || a[3] || a[4])
+        return TV_E_INVALID_ARGUMENT;
+    struct tvdev_vm_list l;
+    memset(&l, 0, sizeof l);
+    l.entries = a[1] ? a[0] : 0;
+    l.capacity = (uint32_t)a[1];
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_VM_LIST, &l, true);
+    if (st != TV_OK)
+        return st;
+    if (l.status == TV_OK)
+        *out = l.total;
+    return (tv_status_t)l.status;
+}
+
+static tv_status_t do_vm_query(struct tv_linux *lx, const uint64_t a[5], uint64_t *out)
+{
+    if (a[0] > UINT32_MAX || a[3] || a[4])
+        return TV_E_INVALID_ARGUMENT;
+    if (a[2] < sizeof(struct tv_vm_info)) {
+        *out = sizeof(struct tv_vm_info);
+        return TV_E_BUFFER_TOO_SMALL;
+    }
+    struct tvdev_vm_query q;
+    memset(&q, 0, sizeof q);
+    q.id = (uint32_t)a[0];
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_VM_QUERY, &q, true);
+    if (st != TV_OK)
+        return st;
+    if (q.status == TV_OK || q.status == TV_E_BUFFER_TOO_SMALL)
+        *out = sizeof(struct tv_vm_info);
+    if (q.status == TV_OK)
+        memcpy((void *)(uintptr_t)a[1], &q.info, sizeof q.info);
+    return (tv_status_t)q.status;
+}
+
+static tv_status_t do_vm_op(struct tv_linux *lx, uint32_t code, const uint64_t a[5], uint64_t *out)
+{
+    if (a[0] > UINT32_MAX || a[1] || a[2] || a[3] || a[4])
+        return TV_E_INVALID_ARGUMENT;
+    struct tvdev_vm_op v;
+    memset(&v, 0, sizeof v);
+    v.call = code;
+    v.id = (uint32_t)a[0];
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_VM_OP, &v, true);
+    if (st != TV_OK)
+        return st;
+    if (v.status == TV_OK)
+        *out = v.task;
+    return (tv_status_t)v.status;
+}
+
 static tv_status_t lx_call(void *ctx, uint32_t code, const uint64_t a[5], uint64_t *out)
 {
     struct tv_linux *lx = ctx;
@@ -162,6 +235,14 @@ static tv_status_t lx_call(void *ctx, uint32_t code, const uint64_t a[5], uint64
     case TV_HC_TASK_WAIT: return do_wait(lx, a);
     case TV_HC_TASK_EVENTS_REGISTER: return do_events(lx, a);
     case TV_HC_TEST_TASK_START: return do_test_start(lx, a, out);
+    case TV_HC_DISK_START: return do_disk_start(lx, a, out);
+    case TV_HC_VM_LIST: return do_vm_list(lx, a, out);
+    case TV_HC_VM_QUERY: return do_vm_query(lx, a, out);
+    case TV_HC_VM_STARTUP:
+    case TV_HC_VM_TURN_OFF:
+    case TV_HC_VM_RESET:
+    case TV_HC_VM_PAUSE:
+    case TV_HC_VM_RESUME: return do_vm_op(lx, code, a, out);
     default: return TV_E_UNSUPPORTED; /* not offered by the device */
     }
 }
@@ -266,6 +347,30 @@ tv_status_t tv_linux_version(struct tv_linux *lx, struct tvdev_version *out)
 {
     memset(out, 0, sizeof *out);
     return dev_ioctl(lx, TVDEV_IOC_VERSION, out, true);
+}
+
+tv_status_t tv_linux_vm_list(struct tv_linux *lx, struct tv_vm_info *out, uint32_t cap,
+                             uint32_t *count_out, uint32_t *total_out)
+{
+    if (cap > TVDEV_VM_LIST_MAX)
+        cap = TVDEV_VM_LIST_MAX;
+    struct tvdev_vm_list l;
+    memset(&l, 0, sizeof l);
+    l.entries = cap ? (uint64_t)(uintptr_t)out : 0;
+    l.capacity = cap;
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_VM_LIST, &l, true);
+    if (st != TV_OK)
+        return st;
+    if (l.status != TV_OK)
+        return (tv_status_t)l.status;
+    for (uint32_t i = 0; i < l.count; i++) { /* the monitor's strings, terminated */
+        out[i].name[TV_VM_NAME_LEN - 1] = '\0';
+        out[i].image[TV_VM_PATH_LEN - 1] = '\0';
+        out[i].cmdline[TV_VM_CMDLINE_LEN - 1] = '\0';
+    }
+    *count_out = l.count;
+    *total_out = l.total;
+    return TV_OK;
 }
 
 tv_status_t tv_linux_power_off(struct tv_linux *lx)

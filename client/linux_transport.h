@@ -8,7 +8,10 @@
  * the monitor's ring; tv_events_register subscribes the device file and
  * tv_events_read fills the client's ring from read() (events_pull).  Poll
  * tv_linux_fd() for POLLIN to sleep until an event comes.
- * Calls the device does not offer (PARTITION_LIST, POWER_OFF) answer
+ * The disk operations (DISK_START) and the VM calls (VM_LIST, VM_QUERY,
+ * the operations) go through the device's disk and VM classes, so
+ * client/tv_disk.c and tv_client.c's VM functions work unchanged.
+ * Calls the device does not offer (PARTITION_LIST) answer
  * TV_E_UNSUPPORTED; a wait interrupted by a signal answers TV_E_CANCELLED
  * (the wait was given up, the task goes on). */
 #ifndef LINUX_TRANSPORT_H
@@ -37,6 +40,11 @@ tv_status_t tv_linux_version(struct tv_linux *lx, struct tvdev_version *out);
 /* POWER_OFF: returns only when the machine could not be powered off (the
  * monitor's status, or the device's). */
 tv_status_t tv_linux_power_off(struct tv_linux *lx);
+/* Every VM in one call (up to cap, at most TVDEV_VM_LIST_MAX records, where
+ * libtaskvisor's tv_vm_list is bounded by its scratch page): *count_out
+ * records written, *total_out the monitor's number of VMs. */
+tv_status_t tv_linux_vm_list(struct tv_linux *lx, struct tv_vm_info *out, uint32_t cap,
+                             uint32_t *count_out, uint32_t *total_out);
 /* An errno from the device as a status. */
 tv_status_t tv_linux_status_of_errno(int err);
 
