@@ -16,6 +16,7 @@
 
 #include "libtaskvisor.h"
 #include "linux_transport.h"
+#include "tv_disk.h"
 
 /* Exit codes (docs/tvctl.md). */
 enum {
@@ -29,6 +30,7 @@ enum {
     EX_STATE = 7,        /* the task's state forbids the verb (or not cancelable) */
     EX_TIMEOUT = 8,
     EX_TASK_FAILED = 9,  /* wait: the task finished, not successfully */
+    EX_CONTROL = 10,     /* vm: not allowed on the control partition */
     EX_INTERRUPTED = 130 /* wait: Ctrl-C; the task was asked to cancel */
 };
 
@@ -50,6 +52,16 @@ static const char *const status_names[] = {
     "invalid state", "timeout", "continue", "not cancelable", "no memory", "i/o error",
     "corrupt", "unsupported", "no space", "exists", "buffer too small", "cancelled", "limit",
     "wrong type", "parent missing", "parent modified", "read only", "fault", "file too large",
+    "bad path", "size too small", "size too large", "cross volume", "vm running",
+    "vm not running", "control partition",
+};
+static const char *const vm_state_names[TV_VM_STATE_COUNT] = {
+    "invalid", "turned-off", "saved", "turning-on", "restoring", "running", "paused", "saving",
+    "turning-off", "merging-drives",
+};
+static const char *const vm_stop_names[] = {
+    "none", "exited", "triple-fault", "bad-access", "entry-failed", "unhandled", "turned-off",
+    "internal",
 };
 
 static const char *state_name(uint32_t s)
@@ -70,15 +82,32 @@ static const char *status_name(tv_status_t st)
                                                                               : "unknown status";
 }
 
+static const char *vm_state_name(uint32_t s)
+{
+    return s < TV_VM_STATE_COUNT ? vm_state_names[s] : "unknown";
+}
+static const char *vm_stop_name(uint32_t s)
+{
+    return s < sizeof vm_stop_names / sizeof vm_stop_names[0] ? vm_stop_names[s] : "unknown";
+}
+
 static int exit_for(tv_status_t st)
 {
     switch (st) {
     case TV_OK: return EX_OK;
     case TV_E_ACCESS_DENIED: return EX_DENIED;
     case TV_E_NOT_FOUND: return EX_NOT_FOUND;
-    case TV_E_INVALID_ARGUMENT: return EX_INVALID;
+    case TV_E_INVALID_ARGUMENT:
+    case TV_E_BAD_PATH:
+    case TV_E_SIZE_TOO_SMALL:
+    case TV_E_SIZE_TOO_LARGE:
+    case TV_E_CROSS_VOLUME: return EX_INVALID;
     case TV_E_INVALID_STATE:
-    case TV_E_NOT_CANCELABLE: return EX_STATE;
+    case TV_E_NOT_CANCELABLE:
+    case TV_E_BUSY:
+    case TV_E_VM_RUNNING:
+    case TV_E_VM_NOT_RUNNING: return EX_STATE;
+    case TV_E_CONTROL_PARTITION: return EX_CONTROL;
     case TV_E_TIMEOUT: return EX_TIMEOUT;
     case TV_E_UNSUPPORTED:
     case TV_E_UNKNOWN_CALL: return EX_NODEV;
@@ -120,6 +149,24 @@ static int fail(const char *verb, uint64_t id, tv_status_t st, const char *detai
     return exit_for(st);
 }
 
+/* A refusal about a named object (a disk path, a VM name). */
+static int fail_on(const char *verb, const char *key, const char *what, tv_status_t st,
+                   const char *detail)
+{
+    if (json) {
+        printf("{\"verb\":");
+        json_str(stdout, verb);
+        printf(",\"%s\":", key);
+        json_str(stdout, what);
+        printf(",\"status\":%d,\"error\":", (int)st);
+        json_str(stdout, detail ? detail : status_name(st));
+        printf("}\n");
+    } else {
+        fprintf(stderr, "%s: %s %s: %s\n", prog, verb, what, detail ? detail : status_name(st));
+    }
+    return exit_for(st);
+}
+
 static int usage(void)
 {
     fprintf(stderr,
@@ -133,12 +180,22 @@ static int usage(void)
             "  version                      driver and monitor versions\n"
             "  poweroff                     power the machine off (POWER_OFF)\n"
             "  time-query ID [N]            mean round trip of N task queries\n"
+            "  disk create-fixed PATH MB | create-dynamic PATH MB [--block-size B]\n"
+            "       | create-diff PATH PARENT | merge PATH | merge-to PATH TARGET fixed|dynamic\n"
+            "       | compact PATH | convert PATH TARGET fixed|dynamic | check PATH [--repair]\n"
+            "                               a disk operation (PATH: VOLUME:/dir/name.vhd)\n"
+            "  vms                          virtual machines and their state\n"
+            "  vm show NAME | vm start|off|reset|pause|resume NAME\n"
+            "                               one VM; an operation on it\n"
+            "  (disk and vm operations follow their task as wait does; [--no-wait]\n"
+            "   [--timeout MS] [--progress|--no-progress])\n"
 #ifdef TV_TEST_BUILD
             "  test-start [--units N] [--unit-ms MS] [--fail-at N] [--no-return N]\n"
             "             [--not-cancelable] [--not-pausable] [--priority P] [--desc TEXT]\n"
 #endif
             "exit codes: 0 ok, 1 error, 2 usage, 3 no device, 4 denied, 5 not found,\n"
-            "            6 invalid argument, 7 state, 8 timeout, 9 task failed, 130 interrupted\n",
+            "            6 invalid argument, 7 state, 8 timeout, 9 task failed,\n"
+            "            10 control partition, 130 interrupted\n",
             prog);
     return EX_USAGE;
 }
@@ -384,22 +441,31 @@ static void *progress_main(void *arg)
         struct timespec ts = { 0, 100 * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
+    /* The bar ends on the task's last state, also for a task that finished
+     * before the first look. */
+    struct tv_task_info info;
+    if (tv_task_query(tv_task_handle(&pc, p->id), &info) == TV_OK && info.seq != last_seq)
+        draw(p, &info);
     tv_client_fini(&pc);
     tv_linux_close(&plx);
     return NULL;
 }
 
+/* The end of a followed task.  extra_json (",\"key\":value...") and
+ * extra_text (a line) add what the verb knows beyond the task. */
 static void print_end(const char *verb, const struct tv_task_info *i, bool was_interrupted,
-                      tv_status_t cancel_st)
+                      tv_status_t cancel_st, const char *extra_json, const char *extra_text)
 {
     if (json) {
         printf("{\"verb\":\"%s\",\"id\":%" PRIu64 ",\"state\":\"%s\",\"result\":\"%s\","
                "\"outcome\":\"%s\",\"percent\":%u",
                verb, i->id, state_name(i->state), result_name(i->result), outcome_name(i->outcome),
                i->percent);
+        if (i->error)
+            printf(",\"error\":%d", i->error);
         if (was_interrupted)
             printf(",\"interrupted\":true,\"cancel\":\"%s\"", status_name(cancel_st));
-        printf("}\n");
+        printf("%s}\n", extra_json ? extra_json : "");
         return;
     }
     if (was_interrupted)
@@ -407,35 +473,52 @@ static void print_end(const char *verb, const struct tv_task_info *i, bool was_i
                cancel_st == TV_OK ? "accepted" : status_name(cancel_st));
     printf("task %" PRIu64 ": %s, result %s, data outcome %s (%u%%)\n", i->id, state_name(i->state),
            result_name(i->result), outcome_name(i->outcome), i->percent);
+    if (i->error && i->state != TV_TASK_CANCELLED)
+        printf("task %" PRIu64 ": error %d (%s)%s%s\n", i->id, i->error, status_name(i->error),
+               i->error_description[0] ? ": " : "", i->error_description);
+    if (extra_text)
+        printf("%s\n", extra_text);
 }
 
-static int cmd_wait(int argc, char **argv)
+/* How a verb follows its task: the options every following verb takes. */
+struct follow_opts {
+    int64_t timeout;  /* ms, TV_TASK_WAIT_FOREVER */
+    int progress;     /* -1: when stderr is a terminal */
+    bool no_wait;     /* start and print the id only (disk, vm) */
+};
+
+/* Takes one follow option at argv[*i]; false when it is not one (or its
+ * value is malformed: *bad). */
+static bool follow_opt(int argc, char **argv, int *i, struct follow_opts *o, bool *bad)
 {
-    uint64_t id = 0;
-    int64_t timeout = TV_TASK_WAIT_FOREVER;
-    int progress = -1; /* -1: when stderr is a terminal */
-    bool have_id = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
-            if (!parse_i64(argv[++i], &timeout))
-                return usage();
-        } else if (!strcmp(argv[i], "--progress")) {
-            progress = 1;
-        } else if (!strcmp(argv[i], "--no-progress")) {
-            progress = 0;
-        } else if (!have_id && parse_u64(argv[i], &id)) {
-            have_id = true;
-        } else {
-            return usage();
-        }
+    const char *a = argv[*i];
+    if (!strcmp(a, "--timeout") && *i + 1 < argc) {
+        if (!parse_i64(argv[++*i], &o->timeout))
+            *bad = true;
+    } else if (!strcmp(a, "--progress")) {
+        o->progress = 1;
+    } else if (!strcmp(a, "--no-progress")) {
+        o->progress = 0;
+    } else if (!strcmp(a, "--no-wait")) {
+        o->no_wait = true;
+    } else {
+        return false;
     }
-    if (!have_id)
-        return usage();
-    if (timeout < INT32_MIN || timeout > INT32_MAX)
-        return fail("wait", id, TV_E_INVALID_ARGUMENT, "timeout out of range");
-    int rc = open_client("wait");
-    if (rc)
-        return rc;
+    return true;
+}
+
+struct followed {
+    tv_status_t st;         /* TV_OK: info holds the end */
+    struct tv_task_info info;
+    bool interrupted;
+    tv_status_t cancel_st;
+};
+
+/* Waits for task id with the progress bar; Ctrl-C (SIGINT, SIGTERM) cancels
+ * the task and waits up to 60 s for it to unwind.  The caller prints. */
+static void follow(uint64_t id, const struct follow_opts *o, struct followed *f)
+{
+    memset(f, 0, sizeof *f);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint; /* no SA_RESTART: the wait must end */
@@ -445,7 +528,7 @@ static int cmd_wait(int argc, char **argv)
     struct progress p = { id, isatty(2) != 0, false };
     pthread_t th;
     bool have_thread = false;
-    if (progress == 1 || (progress == -1 && p.tty && !json)) {
+    if (o->progress == 1 || (o->progress == -1 && p.tty && !json)) {
         sigset_t block, old;
         sigemptyset(&block);
         sigaddset(&block, SIGINT);
@@ -455,36 +538,342 @@ static int cmd_wait(int argc, char **argv)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     struct tv_task t = tv_task_handle(&client, id);
-    tv_status_t st = tv_task_wait_for_completion(t, (int32_t)timeout);
+    tv_status_t st = tv_task_wait_for_completion(t, (int32_t)o->timeout);
     if (have_thread) {
         p.stop = true;
         pthread_join(th, NULL);
         if (p.tty)
             fputc('\n', stderr);
     }
-    tv_status_t cancel_st = TV_OK;
-    bool was_interrupted = false;
     if (st == TV_E_CANCELLED && interrupted) {
         /* Ctrl-C: cancel the task and report what it left in its data. */
-        was_interrupted = true;
+        f->interrupted = true;
         if (!json)
             fprintf(stderr, "%s: interrupted: cancelling task %" PRIu64 "\n", prog, id);
-        cancel_st = tv_task_cancel(t);
+        f->cancel_st = tv_task_cancel(t);
         signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends tvctl */
-        st = tv_task_wait_for_completion(t, cancel_st == TV_OK ? 60000 : 0);
+        st = tv_task_wait_for_completion(t, f->cancel_st == TV_OK ? 60000 : 0);
         if (st == TV_E_TIMEOUT)
             st = TV_OK; /* report the state it has */
     }
-    if (st != TV_OK)
-        return fail("wait", id, st, st == TV_E_TIMEOUT ? "timed out" : NULL);
-    struct tv_task_info info;
-    tv_status_t qst = tv_task_query(t, &info);
-    if (qst != TV_OK)
-        return fail("wait", id, qst, NULL);
-    print_end("wait", &info, was_interrupted, cancel_st);
-    if (was_interrupted)
+    if (st == TV_OK)
+        st = tv_task_query(t, &f->info);
+    f->st = st;
+}
+
+static int follow_exit(const struct followed *f)
+{
+    if (f->interrupted)
         return EX_INTERRUPTED;
-    return info.state == TV_TASK_COMPLETED ? EX_OK : EX_TASK_FAILED;
+    return f->info.state == TV_TASK_COMPLETED ? EX_OK : EX_TASK_FAILED;
+}
+
+static int cmd_wait(int argc, char **argv)
+{
+    uint64_t id = 0;
+    struct follow_opts o = { TV_TASK_WAIT_FOREVER, -1, false };
+    bool have_id = false, bad = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-wait"))
+            return usage();
+        if (follow_opt(argc, argv, &i, &o, &bad)) {
+            if (bad)
+                return usage();
+        } else if (!have_id && parse_u64(argv[i], &id)) {
+            have_id = true;
+        } else {
+            return usage();
+        }
+    }
+    if (!have_id)
+        return usage();
+    if (o.timeout < INT32_MIN || o.timeout > INT32_MAX)
+        return fail("wait", id, TV_E_INVALID_ARGUMENT, "timeout out of range");
+    int rc = open_client("wait");
+    if (rc)
+        return rc;
+    struct followed f;
+    follow(id, &o, &f);
+    if (f.st != TV_OK)
+        return fail("wait", id, f.st, f.st == TV_E_TIMEOUT ? "timed out" : NULL);
+    print_end("wait", &f.info, f.interrupted, f.cancel_st, NULL, NULL);
+    return follow_exit(&f);
+}
+
+/* A task a disk or vm verb started: its id (--no-wait), or its end. */
+static int started(const char *verb, const char *key, const char *what, struct tv_task t,
+                   const struct follow_opts *o, const char *extra_json, const char *extra_text,
+                   struct followed *f)
+{
+    uint64_t id = tv_task_id(t);
+    if (o->no_wait) {
+        if (json) {
+            printf("{\"verb\":\"%s\",\"%s\":", verb, key);
+            json_str(stdout, what);
+            printf(",\"id\":%" PRIu64 "}\n", id);
+        } else {
+            printf("%" PRIu64 "\n", id);
+        }
+        return EX_OK;
+    }
+    if (!json) {
+        printf("task %" PRIu64 ": %s %s started\n", id, verb, what);
+        fflush(stdout);
+    }
+    follow(id, o, f);
+    if (f->st != TV_OK)
+        return fail(verb, id, f->st, f->st == TV_E_TIMEOUT ? "timed out" : NULL);
+    print_end(verb, &f->info, f->interrupted, f->cancel_st, extra_json, extra_text);
+    return follow_exit(f);
+}
+
+/* ---- disk -------------------------------------------------------------------- */
+static bool parse_kind(const char *s, enum tv_disk_kind *k)
+{
+    if (!strcmp(s, "fixed"))
+        *k = TV_DISK_KIND_FIXED;
+    else if (!strcmp(s, "dynamic"))
+        *k = TV_DISK_KIND_DYNAMIC;
+    else
+        return false;
+    return true;
+}
+
+static int cmd_disk(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+    const char *op = argv[1];
+    struct follow_opts o = { TV_TASK_WAIT_FOREVER, -1, false };
+    const char *pos[3] = { NULL, NULL, NULL };
+    int npos = 0;
+    uint64_t block = 0;
+    bool repair = false, bad = false;
+    for (int i = 2; i < argc; i++) {
+        if (follow_opt(argc, argv, &i, &o, &bad)) {
+            if (bad)
+                return usage();
+        } else if (!strcmp(argv[i], "--block-size") && i + 1 < argc && !strcmp(op, "create-dynamic")) {
+            if (!parse_u64(argv[++i], &block) || block > UINT32_MAX)
+                return usage();
+        } else if (!strcmp(argv[i], "--repair") && !strcmp(op, "check")) {
+            repair = true;
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+            return usage();
+        } else if (npos < 3) {
+            pos[npos++] = argv[i];
+        } else {
+            return usage();
+        }
+    }
+    if (o.timeout < INT32_MIN || o.timeout > INT32_MAX)
+        return fail("disk", 0, TV_E_INVALID_ARGUMENT, "timeout out of range");
+    int want = !strcmp(op, "create-fixed") || !strcmp(op, "create-dynamic") ||
+                       !strcmp(op, "create-diff")
+                   ? 2
+               : !strcmp(op, "merge-to") || !strcmp(op, "convert") ? 3
+               : !strcmp(op, "merge") || !strcmp(op, "compact") || !strcmp(op, "check") ? 1
+                                                                                        : 0;
+    if (want == 0 || npos != want)
+        return usage();
+    uint64_t mb = 0;
+    enum tv_disk_kind kind = TV_DISK_KIND_DYNAMIC;
+    if (!strncmp(op, "create-f", 8) || !strncmp(op, "create-dy", 9)) {
+        if (!parse_u64(pos[1], &mb))
+            return usage();
+    }
+    if (want == 3 && !parse_kind(pos[2], &kind))
+        return usage();
+    char verb[32];
+    snprintf(verb, sizeof verb, "disk %s", op);
+    int rc = open_client(verb);
+    if (rc)
+        return rc;
+    struct tv_task t;
+    tv_status_t st;
+    if (!strcmp(op, "create-fixed"))
+        st = tv_disk_create_fixed(&client, pos[0], mb, &t);
+    else if (!strcmp(op, "create-dynamic"))
+        st = tv_disk_create_dynamic(&client, pos[0], mb, (uint32_t)block, &t);
+    else if (!strcmp(op, "create-diff"))
+        st = tv_disk_create_differencing(&client, pos[0], pos[1], &t);
+    else if (!strcmp(op, "merge"))
+        st = tv_disk_merge(&client, pos[0], &t);
+    else if (!strcmp(op, "merge-to"))
+        st = tv_disk_merge_to(&client, pos[0], pos[1], kind, &t);
+    else if (!strcmp(op, "compact"))
+        st = tv_disk_compact(&client, pos[0], &t);
+    else if (!strcmp(op, "convert"))
+        st = tv_disk_convert(&client, pos[0], pos[1], kind, &t);
+    else
+        st = tv_disk_check(&client, pos[0], repair, &t);
+    if (st != TV_OK)
+        return fail_on(verb, "path", pos[0], st, NULL);
+    struct followed f;
+    return started(verb, "path", pos[0], t, &o, NULL, NULL, &f);
+}
+
+/* ---- vms, vm ------------------------------------------------------------------ */
+static void vm_flags(uint32_t fl, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%s%s%s", fl & TV_VM_F_CONTROL ? "control," : "",
+             fl & TV_VM_F_SELF ? "self," : "", fl & TV_VM_F_AUTOSTART ? "autostart," : "",
+             fl & TV_VM_F_BUSY ? "busy," : "");
+    size_t n = strlen(buf);
+    if (n)
+        buf[n - 1] = '\0';
+    else
+        snprintf(buf, size, "-");
+}
+
+static void print_vm_json(const struct tv_vm_info *v)
+{
+    char fl[64];
+    vm_flags(v->flags, fl, sizeof fl);
+    printf("{\"id\":%u,\"name\":", v->id);
+    json_str(stdout, v->name);
+    printf(",\"state\":\"%s\",\"flags\":\"%s\",\"vcpus\":%u,\"memory_bytes\":%" PRIu64
+           ",\"image\":",
+           vm_state_name(v->state), fl, v->vcpu_count, v->memory_bytes);
+    json_str(stdout, v->image);
+    printf(",\"image_bytes\":%" PRIu64 ",\"initrd_bytes\":%" PRIu64 ",\"cmdline\":", v->image_bytes,
+           v->initrd_bytes);
+    json_str(stdout, v->cmdline);
+    printf(",\"seq\":%" PRIu64 ",\"starts\":%" PRIu64 ",\"exits\":%" PRIu64
+           ",\"stop_reason\":\"%s\",\"stop_code\":%u}",
+           v->seq, v->start_count, v->exit_count, vm_stop_name(v->stop_reason), v->stop_code);
+}
+
+static int cmd_vms(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return usage();
+    int rc = open_client("vms");
+    if (rc)
+        return rc;
+    static struct tv_vm_info vms[TVDEV_VM_LIST_MAX];
+    uint32_t n = 0, total = 0;
+    tv_status_t st = tv_linux_vm_list(&lx, vms, TVDEV_VM_LIST_MAX, &n, &total);
+    if (st != TV_OK)
+        return fail("vms", 0, st, NULL);
+    if (json) {
+        printf("{\"vms\":[");
+        for (uint32_t i = 0; i < n; i++) {
+            printf("%s", i ? "," : "");
+            print_vm_json(&vms[i]);
+        }
+        printf("],\"total\":%u}\n", total);
+        return EX_OK;
+    }
+    printf("%-4s %-16s %-12s %8s %8s %12s  %s\n", "ID", "NAME", "STATE", "MEMORY", "STARTS", "EXITS",
+           "FLAGS");
+    for (uint32_t i = 0; i < n; i++) {
+        char fl[64];
+        vm_flags(vms[i].flags, fl, sizeof fl);
+        printf("%-4u %-16s %-12s %7" PRIu64 "M %8" PRIu64 " %12" PRIu64 "  %s\n", vms[i].id,
+               vms[i].name, vm_state_name(vms[i].state), vms[i].memory_bytes >> 20,
+               vms[i].start_count, vms[i].exit_count, fl);
+    }
+    if (total > n)
+        printf("(%u more not listed)\n", total - n);
+    return EX_OK;
+}
+
+/* NAME, or a number when no VM has that name. */
+static tv_status_t vm_resolve(const char *name, uint32_t *id)
+{
+    tv_status_t st = tv_vm_find(&client, name, id);
+    uint64_t v;
+    if (st == TV_E_NOT_FOUND && parse_u64(name, &v) && v <= UINT32_MAX) {
+        *id = (uint32_t)v;
+        return TV_OK;
+    }
+    return st;
+}
+
+static int cmd_vm(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage();
+    const char *op = argv[1];
+    struct follow_opts o = { TV_TASK_WAIT_FOREVER, -1, false };
+    const char *name = NULL;
+    bool bad = false;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(op, "show") && follow_opt(argc, argv, &i, &o, &bad)) {
+            if (bad)
+                return usage();
+        } else if (!name && argv[i][0] != '-') {
+            name = argv[i];
+        } else {
+            return usage();
+        }
+    }
+    static const struct { const char *op; tv_status_t (*fn)(struct tv_client *, uint32_t, struct tv_task *); } ops[] = {
+        { "start", tv_vm_startup }, { "off", tv_vm_turn_off }, { "reset", tv_vm_reset },
+        { "pause", tv_vm_pause },   { "resume", tv_vm_resume },
+    };
+    int which = -1;
+    for (int k = 0; k < 5; k++)
+        if (!strcmp(op, ops[k].op))
+            which = k;
+    if (!name || (which < 0 && strcmp(op, "show")))
+        return usage();
+    if (o.timeout < INT32_MIN || o.timeout > INT32_MAX)
+        return fail("vm", 0, TV_E_INVALID_ARGUMENT, "timeout out of range");
+    char verb[32];
+    snprintf(verb, sizeof verb, "vm %s", op);
+    int rc = open_client(verb);
+    if (rc)
+        return rc;
+    uint32_t id = 0;
+    tv_status_t st = vm_resolve(name, &id);
+    struct tv_vm_info v;
+    if (st == TV_OK && which < 0)
+        st = tv_vm_query(&client, id, &v);
+    if (st != TV_OK)
+        return fail_on(verb, "vm", name, st, st == TV_E_NOT_FOUND ? "no such VM" : NULL);
+    if (which < 0) {
+        if (json) {
+            print_vm_json(&v);
+            printf("\n");
+            return EX_OK;
+        }
+        char fl[64];
+        vm_flags(v.flags, fl, sizeof fl);
+        printf("id:          %u\nname:        %s\nstate:       %s\nflags:       %s\n", v.id, v.name,
+               vm_state_name(v.state), fl);
+        printf("vcpus:       %u\nmemory:      %" PRIu64 " MiB\nimage:       %s (%" PRIu64 " bytes)\n",
+               v.vcpu_count, v.memory_bytes >> 20, v.image, v.image_bytes);
+        if (v.initrd_bytes)
+            printf("initrd:      %" PRIu64 " bytes\n", v.initrd_bytes);
+        printf("cmdline:     %s\nseq:         %" PRIu64 "\nstarts:      %" PRIu64
+               "\nexits:       %" PRIu64 "\nlast stop:   %s (code %u)\n",
+               v.cmdline, v.seq, v.start_count, v.exit_count, vm_stop_name(v.stop_reason),
+               v.stop_code);
+        return EX_OK;
+    }
+    struct tv_task t;
+    st = ops[which].fn(&client, id, &t);
+    if (st != TV_OK)
+        return fail_on(verb, "vm", name, st, NULL);
+    if (o.no_wait)
+        return started(verb, "vm", name, t, &o, NULL, NULL, NULL);
+    /* Follow, then say where the VM is now. */
+    struct followed f;
+    follow(tv_task_id(t), &o, &f);
+    if (f.st != TV_OK)
+        return fail(verb, tv_task_id(t), f.st, f.st == TV_E_TIMEOUT ? "timed out" : NULL);
+    char ej[160], et[160];
+    if (tv_vm_query(&client, id, &v) == TV_OK) {
+        snprintf(ej, sizeof ej, ",\"vm\":\"%s\",\"vm_state\":\"%s\"", v.name, vm_state_name(v.state));
+        snprintf(et, sizeof et, "vm %s: %s", v.name, vm_state_name(v.state));
+    } else {
+        ej[0] = et[0] = '\0';
+    }
+    print_end(verb, &f.info, f.interrupted, f.cancel_st, ej[0] ? ej : NULL, et[0] ? et : NULL);
+    return follow_exit(&f);
 }
 
 /* ---- events ---------------------------------------------------------------- */
@@ -726,6 +1115,12 @@ int main(int argc, char **argv)
         rc = cmd_poweroff(argc, argv);
     else if (!strcmp(v, "time-query"))
         rc = cmd_time_query(argc, argv);
+    else if (!strcmp(v, "disk"))
+        rc = cmd_disk(argc, argv);
+    else if (!strcmp(v, "vms"))
+        rc = cmd_vms(argc, argv);
+    else if (!strcmp(v, "vm"))
+        rc = cmd_vm(argc, argv);
 #ifdef TV_TEST_BUILD
     else if (!strcmp(v, "test-start"))
         rc = cmd_test_start(argc, argv);
