@@ -780,10 +780,22 @@ static int cmd_vms(int argc, char **argv)
     return EX_OK;
 }
 
-/* NAME, or a number when no VM has that name. */
+/* NAME, or a number when no VM has that name.  (libtaskvisor's tv_vm_find
+ * sees the first 8 VMs, what one scratch page holds; the device lists 64.) */
 static tv_status_t vm_resolve(const char *name, uint32_t *id)
 {
-    tv_status_t st = tv_vm_find(&client, name, id);
+    static struct tv_vm_info vms[TVDEV_VM_LIST_MAX];
+    uint32_t n = 0, total = 0;
+    tv_status_t st = tv_linux_vm_list(&lx, vms, TVDEV_VM_LIST_MAX, &n, &total);
+    if (st != TV_OK)
+        return st;
+    st = TV_E_NOT_FOUND;
+    for (uint32_t i = 0; i < n && st != TV_OK; i++) {
+        if (!strcmp(vms[i].name, name)) {
+            *id = vms[i].id;
+            st = TV_OK;
+        }
+    }
     uint64_t v;
     if (st == TV_E_NOT_FOUND && parse_u64(name, &v) && v <= UINT32_MAX) {
         *id = (uint32_t)v;
