@@ -70,10 +70,11 @@ $(BUILD)/guests/linux-initramfs.cpio.gz: guests/linux/init scripts/mkinitramfs.p
 # line).
 $(BUILD)/guests/linux-initramfs-test.cpio.gz: guests/linux/init scripts/mkinitramfs.py $(LINUX_BUSYBOX) \
         $(BUILD)/guests/linux/tvexit $(BUILD)/guests/linux/taskvisor.ko $(BUILD)/guests/linux/tvctl-test \
-        $(BUILD)/guests/linux/tvwatch guests/linux/tvctl-selftest.sh
+        $(BUILD)/guests/linux/tvwatch guests/linux/tvctl-selftest.sh guests/linux/tvctl-ops-selftest.sh
 	@mkdir -p $(dir $@)
 	python3 scripts/mkinitramfs.py $@ guests/linux/init $(LINUX_BUSYBOX) $(LINUX_INITRAMFS_FILES) \
 	    $(BUILD)/guests/linux/tvctl-test=bin/tvctl guests/linux/tvctl-selftest.sh=bin/tvctl-selftest \
+	    guests/linux/tvctl-ops-selftest.sh=bin/tvctl-ops-selftest \
 	    $(BUILD)/guests/linux/tvwatch=bin/tvwatch
 
 LINUX_GUEST_FILES := $(BUILD)/guests/vmlinuz $(BUILD)/guests/linux-initramfs.cpio.gz \
