@@ -9,7 +9,11 @@
 #      (wall clock from QEMU's start, lines timestamped as they arrive), the
 #      ratio, and the partition's exits per second by reason over the boot
 #      (the test build's exit counts at the partition's stop, divided by the
-#      time from its first entry to its stop).
+#      time from its first entry to its stop);
+#   4. tvctl's round trip for a task query: the linux_tvctl_ops scenario
+#      (judged too) runs `tvctl time-query` (500 queries of a running test
+#      task: tvctl -> libtaskvisor -> ioctl -> driver -> VMMCALL -> monitor
+#      and back) and the mean and minimum are printed.
 # Usage: tests/integration/run-linux-boot.sh   (after make and make linux-guest)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -64,4 +68,8 @@ if [ -n "$exits" ] && [ -n "$t_first" ] && [ -n "$t_stop" ]; then
         print line
     }'
 fi
+tests/integration/run-scenarios.sh linux_tvctl_ops || status=1
+rt=$(tr -d '\r' <build/integration/linux_tvctl_ops/serial.log | grep -a 'TVCTL-OPS: info: [0-9]* queries' |
+     sed 's/.*TVCTL-OPS: info: //')
+echo "# tvctl round trip: ${rt:-no figure (time-query line missing)}"
 exit $status
