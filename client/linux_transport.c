@@ -108,12 +108,14 @@ static tv_status_t do_wait(struct tv_linux *lx, const uint64_t a[5])
 
 static tv_status_t do_events(struct tv_linux *lx, const uint64_t a[5])
 {
-    /* The interrupt is the driver's business: a client passes vector 0. */
-    if (a[1] || a[2] || a[3] || a[4])
+    /* The interrupt is the driver's business: a client passes vector 0.
+     * a2 TV_TASK_EVENTS_F_VM: VM state changes too. */
+    if (a[1] || (a[2] & ~(uint64_t)TV_TASK_EVENTS_F_VM) || a[3] || a[4])
         return TV_E_INVALID_ARGUMENT;
     struct tvdev_events e;
     memset(&e, 0, sizeof e);
-    e.enable = a[0] != 0;
+    if (a[0])
+        e.enable = TVDEV_SUBSCRIBE_TASKS | ((a[2] & TV_TASK_EVENTS_F_VM) ? TVDEV_SUBSCRIBE_VMS : 0);
     tv_status_t st = dev_ioctl(lx, TVDEV_IOC_EVENTS, &e, true);
     if (st != TV_OK || !a[0])
         return st;

@@ -101,6 +101,13 @@ expect_in vm-show-state $O '^state: +turned-off$'
 tvctl vm off heartbeat >$O 2>&1; expect_rc vm-off-not-running 7 $? $O
 expect_in vm-off-not-running-message $O 'vm off heartbeat: vm not running'
 tvctl vm pause heartbeat >$O 2>&1; expect_rc vm-pause-not-running 7 $? $O
+# VM state events: a follower with --vms sees them, one without does not.
+tvctl events --vms --timeout 6000 >/tmp/vev 2>&1 &
+vevpid=$!
+tvctl --json events --timeout 6000 >/tmp/tev 2>&1 &
+tevpid=$!
+n=0; while [ $n -lt 50 ] && ! grep -q following /tmp/vev; do usleep 100000; n=$((n + 1)); done
+usleep 300000
 tvctl vm start heartbeat --progress >$O 2>$E; expect_rc vm-start 0 $? $O
 expect_in vm-start-outcome $O '^task [0-9]+: completed, result success, data outcome committed \(100%\)$'
 expect_in vm-start-state $O '^vm heartbeat: running$'
@@ -119,6 +126,15 @@ sleep 1
 tvctl --json vm show heartbeat >/tmp/v2 2>&1
 x1=$(field /tmp/v1 exits); x2=$(field /tmp/v2 exits)
 if [ -n "$x1" ] && [ "$x2" = "$x1" ]; then ok vm-paused-still; else bad vm-paused-still "exits $x1 then $x2"; fi
+wait $vevpid; expect_rc vm-events 0 $? /tmp/vev
+wait $tevpid
+expect_in vm-events-following /tmp/vev '^following task and VM events'
+expect_in vm-events-turning-on /tmp/vev '^vm [0-9]+ seq [0-9]+ turning-on$'
+expect_in vm-events-running /tmp/vev '^vm [0-9]+ seq [0-9]+ running$'
+expect_in vm-events-paused /tmp/vev '^vm [0-9]+ seq [0-9]+ paused$'
+expect_in vm-events-task /tmp/vev '^task [0-9]+ seq [0-9]+ completed '
+expect_in vm-events-task-only /tmp/tev '^\{"event":"task",'
+if grep -q '"event":"vm"' /tmp/tev; then bad vm-events-not-asked "$(grep '"event":"vm"' /tmp/tev | head -2 | tr '\n' ' ')"; else ok vm-events-not-asked; fi
 tvctl --json vm resume heartbeat >$O 2>&1; expect_rc vm-resume 0 $? $O
 expect_in vm-resume-json $O '^\{"verb":"vm resume","id":[0-9]+,"state":"completed",.*"vm":"heartbeat","vm_state":"running"\}$'
 tvctl vm resume heartbeat >$O 2>&1; expect_rc vm-resume-running 7 $? $O

@@ -81,9 +81,15 @@ struct tvdev_task_wait {
 };
 
 struct tvdev_events {
-    uint32_t enable;          /* in: 1 = queue events for this file, 0 = stop */
+    uint32_t enable;          /* in: TVDEV_SUBSCRIBE_* bits to queue for this file, 0 = stop */
     uint32_t reserved[7];     /* 0 */
 };
+/* tvdev_events.enable.  1 is what it always meant (task events only); VM
+ * state changes are records whose state has TV_EVENT_KIND_VM in its top
+ * byte (include/taskvisor/vm.h), as on the monitor's ring. */
+#define TVDEV_SUBSCRIBE_TASKS (1u << 0)
+#define TVDEV_SUBSCRIBE_VMS   (1u << 1) /* EOPNOTSUPP when the monitor has no VM events */
+#define TVDEV_SUBSCRIBE_ALL   (TVDEV_SUBSCRIBE_TASKS | TVDEV_SUBSCRIBE_VMS)
 
 struct tvdev_test_start {     /* test builds of the monitor only (TV_FEAT_TEST_CALLS) */
     struct tv_task_test_spec spec; /* in */
@@ -148,7 +154,7 @@ struct tvdev_vm_op {
 struct tvdev_event {
     uint64_t id;              /* 0 = a marker: events were lost before this point */
     uint64_t seq;
-    uint32_t state;           /* enum tv_task_state */
+    uint32_t state;           /* enum tv_task_state; a VM's: TV_EVENT_KIND_VM << 24 | enum tv_vm_state */
     uint32_t percent;
     uint32_t flags;           /* TVDEV_EVENT_* */
     uint32_t reserved;

@@ -58,10 +58,15 @@ static void fuzz_structs(struct in *in)
     struct tvdev_events e;
     take(in, &e, sizeof e);
     if (tvd_check_events(&e)) {
-        CHECK(e.enable <= 1);
+        CHECK((e.enable & ~TVDEV_SUBSCRIBE_ALL) == 0);
         for (int i = 0; i < 7; i++)
             CHECK(e.reserved[i] == 0);
     }
+    uint32_t st;
+    take(in, &st, sizeof st);
+    if (tvd_event_wanted(e.enable, st))
+        CHECK((TV_EVENT_KIND(st) == TV_EVENT_KIND_TASK && (e.enable & TVDEV_SUBSCRIBE_TASKS)) ||
+              (TV_EVENT_KIND(st) == TV_EVENT_KIND_VM && (e.enable & TVDEV_SUBSCRIBE_VMS)));
     struct tvdev_test_start t;
     take(in, &t, sizeof t);
     if (tvd_check_test_start(&t))

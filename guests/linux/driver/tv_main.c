@@ -76,6 +76,7 @@ static u64 tv_hypercall(u64 code, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, struct
 struct tv_file {
     struct list_head link;    /* in subscribers while subscribed */
     bool subscribed;
+    u32 kinds;                /* TVDEV_SUBSCRIBE_* while subscribed */
     struct tvd_queue q;
 };
 
@@ -84,6 +85,7 @@ static DEFINE_SPINLOCK(ev_lock);
 static DECLARE_WAIT_QUEUE_HEAD(ev_wait);
 static struct tv_task_ring *ring;  /* one page, registered with the monitor */
 static u32 event_mode, event_vector;
+static bool ring_vm;               /* the ring was registered with TV_TASK_EVENTS_F_VM */
 static int event_irq_used;         /* the IRQ requested, 0 = none */
 static struct timer_list ev_timer;
 
@@ -106,7 +108,8 @@ static void drain_ring(void)
             if (lost)
                 tvd_queue_mark_lost(&f->q);
             for (i = 0; i < n; i++)
-                tvd_queue_push(&f->q, &buf[i]);
+                if (tvd_event_wanted(f->kinds, buf[i].state))
+                    tvd_queue_push(&f->q, &buf[i]);
         }
         any |= n || lost;
     } while (n == ARRAY_SIZE(buf));
@@ -300,9 +303,11 @@ static long do_events(struct tv_file *f, void __user *uarg)
         return -EFAULT;
     if (!tvd_check_events(&e))
         return -EINVAL;
-    if (!event_mode)
+    if (!event_mode || ((e.enable & TVDEV_SUBSCRIBE_VMS) && !ring_vm))
         return -EOPNOTSUPP;
     spin_lock_irqsave(&ev_lock, flags);
+    if (e.enable)
+        f->kinds = e.enable;
     if (e.enable && !f->subscribed) {
         tvd_queue_init(&f->q);
         list_add_tail(&f->link, &subscribers);
@@ -605,6 +610,9 @@ static u32 irq_vector(int irq)
 
 static void events_start(void)
 {
+    /* VM state changes too when the monitor has VMs; each file picks its
+     * kinds (TVDEV_SUBSCRIBE_*), task events only for those that ask 1. */
+    u64 evflags = (monitor_features & TV_FEAT_VMS) ? TV_TASK_EVENTS_F_VM : 0;
     u64 gpa;
 
     if (!(monitor_features & TV_FEAT_TASK_EVENTS))
@@ -617,12 +625,13 @@ static void events_start(void)
         u32 vector = irq_vector(event_irq);
         tv_status_t st = vector >= 32 && vector <= 255
                              ? (tv_status_t)tv_hypercall(TV_HC_TASK_EVENTS_REGISTER, gpa,
-                                                         vector, 0, 0, 0, NULL)
+                                                         vector, evflags, 0, 0, NULL)
                              : TV_E_UNSUPPORTED;
         if (st == TV_OK) {
             event_mode = TVDEV_EVENTS_IRQ;
             event_vector = vector;
             event_irq_used = event_irq;
+            ring_vm = evflags != 0;
             return;
         }
         pr_warn("taskvisor: IRQ %d (vector %u) refused for events (status %d); polling the ring\n",
@@ -631,13 +640,14 @@ static void events_start(void)
     } else if (event_irq > 0) {
         pr_warn("taskvisor: IRQ %d not available; polling the event ring\n", event_irq);
     }
-    if (tv_hypercall(TV_HC_TASK_EVENTS_REGISTER, gpa, 0, 0, 0, 0, NULL) != TV_OK) {
+    if (tv_hypercall(TV_HC_TASK_EVENTS_REGISTER, gpa, 0, evflags, 0, 0, NULL) != TV_OK) {
         pr_warn("taskvisor: the monitor refused the event ring; no events\n");
         free_page((unsigned long)ring);
         ring = NULL;
         return;
     }
     event_mode = TVDEV_EVENTS_TIMER;
+    ring_vm = evflags != 0;
     timer_setup(&ev_timer, tv_timer, 0);
     mod_timer(&ev_timer, jiffies + msecs_to_jiffies(10));
 }

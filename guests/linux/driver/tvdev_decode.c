@@ -84,7 +84,16 @@ bool tvd_check_events(const struct tvdev_events *e)
     for (size_t i = 0; i < sizeof e->reserved / sizeof e->reserved[0]; i++)
         if (e->reserved[i])
             return false;
-    return e->enable <= 1;
+    return (e->enable & ~TVDEV_SUBSCRIBE_ALL) == 0;
+}
+
+bool tvd_event_wanted(uint32_t enable, uint32_t state)
+{
+    switch (TV_EVENT_KIND(state)) {
+    case TV_EVENT_KIND_TASK: return (enable & TVDEV_SUBSCRIBE_TASKS) != 0;
+    case TV_EVENT_KIND_VM: return (enable & TVDEV_SUBSCRIBE_VMS) != 0;
+    default: return false;
+    }
 }
 
 bool tvd_check_test_start(const struct tvdev_test_start *t)

@@ -38,6 +38,9 @@ bool tvd_check_list(const struct tvdev_task_list *l);
 bool tvd_check_verb(const struct tvdev_task_verb *v, uint32_t *code);
 bool tvd_check_wait(const struct tvdev_task_wait *w);
 bool tvd_check_events(const struct tvdev_events *e);
+/* Whether a file subscribed with `enable` (TVDEV_SUBSCRIBE_*) gets a ring
+ * entry of this state (its kind in the top byte; unknown kinds: nobody). */
+bool tvd_event_wanted(uint32_t enable, uint32_t state);
 bool tvd_check_test_start(const struct tvdev_test_start *t);
 
 /* The disk class (TVDEV_IOC_DISK).  tvd_disk_record_size: the size of a

@@ -176,7 +176,7 @@ static int usage(void)
             "  wait ID [--timeout MS] [--progress|--no-progress]\n"
             "                               wait for the end (Ctrl-C cancels the task)\n"
             "  cancel|pause|resume|dismiss ID\n"
-            "  events [--count N] [--timeout MS]   follow task changes\n"
+            "  events [--vms] [--count N] [--timeout MS]   follow task (and VM) changes\n"
             "  version                      driver and monitor versions\n"
             "  poweroff                     power the machine off (POWER_OFF)\n"
             "  time-query ID [N]            mean round trip of N task queries\n"
@@ -891,6 +891,16 @@ static int cmd_vm(int argc, char **argv)
 /* ---- events ---------------------------------------------------------------- */
 static void print_event(const struct tv_task_event *e)
 {
+    if (TV_EVENT_KIND(e->state) == TV_EVENT_KIND_VM) {
+        const char *vs = vm_state_name(TV_EVENT_STATE(e->state));
+        if (json)
+            printf("{\"event\":\"vm\",\"id\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"state\":\"%s\"}\n",
+                   e->id, e->seq, vs);
+        else
+            printf("vm %" PRIu64 " seq %" PRIu64 " %s\n", e->id, e->seq, vs);
+        fflush(stdout);
+        return;
+    }
     if (json)
         printf("{\"event\":\"task\",\"id\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"state\":\"%s\",\"percent\":%u}\n",
                e->id, e->seq, state_name(e->state), e->percent);
@@ -904,8 +914,11 @@ static int cmd_events(int argc, char **argv)
 {
     uint64_t count = 0; /* 0 = until interrupted */
     int64_t timeout = -1;
+    uint32_t flags = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--count") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--vms")) {
+            flags |= TV_TASK_EVENTS_F_VM;
+        } else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
             if (!parse_u64(argv[++i], &count))
                 return usage();
         } else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
@@ -918,7 +931,7 @@ static int cmd_events(int argc, char **argv)
     int rc = open_client("events");
     if (rc)
         return rc;
-    tv_status_t st = tv_events_register(&client, 0);
+    tv_status_t st = tv_events_register_flags(&client, 0, flags);
     if (st != TV_OK)
         return fail("events", 0, st, NULL);
     struct sigaction sa;
@@ -927,7 +940,7 @@ static int cmd_events(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (!json) {
-        printf("following task events (Ctrl-C ends)\n");
+        printf("following task%s events (Ctrl-C ends)\n", flags ? " and VM" : "");
         fflush(stdout);
     }
     double end = timeout >= 0 ? now_s() + (double)timeout / 1000.0 : 0;

@@ -98,8 +98,27 @@ static void verb_query_events_checks(void **state)
     assert_true(tvd_check_events(&e));
     e.enable = 1;
     assert_true(tvd_check_events(&e));
-    e.enable = 2;
+    e.enable = TVDEV_SUBSCRIBE_VMS;
+    assert_true(tvd_check_events(&e));
+    e.enable = TVDEV_SUBSCRIBE_ALL;
+    assert_true(tvd_check_events(&e));
+    e.enable = 4;
     assert_false(tvd_check_events(&e));
+    e.enable = 0x80000001u;
+    assert_false(tvd_check_events(&e));
+
+    /* Which records a subscription takes: the kind in the state's top byte. */
+    const uint32_t task_ev = TV_TASK_RUNNING;
+    const uint32_t vm_ev = TV_EVENT_KIND_VM << TV_EVENT_KIND_SHIFT | TV_VM_RUNNING;
+    const uint32_t odd_ev = 7u << TV_EVENT_KIND_SHIFT | 1;
+    assert_true(tvd_event_wanted(TVDEV_SUBSCRIBE_TASKS, task_ev));
+    assert_false(tvd_event_wanted(TVDEV_SUBSCRIBE_TASKS, vm_ev));
+    assert_false(tvd_event_wanted(TVDEV_SUBSCRIBE_VMS, task_ev));
+    assert_true(tvd_event_wanted(TVDEV_SUBSCRIBE_VMS, vm_ev));
+    assert_true(tvd_event_wanted(TVDEV_SUBSCRIBE_ALL, task_ev));
+    assert_true(tvd_event_wanted(TVDEV_SUBSCRIBE_ALL, vm_ev));
+    assert_false(tvd_event_wanted(TVDEV_SUBSCRIBE_ALL, odd_ev));
+    assert_false(tvd_event_wanted(0, task_ev));
     e.enable = 1;
     e.reserved[6] = 1;
     assert_false(tvd_check_events(&e));
