@@ -38,6 +38,10 @@ static const struct status_entry status_table[TV_STATUS_COUNT] = {
     [TV_E_VM_RUNNING]       = { "VM_RUNNING", "the virtual machine is running" },
     [TV_E_VM_NOT_RUNNING]   = { "VM_NOT_RUNNING", "the virtual machine is not running" },
     [TV_E_CONTROL_PARTITION] = { "CONTROL_PARTITION", "not allowed on the control partition" },
+    [TV_E_AGENT_NOT_PRESENT] = { "AGENT_NOT_PRESENT", "no guest agent in the virtual machine" },
+    [TV_E_GUEST_LOCKED]     = { "GUEST_LOCKED", "the guest is locked (only a forced one works)" },
+    [TV_E_SHUTDOWN_IN_PROGRESS] = { "SHUTDOWN_IN_PROGRESS", "a shutdown is already in progress" },
+    [TV_E_NO_SESSION]       = { "NO_SESSION", "nobody is logged on" },
 };
 
 const char *tv_status_name(tv_status_t status)

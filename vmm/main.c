@@ -108,7 +108,7 @@ void monitor_main(struct tv_boot_info *bi)
     if (st == TV_OK)
         st = image_store_init(bi->options); /* mounts, recovers, then resolves the disk paths */
     if (st == TV_OK)
-        st = vm_service_init();
+        st = vm_service_init(bi->options);
     if (st == TV_OK)
         st = hypercall_table_seal();
 #ifdef TV_TEST_BUILD

@@ -62,6 +62,16 @@ enum tv_hypercall {
     TV_HC_VM_RESET             = 0x304,
     TV_HC_VM_PAUSE             = 0x305,
     TV_HC_VM_RESUME            = 0x306,
+    TV_HC_VM_SHUTDOWN          = 0x307, /* through the guest agent */
+    TV_HC_VM_RESTART           = 0x308,
+    TV_HC_VM_LOGOFF            = 0x309,
+    TV_HC_VM_CAN_SHUTDOWN      = 0x30a, /* a query, not a task */
+    /* 0x380-0x38f: the guest agent's own calls (include/taskvisor/agent.h);
+     * not management calls: a partition acts on its own agent only. */
+    TV_HC_AGENT_ANNOUNCE       = 0x380,
+    TV_HC_AGENT_POLL           = 0x381,
+    TV_HC_AGENT_ANSWER         = 0x382,
+    TV_HC_AGENT_DEPART         = 0x383,
 
     TV_HC_TEST_TASK_START      = 0xf00, /* test builds only */
 };
@@ -70,6 +80,7 @@ enum tv_hypercall {
 #define TV_FEAT_TASKS       (1u << 0)
 #define TV_FEAT_TASK_EVENTS (1u << 1)
 #define TV_FEAT_VMS         (1u << 2) /* the VM_* calls */
+#define TV_FEAT_AGENT       (1u << 3) /* the AGENT_* calls */
 #define TV_FEAT_TEST_CALLS  (1u << 31)
 
 /* Guest-visible test/exit device: a 32-bit OUT of code to this port stops the

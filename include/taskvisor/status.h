@@ -40,6 +40,10 @@ enum {
     TV_E_VM_RUNNING         = 29, /* the VM is running (Virtual PC VM_E_VM_RUNNING) */
     TV_E_VM_NOT_RUNNING     = 30, /* the VM is not running (VM_E_VM_NOT_RUNNING) */
     TV_E_CONTROL_PARTITION  = 31, /* not allowed on the control partition itself */
+    TV_E_AGENT_NOT_PRESENT  = 32, /* no guest agent for this (VM_E_ADDITIONS_FEATURE_NOT_AVAIL) */
+    TV_E_GUEST_LOCKED       = 33, /* the guest is locked: only a forced one works (MACHINE_LOCKED) */
+    TV_E_SHUTDOWN_IN_PROGRESS = 34, /* a shutdown or restart is already under way */
+    TV_E_NO_SESSION         = 35, /* logoff: nobody logged on (NO_SUCH_LOGON_SESSION) */
     TV_STATUS_COUNT
 };
 

@@ -41,6 +41,11 @@ enum tv_vm_stop {
 #define TV_VM_F_SELF      (1u << 1) /* the partition that made the call */
 #define TV_VM_F_AUTOSTART (1u << 2) /* started at boot */
 #define TV_VM_F_BUSY      (1u << 3) /* an operation (a task) is working on it */
+/* What the guest agent of the current run announced (docs/agent.md). */
+#define TV_VM_F_AGENT_SHUTDOWN (1u << 4)
+#define TV_VM_F_AGENT_RESTART  (1u << 5)
+#define TV_VM_F_AGENT_LOGOFF   (1u << 6)
+#define TV_VM_F_AGENT_SHIFT    4 /* flags >> 4 & 7 = the agent's TV_AGENT_CAP_* */
 
 #define TV_VM_NAME_LEN    32
 #define TV_VM_PATH_LEN    128
@@ -88,13 +93,29 @@ struct tv_vm_info {
  *            VM), VM_RUNNING, VM_NOT_RUNNING, INVALID_STATE (pause of a
  *            paused VM, resume of a running one), BUSY (another operation
  *            is working on it), CONTROL_PARTITION (turn off, reset or pause
- *            of the control partition), UNSUPPORTED (a saved state). */
+ *            of the control partition), UNSUPPORTED (a saved state).
+ * VM_SHUTDOWN / VM_RESTART
+ *            a0 VM id, a1 flags (TV_VM_OP_F_FORCE) -> o0 = task id
+ * VM_LOGOFF  a0 VM id -> o0 = task id
+ *            Through the guest agent (docs/agent.md); refusals as above
+ *            plus AGENT_NOT_PRESENT (no agent announced the operation) and
+ *            SHUTDOWN_IN_PROGRESS (a shutdown or restart holds the VM).
+ *            The task's error may be TIMEOUT (no answer in
+ *            agent_timeout_ms), GUEST_LOCKED, NO_SESSION,
+ *            SHUTDOWN_IN_PROGRESS (the guest said so), AGENT_NOT_PRESENT
+ *            (the agent left), VM_NOT_RUNNING (the VM stopped meanwhile).
+ * VM_CAN_SHUTDOWN
+ *            a0 VM id -> o0 = 1 when a Shutdown would be taken now (VM
+ *            running, its agent announced shutdown, no operation on it,
+ *            not the control partition), else 0 (Virtual PC's CanShutdown;
+ *            its S_FALSE for a VM that is off is our 0). */
 
 /* The argument record of the VM task types (task_types_start). */
 struct tv_vm_op_args {
     uint32_t vm_id;
-    uint32_t flags;   /* 0 */
+    uint32_t flags;   /* TV_VM_OP_F_FORCE for shutdown and restart; else 0 */
 };
+#define TV_VM_OP_F_FORCE (1u << 0)
 
 _Static_assert(sizeof(struct tv_vm_info) == 488, "tv_vm_info layout");
 _Static_assert(sizeof(struct tv_vm_op_args) == 8, "tv_vm_op_args layout");

@@ -79,6 +79,7 @@ const struct option_spec monitor_options[] = {
     { "task_retention_s", OPT_NUMBER, 1, 31536000, 0 },
     { "task_wait_slice_us", OPT_NUMBER, 1, 1000000, 0 },
     { "blk_timeout_ms", OPT_NUMBER, 10, 600000, 0 },      /* per block request */
+    { "agent_timeout_ms", OPT_NUMBER, 10, 600000, 0 },    /* guest agent's answer (docs/agent.md) */
 #ifdef TV_TEST_BUILD
     /* The scenario verdict (vmm/testing/verdict.c): test builds only. */
     { "expect.", OPT_EXPECT, 0, 0xffffffffull, "triple_fault|bad_access|entry_failed|running|exception_loop|off" },

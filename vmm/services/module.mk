@@ -38,3 +38,13 @@ $(BUILD)/tests/unit/test_image_store: $(call host_objs,tests/unit/services/test_
         task/platform_hosted.c $(LIB_SRCS)) $(TASK_CALL_OBJS) | $(BUILD)/bin/tvdisk
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+# The guest agent's channel under the one dispatcher (docs/agent.md).
+UNIT_TESTS += $(BUILD)/tests/unit/test_vm_agent
+$(call host_objs,tests/unit/vm/test_vm_agent.c): HOST_CFLAGS += -Itask
+$(BUILD)/tests/unit/test_vm_agent: \
+        $(call host_objs,tests/unit/vm/test_vm_agent.c vmm/services/vm_agent.c \
+                         vmm/hcall/hcall_dispatch.c vmm/hcall/hcall_guest_mem.c vmm/hcall/hcall_platform.c \
+                         $(TASK_CORE_SRCS) $(TASK_HOSTED_SRCS) $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka

@@ -78,9 +78,11 @@ static tv_status_t start_op(struct hcall_ctx *ctx, uint32_t op)
 {
     struct vm_call_state *st = state_of(ctx);
     const uint64_t *a = ctx->arg;
-    if (!rest_zero(a, 1) || a[0] > UINT32_MAX)
+    /* Shutdown and Restart take a flags word; the others only the id. */
+    unsigned nargs = (op == VM_OP_SHUTDOWN || op == VM_OP_RESTART) ? 2 : 1;
+    if (!rest_zero(a, nargs) || a[0] > UINT32_MAX || a[1] > UINT32_MAX)
         return TV_E_INVALID_ARGUMENT;
-    struct tv_vm_op_args args = { (uint32_t)a[0], 0 };
+    struct tv_vm_op_args args = { (uint32_t)a[0], (uint32_t)a[1] };
     uint64_t id = 0;
     tv_status_t s = task_types_start(st->types, st->mgr, vm_op_task_type(op), &args, sizeof args,
                                      &id);
@@ -94,6 +96,29 @@ static tv_status_t hc_turn_off(struct hcall_ctx *ctx) { return start_op(ctx, VM_
 static tv_status_t hc_reset(struct hcall_ctx *ctx) { return start_op(ctx, VM_OP_RESET); }
 static tv_status_t hc_pause(struct hcall_ctx *ctx) { return start_op(ctx, VM_OP_PAUSE); }
 static tv_status_t hc_resume(struct hcall_ctx *ctx) { return start_op(ctx, VM_OP_RESUME); }
+static tv_status_t hc_shutdown(struct hcall_ctx *ctx) { return start_op(ctx, VM_OP_SHUTDOWN); }
+static tv_status_t hc_restart(struct hcall_ctx *ctx) { return start_op(ctx, VM_OP_RESTART); }
+static tv_status_t hc_logoff(struct hcall_ctx *ctx) { return start_op(ctx, VM_OP_LOGOFF); }
+
+bool vm_info_can_shutdown(const struct tv_vm_info *r)
+{
+    return r->state == TV_VM_RUNNING && (r->flags & TV_VM_F_AGENT_SHUTDOWN) &&
+           !(r->flags & (TV_VM_F_BUSY | TV_VM_F_CONTROL));
+}
+
+/* VM_CAN_SHUTDOWN a0 id -> o0 0/1: a query, no task. */
+static tv_status_t hc_can_shutdown(struct hcall_ctx *ctx)
+{
+    const struct vm_directory *dir = state_of(ctx)->dir;
+    const uint64_t *a = ctx->arg;
+    if (!rest_zero(a, 1) || a[0] > UINT32_MAX)
+        return TV_E_INVALID_ARGUMENT;
+    struct tv_vm_info rec;
+    tv_status_t s = dir->info(dir->ctx, (uint32_t)a[0], ctx->caller->partition_id, &rec);
+    if (s == TV_OK)
+        set_out0(ctx, vm_info_can_shutdown(&rec) ? 1 : 0);
+    return s;
+}
 
 const struct hcall_desc vm_calls[VM_CALL_COUNT] = {
     { TV_HC_VM_LIST, "VM_LIST", HCALL_F_MGMT, hc_list },
@@ -103,6 +128,10 @@ const struct hcall_desc vm_calls[VM_CALL_COUNT] = {
     { TV_HC_VM_RESET, "VM_RESET", HCALL_F_MGMT, hc_reset },
     { TV_HC_VM_PAUSE, "VM_PAUSE", HCALL_F_MGMT, hc_pause },
     { TV_HC_VM_RESUME, "VM_RESUME", HCALL_F_MGMT, hc_resume },
+    { TV_HC_VM_SHUTDOWN, "VM_SHUTDOWN", HCALL_F_MGMT, hc_shutdown },
+    { TV_HC_VM_RESTART, "VM_RESTART", HCALL_F_MGMT, hc_restart },
+    { TV_HC_VM_LOGOFF, "VM_LOGOFF", HCALL_F_MGMT, hc_logoff },
+    { TV_HC_VM_CAN_SHUTDOWN, "VM_CAN_SHUTDOWN", HCALL_F_MGMT, hc_can_shutdown },
 };
 
 /* ---- The task types ----------------------------------------------------- */
@@ -112,7 +141,8 @@ static tv_status_t prepare(const struct vm_task_types *types, uint32_t op, const
 {
     const struct vm_directory *dir = types->dir;
     const struct tv_vm_op_args *args = argp;
-    if (args->flags != 0)
+    uint32_t allowed = (op == VM_OP_SHUTDOWN || op == VM_OP_RESTART) ? TV_VM_OP_F_FORCE : 0;
+    if (args->flags & ~allowed)
         return TV_E_INVALID_ARGUMENT;
     struct tv_vm_info rec;
     tv_status_t s = dir->info(dir->ctx, args->vm_id, UINT32_MAX, &rec);
@@ -120,6 +150,19 @@ static tv_status_t prepare(const struct vm_task_types *types, uint32_t op, const
         return s;
     if ((s = dir->claim(dir->ctx, args->vm_id, op)) != TV_OK)
         return s;
+    /* A guest operation needs an agent that announced it; checked after the
+     * claim so that the state's refusal (not running, ...) comes first and
+     * an agent cannot appear or go between the check and the claim unseen:
+     * the driver asks the agent again (AGENT_NOT_PRESENT as the task's error). */
+    if (vm_op_is_guest(op)) {
+        if ((s = dir->info(dir->ctx, args->vm_id, UINT32_MAX, &rec)) == TV_OK &&
+            !((rec.flags >> TV_VM_F_AGENT_SHIFT) & vm_op_agent_cap(op)))
+            s = TV_E_AGENT_NOT_PRESENT;
+        if (s != TV_OK) {
+            dir->unclaim(dir->ctx, args->vm_id);
+            return s;
+        }
+    }
     struct vm_op_ctx *c = tp_alloc(sizeof *c);
     if (!c) {
         dir->unclaim(dir->ctx, args->vm_id);
@@ -129,15 +172,18 @@ static tv_status_t prepare(const struct vm_task_types *types, uint32_t op, const
     c->types = types;
     c->vm_id = args->vm_id;
     c->op = op;
+    c->forced = (args->flags & TV_VM_OP_F_FORCE) != 0;
     rec.name[sizeof rec.name - 1] = 0;
     out->ctx = c;
     out->target = (struct tv_task_target){ TV_TASK_TARGET_VM, 0, args->vm_id };
-    tv_snprintf(out->description, sizeof out->description, "%s of VM %s", vm_op_name(op),
-                rec.name);
+    tv_snprintf(out->description, sizeof out->description, "%s%s of VM %s",
+                c->forced ? "forced " : "", vm_op_name(op), rec.name);
     /* Startup is cancelable until the guest's first instruction (its driver
-     * passes the point of no return there); the others never: a TurnOff
-     * half done cannot be undone, and Pause/Resume are instants. */
-    out->not_cancelable = op != VM_OP_STARTUP;
+     * passes the point of no return there), the guest operations until the
+     * agent answered (the request is withdrawn, the VM left as it was);
+     * the others never: a TurnOff half done cannot be undone, and
+     * Pause/Resume are instants. */
+    out->not_cancelable = op != VM_OP_STARTUP && !vm_op_is_guest(op);
     out->not_pausable = true;
     return TV_OK;
 }
@@ -152,9 +198,13 @@ PREP(prep_turn_off, VM_OP_TURN_OFF)
 PREP(prep_reset, VM_OP_RESET)
 PREP(prep_pause, VM_OP_PAUSE)
 PREP(prep_resume, VM_OP_RESUME)
+PREP(prep_shutdown, VM_OP_SHUTDOWN)
+PREP(prep_restart, VM_OP_RESTART)
+PREP(prep_logoff, VM_OP_LOGOFF)
 
 static tv_status_t (*const preps[VM_OP_COUNT])(void *, const void *, struct task_prepared *) = {
     prep_startup, prep_turn_off, prep_reset, prep_pause, prep_resume,
+    prep_shutdown, prep_restart, prep_logoff,
 };
 
 static void cleanup(void *ctx)
@@ -175,6 +225,7 @@ static tv_status_t run(struct task_job *job, void *ctx)
 
 static const char *const type_names[VM_OP_COUNT] = {
     "vm.startup", "vm.turn_off", "vm.reset", "vm.pause", "vm.resume",
+    "vm.shutdown", "vm.restart", "vm.logoff",
 };
 
 tv_status_t vm_task_types_add(struct task_types *reg, struct vm_task_types *st,

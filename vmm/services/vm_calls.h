@@ -35,7 +35,7 @@ struct vm_call_state {
     const struct vm_directory *dir;
 };
 
-#define VM_CALL_COUNT 7u
+#define VM_CALL_COUNT 11u
 #define VM_CALL_LIST_MAX 64u /* records per VM_LIST */
 extern const struct hcall_desc vm_calls[VM_CALL_COUNT];
 
@@ -47,11 +47,16 @@ struct vm_op_ctx {
     const struct vm_task_types *types; /* where run[op] is */
     uint32_t vm_id;
     uint32_t op;          /* enum vm_op */
+    bool forced;          /* TV_VM_OP_F_FORCE (shutdown, restart) */
 };
+
+/* CanShutdown from a VM's record (VM_CAN_SHUTDOWN): running, an agent that
+ * announced shutdown, no operation on it, not the control partition. */
+bool vm_info_can_shutdown(const struct tv_vm_info *r);
 
 typedef tv_status_t (*vm_op_run_fn)(struct task_job *job, struct vm_op_ctx *ctx);
 
-/* Storage for the five types and their drivers (the registry keeps
+/* Storage for the VM types and their drivers (the registry keeps
  * pointers into it: it must outlive the registry). */
 struct vm_task_types {
     const struct vm_directory *dir;
@@ -62,8 +67,9 @@ struct vm_task_types {
 
 /* Registers the VM task types in reg.  prepare (common, here) checks the
  * argument record (struct tv_vm_op_args), claims the VM and describes the
- * task: target VM, "startup of VM NAME", Startup alone cancelable, none
- * pausable.  run[op] does the work; cleanup gives the claim back. */
+ * task: target VM, "startup of VM NAME", Startup and the guest operations
+ * cancelable, none pausable; a guest operation is refused with
+ * AGENT_NOT_PRESENT when the VM's agent did not announce it.  run[op] does the work; cleanup gives the claim back. */
 tv_status_t vm_task_types_add(struct task_types *reg, struct vm_task_types *st,
                               const struct vm_directory *dir, const vm_op_run_fn run[VM_OP_COUNT]);
 

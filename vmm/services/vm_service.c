@@ -7,6 +7,8 @@
 #include "vm/hypercall.h"
 #include "vm/partition.h"
 #include "vm/vm_life.h"
+#include "kernel/options.h"
+#include "services/vm_agent.h"
 
 static uint32_t dir_count(void *ctx)
 {
@@ -68,10 +70,40 @@ static tv_status_t run_resume(struct task_job *job, struct vm_op_ctx *c)
     return vm_resume(partition_by_id(c->vm_id), job);
 }
 
+static tv_status_t run_shutdown(struct task_job *job, struct vm_op_ctx *c)
+{
+    return vm_shutdown(partition_by_id(c->vm_id), job, c->forced);
+}
+
+static tv_status_t run_restart(struct task_job *job, struct vm_op_ctx *c)
+{
+    return vm_restart(partition_by_id(c->vm_id), job, c->forced);
+}
+
+static tv_status_t run_logoff(struct task_job *job, struct vm_op_ctx *c)
+{
+    return vm_logoff(partition_by_id(c->vm_id), job);
+}
+
 static const vm_op_run_fn runs[VM_OP_COUNT] = {
     [VM_OP_STARTUP] = run_startup, [VM_OP_TURN_OFF] = run_turn_off, [VM_OP_RESET] = run_reset,
-    [VM_OP_PAUSE] = run_pause, [VM_OP_RESUME] = run_resume,
+    [VM_OP_PAUSE] = run_pause, [VM_OP_RESUME] = run_resume, [VM_OP_SHUTDOWN] = run_shutdown,
+    [VM_OP_RESTART] = run_restart, [VM_OP_LOGOFF] = run_logoff,
 };
+
+/* The agent calls reach the caller's own agent, nobody else's. */
+static void *agent_of_caller(void *owner, const struct hcall_caller *caller)
+{
+    (void)owner;
+    struct partition *p = partition_by_id(caller->partition_id);
+    return p && p->agent.lock ? &p->agent : 0;
+}
+
+static void agent_notify(void *ctx, uint8_t vector)
+{
+    struct partition *p = ctx;
+    vcpu_post_interrupt(&p->vcpu, vector);
+}
 
 static struct vm_task_types vm_types;
 static struct vm_call_state call_state;
@@ -91,17 +123,27 @@ static void post_event(uint32_t vm_id, uint64_t seq, uint32_t state)
         task_events_post(mgr, TV_EVENT_KIND_VM, vm_id, seq, state);
 }
 
-tv_status_t vm_service_init(void)
+tv_status_t vm_service_init(const char *options)
 {
     struct task_types *types = task_service_types();
     if (!types)
         return TV_E_INVALID_STATE;
-    tv_status_t st = vm_task_types_add(types, &vm_types, &directory, runs);
+    vm_set_agent_timeout_ms(option_get_u64(options, "agent_timeout_ms",
+                                           VM_AGENT_TIMEOUT_MS_DEFAULT));
+    tv_status_t st = TV_OK;
+    for (uint32_t i = 0; i < partition_count && st == TV_OK; i++)
+        st = vm_agent_init(&partitions[i]->agent, agent_notify, partitions[i]);
+    if (st == TV_OK)
+        st = vm_task_types_add(types, &vm_types, &directory, runs);
     if (st != TV_OK)
         return st;
     call_state = (struct vm_call_state){ task_service_mgr(), types, &directory };
     static const struct hcall_section section = { vm_calls, VM_CALL_COUNT, caller_state, 0 };
     st = hypercall_add_section(&section);
+    static const struct hcall_section agent_section = { vm_agent_calls, VM_AGENT_CALL_COUNT,
+                                                        agent_of_caller, 0 };
+    if (st == TV_OK)
+        st = hypercall_add_section(&agent_section);
     if (st == TV_OK)
         vm_set_event_sink(post_event);
     return st;

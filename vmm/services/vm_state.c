@@ -1,5 +1,6 @@
 /* Transition and operation tables for VMs: see vm_state.h. */
 #include "services/vm_state.h"
+#include "taskvisor/agent.h"
 
 #define OFF  TV_VM_TURNED_OFF
 #define SVD  TV_VM_SAVED
@@ -61,6 +62,14 @@ static const tv_status_t what[VM_OP_COUNT][N] = {
                          [RUN] = OK, [PAU] = BAD, [SAV] = BUSY, [TOF] = BUSY, [MRG] = BUSY },
     [VM_OP_RESUME]   = { [OFF] = NRUN, [SVD] = NRUN, [ON] = BUSY, [RST] = BUSY,
                          [RUN] = BAD, [PAU] = OK, [SAV] = BUSY, [TOF] = BUSY, [MRG] = BUSY },
+    /* The guest operations need a guest that runs (its agent answers):
+     * Virtual PC refused them with VM_NOT_RUNNING otherwise, paused too. */
+    [VM_OP_SHUTDOWN] = { [OFF] = NRUN, [SVD] = NRUN, [ON] = BUSY, [RST] = BUSY,
+                         [RUN] = OK, [PAU] = NRUN, [SAV] = BUSY, [TOF] = BUSY, [MRG] = BUSY },
+    [VM_OP_RESTART]  = { [OFF] = NRUN, [SVD] = NRUN, [ON] = BUSY, [RST] = BUSY,
+                         [RUN] = OK, [PAU] = NRUN, [SAV] = BUSY, [TOF] = BUSY, [MRG] = BUSY },
+    [VM_OP_LOGOFF]   = { [OFF] = NRUN, [SVD] = NRUN, [ON] = BUSY, [RST] = BUSY,
+                         [RUN] = OK, [PAU] = NRUN, [SAV] = BUSY, [TOF] = BUSY, [MRG] = BUSY },
 };
 
 tv_status_t vm_op_check(uint32_t op, uint32_t state, bool is_control)
@@ -78,8 +87,31 @@ tv_status_t vm_op_check(uint32_t op, uint32_t state, bool is_control)
 static const uint32_t op_types[VM_OP_COUNT] = {
     [VM_OP_STARTUP] = TV_TASK_TYPE_VM_STARTUP, [VM_OP_TURN_OFF] = TV_TASK_TYPE_VM_TURN_OFF,
     [VM_OP_RESET] = TV_TASK_TYPE_VM_RESET, [VM_OP_PAUSE] = TV_TASK_TYPE_VM_PAUSE,
-    [VM_OP_RESUME] = TV_TASK_TYPE_VM_RESUME,
+    [VM_OP_RESUME] = TV_TASK_TYPE_VM_RESUME, [VM_OP_SHUTDOWN] = TV_TASK_TYPE_VM_SHUTDOWN,
+    [VM_OP_RESTART] = TV_TASK_TYPE_VM_RESTART, [VM_OP_LOGOFF] = TV_TASK_TYPE_VM_LOGOFF,
 };
+
+tv_status_t vm_op_claim_refusal(uint32_t held, uint32_t op)
+{
+    if (vm_op_is_guest(op) && (held == VM_OP_SHUTDOWN || held == VM_OP_RESTART))
+        return TV_E_SHUTDOWN_IN_PROGRESS;
+    return TV_E_BUSY;
+}
+
+bool vm_op_is_guest(uint32_t op)
+{
+    return op == VM_OP_SHUTDOWN || op == VM_OP_RESTART || op == VM_OP_LOGOFF;
+}
+
+uint32_t vm_op_agent_cap(uint32_t op)
+{
+    switch (op) {
+    case VM_OP_SHUTDOWN: return TV_AGENT_CAP_SHUTDOWN;
+    case VM_OP_RESTART: return TV_AGENT_CAP_RESTART;
+    case VM_OP_LOGOFF: return TV_AGENT_CAP_LOGOFF;
+    default: return 0;
+    }
+}
 
 uint32_t vm_op_task_type(uint32_t op)
 {
@@ -88,7 +120,8 @@ uint32_t vm_op_task_type(uint32_t op)
 
 static const char *const op_names[VM_OP_COUNT] = {
     [VM_OP_STARTUP] = "startup", [VM_OP_TURN_OFF] = "turn off", [VM_OP_RESET] = "reset",
-    [VM_OP_PAUSE] = "pause", [VM_OP_RESUME] = "resume",
+    [VM_OP_PAUSE] = "pause", [VM_OP_RESUME] = "resume", [VM_OP_SHUTDOWN] = "shutdown",
+    [VM_OP_RESTART] = "restart", [VM_OP_LOGOFF] = "logoff",
 };
 
 const char *vm_op_name(uint32_t op)

@@ -19,6 +19,9 @@ enum vm_op {
     VM_OP_RESET,
     VM_OP_PAUSE,
     VM_OP_RESUME,
+    VM_OP_SHUTDOWN,   /* through the guest agent (IVMGuestOS) */
+    VM_OP_RESTART,
+    VM_OP_LOGOFF,
     VM_OP_COUNT
 };
 
@@ -32,6 +35,15 @@ bool vm_transition_allowed(uint32_t from, uint32_t to);
  * reset or pause of the control partition), UNSUPPORTED (startup from a
  * saved state: no restore yet), INVALID_ARGUMENT (unknown op or state). */
 tv_status_t vm_op_check(uint32_t op, uint32_t state, bool is_control);
+
+/* Why op cannot claim a VM that operation `held` holds: SHUTDOWN_IN_PROGRESS
+ * for a guest operation (shutdown, restart, logoff) while a shutdown or
+ * restart holds it, else BUSY. */
+tv_status_t vm_op_claim_refusal(uint32_t held, uint32_t op);
+/* True for the operations that go through the guest agent. */
+bool vm_op_is_guest(uint32_t op);
+/* The agent capability (TV_AGENT_CAP_*) a guest operation needs; 0 otherwise. */
+uint32_t vm_op_agent_cap(uint32_t op);
 
 /* The task type of an operation (TV_TASK_TYPE_COUNT for an unknown op). */
 uint32_t vm_op_task_type(uint32_t op);

@@ -21,9 +21,9 @@ static uint32_t svc_features(void *ctx)
 uint32_t monitor_features(void)
 {
 #ifdef TV_TEST_BUILD
-    return TV_FEAT_TASKS | TV_FEAT_TASK_EVENTS | TV_FEAT_VMS | TV_FEAT_TEST_CALLS;
+    return TV_FEAT_TASKS | TV_FEAT_TASK_EVENTS | TV_FEAT_VMS | TV_FEAT_AGENT | TV_FEAT_TEST_CALLS;
 #else
-    return TV_FEAT_TASKS | TV_FEAT_TASK_EVENTS | TV_FEAT_VMS;
+    return TV_FEAT_TASKS | TV_FEAT_TASK_EVENTS | TV_FEAT_VMS | TV_FEAT_AGENT;
 #endif
 }
 

@@ -12,6 +12,7 @@
 #include "dev/vapic_mmio.h"
 #include "mm/pagetable.h"
 #include "taskvisor/status.h"
+#include "services/vm_agent.h"
 
 #define MAX_PARTITIONS TV_BOOT_MAX_PARTITIONS
 #define GUEST_CHUNK (2ull << 20)   /* guest RAM is backed in 2 MiB pieces */
@@ -56,6 +57,7 @@ struct partition {
     volatile bool turn_off_asked;   /* the stop was a TurnOff (or a Reset's) */
     volatile bool thread_done;      /* the vCPU thread has released everything */
     struct thread *joiner;          /* waits for thread_done */
+    struct vm_agent agent;          /* the guest agent of the current run (services/vm_agent.c) */
 };
 
 extern struct partition *partitions[MAX_PARTITIONS];

@@ -54,7 +54,7 @@ tv_status_t vm_claim(struct partition *p, uint32_t op)
     bool irq = spin_lock_irqsave(&vm_lock);
     tv_status_t st = vm_op_check(op, p->vm_state, (p->flags & TV_PART_CONTROL) != 0);
     if (st == TV_OK && p->op_claim)
-        st = TV_E_BUSY;
+        st = vm_op_claim_refusal(p->op_claim - 1, op);
     if (st == TV_OK)
         p->op_claim = op + 1;
     spin_unlock_irqrestore(&vm_lock, irq);
@@ -76,6 +76,9 @@ void vm_fill_info(const struct partition *p, uint32_t caller_id, struct tv_vm_in
     o->seq = p->vm_seq;
     o->flags = (p->op_claim ? TV_VM_F_BUSY : 0);
     spin_unlock_irqrestore(&vm_lock, irq);
+    if (p->agent.lock)
+        o->flags |= (vm_agent_caps((struct vm_agent *)&p->agent) & TV_AGENT_CAPS_ALL)
+                    << TV_VM_F_AGENT_SHIFT;
     o->id = p->id;
     o->flags |= ((p->flags & TV_PART_CONTROL) ? TV_VM_F_CONTROL : 0) |
                 (p->id == caller_id ? TV_VM_F_SELF : 0) |
@@ -104,9 +107,18 @@ static void begin_turning_off(struct partition *p)
         vm_set_state(p, TV_VM_TURNING_OFF);
 }
 
+/* The agent belongs to one run: it is forgotten when the run ends (and
+ * when the next begins), so a request never reaches a later boot. */
+static void forget_agent(struct partition *p)
+{
+    if (p->agent.lock)
+        vm_agent_forget(&p->agent);
+}
+
 void partition_vcpu_ended(struct partition *p)
 {
     begin_turning_off(p);
+    forget_agent(p);
     partition_release(p);
     bool irq = irq_save();
     p->vcpu.thread = 0; /* nothing may wake this thread again */
@@ -133,6 +145,7 @@ tv_status_t vm_startup(struct partition *p, struct task_job *job)
     tv_status_t st = vm_set_state(p, TV_VM_TURNING_ON);
     if (st != TV_OK)
         return st;
+    forget_agent(p);
     if (job)
         task_job_set_total(job, p->mem_bytes + p->def.image_size + p->def.initrd_size);
     st = partition_build(p, build_progress, job);

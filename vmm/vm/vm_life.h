@@ -46,4 +46,18 @@ tv_status_t vm_reset(struct partition *p, struct task_job *job);
 tv_status_t vm_pause(struct partition *p, struct task_job *job);
 tv_status_t vm_resume(struct partition *p, struct task_job *job);
 
+/* Through the guest agent (vm/vm_guest_os.c, docs/agent.md): the request,
+ * then at most agent_timeout_ms for the answer (TV_E_TIMEOUT, a forced
+ * request too: Virtual PC documents no fallback to TurnOff), then for DONE
+ * a TurnOff (shutdown) or a Reset (restart: a fresh boot).  Cancelable
+ * until the agent answered (request withdrawn, VM untouched).  Errors:
+ * GUEST_LOCKED, NO_SESSION, SHUTDOWN_IN_PROGRESS, AGENT_NOT_PRESENT (the
+ * agent left), VM_NOT_RUNNING (the VM stopped meanwhile; for a shutdown a
+ * VM that turned itself off is a success). */
+#define VM_AGENT_TIMEOUT_MS_DEFAULT 5000u
+void vm_set_agent_timeout_ms(uint64_t ms);
+tv_status_t vm_shutdown(struct partition *p, struct task_job *job, bool forced);
+tv_status_t vm_restart(struct partition *p, struct task_job *job, bool forced);
+tv_status_t vm_logoff(struct partition *p, struct task_job *job);
+
 #endif

@@ -15,6 +15,7 @@
 #include "hcall/hcall.h"
 #include "services/vm_calls.h"
 #include "task_platform.h"
+#include "taskvisor/agent.h"
 #include "taskvisor/hypercall.h"
 
 #define BASE 0x40000ull
@@ -39,6 +40,7 @@ struct env {
     struct hcall_section section;
     struct hcall_table table;
     struct hcall_caller caller;
+    bool last_forced;        /* what the last fake run saw */
 };
 
 static struct env *cur;
@@ -91,7 +93,7 @@ static tv_status_t d_claim(void *ctx, uint32_t id, uint32_t op)
     struct fake_vm *v = &e->vms[id];
     tv_status_t st = vm_op_check(op, v->info.state, (v->info.flags & TV_VM_F_CONTROL) != 0);
     if (st == TV_OK && v->claim)
-        st = TV_E_BUSY;
+        st = vm_op_claim_refusal(v->claim - 1, op);
     if (st == TV_OK)
         v->claim = op + 1;
     return st;
@@ -112,15 +114,18 @@ static tv_status_t fake_run(struct task_job *job, struct vm_op_ctx *c)
     static const uint32_t ends[VM_OP_COUNT] = {
         [VM_OP_STARTUP] = TV_VM_RUNNING, [VM_OP_TURN_OFF] = TV_VM_TURNED_OFF,
         [VM_OP_RESET] = TV_VM_RUNNING, [VM_OP_PAUSE] = TV_VM_PAUSED,
-        [VM_OP_RESUME] = TV_VM_RUNNING,
+        [VM_OP_RESUME] = TV_VM_RUNNING, [VM_OP_SHUTDOWN] = TV_VM_TURNED_OFF,
+        [VM_OP_RESTART] = TV_VM_RUNNING, [VM_OP_LOGOFF] = TV_VM_RUNNING,
     };
+    cur->last_forced = c->forced;
     task_job_set_total(job, 10);
     task_job_set_done(job, 10);
     v->info.state = ends[c->op];
     return TV_OK;
 }
 
-static const vm_op_run_fn runs[VM_OP_COUNT] = { fake_run, fake_run, fake_run, fake_run, fake_run };
+static const vm_op_run_fn runs[VM_OP_COUNT] = { fake_run, fake_run, fake_run, fake_run,
+                                                 fake_run, fake_run, fake_run, fake_run };
 
 static void *call_state(void *owner, const struct hcall_caller *caller)
 {
@@ -203,12 +208,17 @@ static size_t tasks(struct env *e)
 static void codes_and_permissions(void **state)
 {
     struct env *e = *state;
-    for (uint32_t c = TV_HC_VM_LIST; c <= TV_HC_VM_RESUME; c++)
+    for (uint32_t c = TV_HC_VM_LIST; c <= TV_HC_VM_CAN_SHUTDOWN; c++)
         assert_non_null(hcall_lookup(&e->table, c, false, NULL));
-    assert_int_equal(hc(e, 0x307, 0, 0, 0, 0, NULL), TV_E_UNKNOWN_CALL);
+    assert_int_equal(hc(e, TV_HC_VM_CAN_SHUTDOWN + 1, 0, 0, 0, 0, NULL), TV_E_UNKNOWN_CALL);
+    assert_int_equal(hc(e, TV_HC_AGENT_ANNOUNCE, 1, 1, 0, 0, NULL), TV_E_UNKNOWN_CALL); /* not this section */
     e->caller.is_control = false;
     assert_int_equal(hc(e, TV_HC_VM_LIST, 0, 0, 0, 0, NULL), TV_E_ACCESS_DENIED);
     assert_int_equal(hc(e, TV_HC_VM_STARTUP, 1, 0, 0, 0, NULL), TV_E_ACCESS_DENIED);
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 1, 0, 0, 0, NULL), TV_E_ACCESS_DENIED);
+    assert_int_equal(hc(e, TV_HC_VM_RESTART, 1, 1, 0, 0, NULL), TV_E_ACCESS_DENIED);
+    assert_int_equal(hc(e, TV_HC_VM_LOGOFF, 1, 0, 0, 0, NULL), TV_E_ACCESS_DENIED);
+    assert_int_equal(hc(e, TV_HC_VM_CAN_SHUTDOWN, 1, 0, 0, 0, NULL), TV_E_ACCESS_DENIED);
     e->caller.is_control = true;
     assert_int_equal(tasks(e), 0);
 }
@@ -321,7 +331,7 @@ static void operations_run_as_tasks(void **state)
     assert_int_equal(task_cancel(e->mgr, id2), TV_E_NOT_CANCELABLE); /* TurnOff: never */
     assert_int_equal(task_mgr_run_next(e->mgr), TV_OK);
     assert_int_equal(e->vms[1].info.state, TV_VM_TURNED_OFF);
-    for (int op = 0; op < VM_OP_COUNT; op++)
+    for (int op = 0; op <= VM_OP_RESUME; op++)
         assert_int_equal(e->vms[1].runs[op], 1);
 }
 
@@ -348,13 +358,142 @@ static void types_are_registered_once(void **state)
     assert_int_equal(vm_task_types_add(&e->types, &second, &e->dir, runs), TV_E_BUSY);
     struct task_types other;
     task_types_init(&other);
-    vm_op_run_fn missing[VM_OP_COUNT] = { fake_run, fake_run, fake_run, fake_run, 0 };
+    vm_op_run_fn missing[VM_OP_COUNT] = { fake_run, fake_run, fake_run, fake_run,
+                                          fake_run, fake_run, fake_run, 0 };
     assert_int_equal(vm_task_types_add(&other, &second, &e->dir, missing), TV_E_INVALID_ARGUMENT);
     assert_non_null(task_types_get(&e->types, TV_TASK_TYPE_VM_RESUME));
     struct tv_vm_op_args args = { 1, 0 };
     uint64_t id;
     assert_int_equal(task_types_start(&e->types, e->mgr, TV_TASK_TYPE_VM_STARTUP, &args, 4, &id),
                      TV_E_INVALID_ARGUMENT);
+}
+
+/* Agent caps in the fake record, as vm_fill_info puts them. */
+static void give_agent(struct env *e, uint32_t id, uint32_t caps)
+{
+    e->vms[id].info.flags &= ~(7u << TV_VM_F_AGENT_SHIFT);
+    e->vms[id].info.flags |= caps << TV_VM_F_AGENT_SHIFT;
+}
+
+/* Shutdown, Restart, Logoff: every refusal before a task exists. */
+static void guest_operations_refusals(void **state)
+{
+    struct env *e = *state;
+    /* off: not running, agent or not */
+    give_agent(e, 1, TV_AGENT_CAPS_ALL);
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 1, 0, 0, 0, NULL), TV_E_VM_NOT_RUNNING);
+    assert_int_equal(hc(e, TV_HC_VM_RESTART, 1, 0, 0, 0, NULL), TV_E_VM_NOT_RUNNING);
+    assert_int_equal(hc(e, TV_HC_VM_LOGOFF, 1, 0, 0, 0, NULL), TV_E_VM_NOT_RUNNING);
+    /* paused: its agent cannot answer */
+    e->vms[1].info.state = TV_VM_PAUSED;
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 1, 0, 0, 0, NULL), TV_E_VM_NOT_RUNNING);
+    e->vms[1].info.state = TV_VM_TURNING_OFF;
+    assert_int_equal(hc(e, TV_HC_VM_RESTART, 1, 0, 0, 0, NULL), TV_E_BUSY);
+    /* running, no agent */
+    e->vms[1].info.state = TV_VM_RUNNING;
+    give_agent(e, 1, 0);
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 1, 0, 0, 0, NULL), TV_E_AGENT_NOT_PRESENT);
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 1, TV_VM_OP_F_FORCE, 0, 0, NULL),
+                     TV_E_AGENT_NOT_PRESENT);
+    assert_int_equal(hc(e, TV_HC_VM_RESTART, 1, 0, 0, 0, NULL), TV_E_AGENT_NOT_PRESENT);
+    assert_int_equal(hc(e, TV_HC_VM_LOGOFF, 1, 0, 0, 0, NULL), TV_E_AGENT_NOT_PRESENT);
+    /* an agent that announced only some operations */
+    give_agent(e, 1, TV_AGENT_CAP_LOGOFF);
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 1, 0, 0, 0, NULL), TV_E_AGENT_NOT_PRESENT);
+    assert_int_equal(hc(e, TV_HC_VM_RESTART, 1, 0, 0, 0, NULL), TV_E_AGENT_NOT_PRESENT);
+    give_agent(e, 1, TV_AGENT_CAP_SHUTDOWN | TV_AGENT_CAP_RESTART);
+    assert_int_equal(hc(e, TV_HC_VM_LOGOFF, 1, 0, 0, 0, NULL), TV_E_AGENT_NOT_PRESENT);
+    /* arguments: flags only FORCE, only for shutdown and restart */
+    give_agent(e, 1, TV_AGENT_CAPS_ALL);
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 1, 2, 0, 0, NULL), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 1, 1ull << 32, 0, 0, NULL), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_VM_RESTART, 1, 0, 1, 0, NULL), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_VM_LOGOFF, 1, 1, 0, 0, NULL), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_VM_LOGOFF, 1ull << 32 | 1, 0, 0, 0, NULL), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 7, 0, 0, 0, NULL), TV_E_NOT_FOUND);
+    /* the control partition has POWER_OFF, not these */
+    give_agent(e, 0, TV_AGENT_CAPS_ALL);
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 0, 0, 0, 0, NULL), TV_E_CONTROL_PARTITION);
+    assert_int_equal(hc(e, TV_HC_VM_RESTART, 0, 1, 0, 0, NULL), TV_E_CONTROL_PARTITION);
+    assert_int_equal(hc(e, TV_HC_VM_LOGOFF, 0, 0, 0, 0, NULL), TV_E_CONTROL_PARTITION);
+    assert_int_equal(tasks(e), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(e->vms[i].claim, 0);
+}
+
+/* The tasks: types, descriptions, forced flag, cancelable, and
+ * SHUTDOWN_IN_PROGRESS while a shutdown or restart holds the VM. */
+static void guest_operations_run_as_tasks(void **state)
+{
+    struct env *e = *state;
+    e->vms[1].info.state = TV_VM_RUNNING;
+    give_agent(e, 1, TV_AGENT_CAPS_ALL);
+    uint64_t id = 0;
+    struct tv_task_info info;
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 1, TV_VM_OP_F_FORCE, 0, 0, &id), TV_OK);
+    assert_int_equal(task_query(e->mgr, id, &info), TV_OK);
+    assert_int_equal(info.type, TV_TASK_TYPE_VM_SHUTDOWN);
+    assert_string_equal(info.description, "forced shutdown of VM hb");
+    assert_true(info.flags & TV_TASK_FLAG_CANCELABLE);
+    /* a shutdown holds it: the guest operations hear why, the others BUSY */
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 1, 0, 0, 0, NULL), TV_E_SHUTDOWN_IN_PROGRESS);
+    assert_int_equal(hc(e, TV_HC_VM_RESTART, 1, 0, 0, 0, NULL), TV_E_SHUTDOWN_IN_PROGRESS);
+    assert_int_equal(hc(e, TV_HC_VM_LOGOFF, 1, 0, 0, 0, NULL), TV_E_SHUTDOWN_IN_PROGRESS);
+    assert_int_equal(hc(e, TV_HC_VM_TURN_OFF, 1, 0, 0, 0, NULL), TV_E_BUSY);
+    uint64_t out = 9;
+    assert_int_equal(hc(e, TV_HC_VM_CAN_SHUTDOWN, 1, 0, 0, 0, &out), TV_OK);
+    assert_int_equal(out, 0); /* busy */
+    assert_int_equal(tasks(e), 1);
+    assert_int_equal(task_mgr_run_next(e->mgr), TV_OK);
+    assert_true(e->last_forced);
+    assert_int_equal(e->vms[1].runs[VM_OP_SHUTDOWN], 1);
+    assert_int_equal(e->vms[1].info.state, TV_VM_TURNED_OFF);
+    assert_int_equal(e->vms[1].claim, 0);
+    /* restart (not forced), then logoff; a logoff holds it: BUSY, not a shutdown */
+    e->vms[1].info.state = TV_VM_RUNNING;
+    assert_int_equal(hc(e, TV_HC_VM_RESTART, 1, 0, 0, 0, &id), TV_OK);
+    assert_int_equal(task_query(e->mgr, id, &info), TV_OK);
+    assert_int_equal(info.type, TV_TASK_TYPE_VM_RESTART);
+    assert_string_equal(info.description, "restart of VM hb");
+    assert_int_equal(task_mgr_run_next(e->mgr), TV_OK);
+    assert_false(e->last_forced);
+    assert_int_equal(hc(e, TV_HC_VM_LOGOFF, 1, 0, 0, 0, &id), TV_OK);
+    assert_int_equal(hc(e, TV_HC_VM_SHUTDOWN, 1, 0, 0, 0, NULL), TV_E_BUSY);
+    assert_int_equal(task_query(e->mgr, id, &info), TV_OK);
+    assert_int_equal(info.type, TV_TASK_TYPE_VM_LOGOFF);
+    /* cancelable until the agent answered: cancelled while queued, it never ran */
+    assert_int_equal(task_cancel(e->mgr, id), TV_OK);
+    assert_int_equal(e->vms[1].claim, 0);
+    assert_int_equal(e->vms[1].runs[VM_OP_LOGOFF], 0);
+    assert_int_equal(e->vms[1].info.state, TV_VM_RUNNING);
+}
+
+static void can_shutdown_query(void **state)
+{
+    struct env *e = *state;
+    uint64_t out = 9;
+    /* off: 0 (Virtual PC's S_FALSE) */
+    give_agent(e, 1, TV_AGENT_CAPS_ALL);
+    assert_int_equal(hc(e, TV_HC_VM_CAN_SHUTDOWN, 1, 0, 0, 0, &out), TV_OK);
+    assert_int_equal(out, 0);
+    e->vms[1].info.state = TV_VM_RUNNING;
+    assert_int_equal(hc(e, TV_HC_VM_CAN_SHUTDOWN, 1, 0, 0, 0, &out), TV_OK);
+    assert_int_equal(out, 1);
+    give_agent(e, 1, TV_AGENT_CAP_RESTART | TV_AGENT_CAP_LOGOFF);
+    assert_int_equal(hc(e, TV_HC_VM_CAN_SHUTDOWN, 1, 0, 0, 0, &out), TV_OK);
+    assert_int_equal(out, 0);
+    give_agent(e, 1, TV_AGENT_CAP_SHUTDOWN);
+    e->vms[1].info.state = TV_VM_PAUSED;
+    assert_int_equal(hc(e, TV_HC_VM_CAN_SHUTDOWN, 1, 0, 0, 0, &out), TV_OK);
+    assert_int_equal(out, 0);
+    give_agent(e, 0, TV_AGENT_CAPS_ALL); /* the control partition: never */
+    assert_int_equal(hc(e, TV_HC_VM_CAN_SHUTDOWN, 0, 0, 0, 0, &out), TV_OK);
+    assert_int_equal(out, 0);
+    assert_int_equal(hc(e, TV_HC_VM_CAN_SHUTDOWN, 3, 0, 0, 0, NULL), TV_E_NOT_FOUND);
+    assert_int_equal(hc(e, TV_HC_VM_CAN_SHUTDOWN, 1, 1, 0, 0, NULL), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(e, TV_HC_VM_CAN_SHUTDOWN, 1ull << 32, 0, 0, 0, NULL),
+                     TV_E_INVALID_ARGUMENT);
+    assert_int_equal(tasks(e), 0);
 }
 
 int main(void)
@@ -366,6 +505,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(operations_run_as_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(cancelled_startup_releases_the_vm, setup, teardown),
         cmocka_unit_test_setup_teardown(types_are_registered_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(guest_operations_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(guest_operations_run_as_tasks, setup, teardown),
+        cmocka_unit_test_setup_teardown(can_shutdown_query, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,17 @@ static void operations_are_checked_per_state(void **state)
         { VM_OP_RESUME, TV_VM_RUNNING, TV_E_INVALID_STATE },
         { VM_OP_RESUME, TV_VM_TURNED_OFF, TV_E_VM_NOT_RUNNING },
         { VM_OP_RESUME, TV_VM_TURNING_OFF, TV_E_BUSY },
+        { VM_OP_SHUTDOWN, TV_VM_RUNNING, TV_OK },
+        { VM_OP_SHUTDOWN, TV_VM_PAUSED, TV_E_VM_NOT_RUNNING },
+        { VM_OP_SHUTDOWN, TV_VM_TURNED_OFF, TV_E_VM_NOT_RUNNING },
+        { VM_OP_SHUTDOWN, TV_VM_SAVED, TV_E_VM_NOT_RUNNING },
+        { VM_OP_SHUTDOWN, TV_VM_TURNING_OFF, TV_E_BUSY },
+        { VM_OP_RESTART, TV_VM_RUNNING, TV_OK },
+        { VM_OP_RESTART, TV_VM_PAUSED, TV_E_VM_NOT_RUNNING },
+        { VM_OP_RESTART, TV_VM_TURNING_ON, TV_E_BUSY },
+        { VM_OP_LOGOFF, TV_VM_RUNNING, TV_OK },
+        { VM_OP_LOGOFF, TV_VM_TURNED_OFF, TV_E_VM_NOT_RUNNING },
+        { VM_OP_LOGOFF, TV_VM_SAVING, TV_E_BUSY },
         { VM_OP_COUNT, TV_VM_RUNNING, TV_E_INVALID_ARGUMENT },
         { VM_OP_STARTUP, TV_VM_INVALID, TV_E_INVALID_ARGUMENT },
         { VM_OP_STARTUP, N, TV_E_INVALID_ARGUMENT },
@@ -134,6 +145,8 @@ static void operations_are_checked_per_state(void **state)
             assert_true(vm_transition_allowed(s, TV_VM_PAUSED));
         if (vm_op_check(VM_OP_RESUME, s, false) == TV_OK)
             assert_true(vm_transition_allowed(s, TV_VM_RUNNING));
+        if (vm_op_check(VM_OP_SHUTDOWN, s, false) == TV_OK || vm_op_check(VM_OP_RESTART, s, false) == TV_OK)
+            assert_true(vm_transition_allowed(s, TV_VM_TURNING_OFF));
     }
 }
 
@@ -145,6 +158,28 @@ static void the_control_partition_cannot_stop_itself(void **state)
     assert_int_equal(vm_op_check(VM_OP_PAUSE, TV_VM_RUNNING, true), TV_E_CONTROL_PARTITION);
     assert_int_equal(vm_op_check(VM_OP_RESUME, TV_VM_RUNNING, true), TV_E_CONTROL_PARTITION);
     assert_int_equal(vm_op_check(VM_OP_STARTUP, TV_VM_RUNNING, true), TV_E_VM_RUNNING);
+    assert_int_equal(vm_op_check(VM_OP_SHUTDOWN, TV_VM_RUNNING, true), TV_E_CONTROL_PARTITION);
+    assert_int_equal(vm_op_check(VM_OP_RESTART, TV_VM_RUNNING, true), TV_E_CONTROL_PARTITION);
+    assert_int_equal(vm_op_check(VM_OP_LOGOFF, TV_VM_RUNNING, true), TV_E_CONTROL_PARTITION);
+}
+
+/* A guest operation meeting a shutdown or restart hears SHUTDOWN_IN_PROGRESS;
+ * everything else meeting any operation BUSY. */
+static void claims_say_why(void **state)
+{
+    (void)state;
+    for (uint32_t held = 0; held < VM_OP_COUNT; held++)
+        for (uint32_t op = 0; op < VM_OP_COUNT; op++) {
+            bool power = held == VM_OP_SHUTDOWN || held == VM_OP_RESTART;
+            bool guest = op == VM_OP_SHUTDOWN || op == VM_OP_RESTART || op == VM_OP_LOGOFF;
+            assert_int_equal(vm_op_claim_refusal(held, op),
+                             power && guest ? TV_E_SHUTDOWN_IN_PROGRESS : TV_E_BUSY);
+            assert_int_equal(vm_op_is_guest(op), guest);
+        }
+    assert_int_equal(vm_op_agent_cap(VM_OP_SHUTDOWN), 1);
+    assert_int_equal(vm_op_agent_cap(VM_OP_RESTART), 2);
+    assert_int_equal(vm_op_agent_cap(VM_OP_LOGOFF), 4);
+    assert_int_equal(vm_op_agent_cap(VM_OP_RESET), 0);
 }
 
 static void operations_have_task_types(void **state)
@@ -155,6 +190,9 @@ static void operations_have_task_types(void **state)
     assert_int_equal(vm_op_task_type(VM_OP_RESET), TV_TASK_TYPE_VM_RESET);
     assert_int_equal(vm_op_task_type(VM_OP_PAUSE), TV_TASK_TYPE_VM_PAUSE);
     assert_int_equal(vm_op_task_type(VM_OP_RESUME), TV_TASK_TYPE_VM_RESUME);
+    assert_int_equal(vm_op_task_type(VM_OP_SHUTDOWN), TV_TASK_TYPE_VM_SHUTDOWN);
+    assert_int_equal(vm_op_task_type(VM_OP_RESTART), TV_TASK_TYPE_VM_RESTART);
+    assert_int_equal(vm_op_task_type(VM_OP_LOGOFF), TV_TASK_TYPE_VM_LOGOFF);
     assert_int_equal(vm_op_task_type(VM_OP_COUNT), TV_TASK_TYPE_COUNT);
     assert_string_equal(vm_op_name(VM_OP_TURN_OFF), "turn off");
 }
@@ -167,6 +205,7 @@ int main(void)
         cmocka_unit_test(operations_are_checked_per_state),
         cmocka_unit_test(the_control_partition_cannot_stop_itself),
         cmocka_unit_test(operations_have_task_types),
+        cmocka_unit_test(claims_say_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
