@@ -11,7 +11,7 @@ static size_t pool_used;
 static tv_status_t call(void *ctx, uint32_t code, const uint64_t a[5], uint64_t *out)
 {
     (void)ctx;
-    struct tv_hc_out o = { 0, 0 };
+    struct tv_hc_out o = { 0, 0, 0 };
     /* A continued call re-executes by itself: the monitor leaves RIP on the
      * instruction, so this returns only with a final status. */
     tv_status_t st = tv_hypercall(code, a[0], a[1], a[2], a[3], a[4], &o);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "taskvisor/agent.h"
 #include "taskvisor/hypercall.h"
 #include "taskvisor/status.h"
 
@@ -199,6 +200,7 @@ void guest_idt_load_empty(void);
 struct tv_hc_out {
     uint64_t rdx;
     uint64_t rsi;
+    uint64_t rdi;   /* the third output (o2) */
 };
 
 /* Issues VMMCALL (AMD) or VMCALL (Intel), picked from the CPU vendor at boot.
@@ -216,6 +218,25 @@ bool tv_hypercall_uses_vmcall(void);
 
 /* Gets the ABI version (major << 16 | minor) and feature bits. */
 tv_status_t tv_get_version(uint32_t *version, uint64_t *features);
+
+/* ---- the guest agent (include/taskvisor/agent.h, docs/agent.md) -------- */
+
+struct guest_agent_request {
+    uint32_t seq;    /* 0: none pending */
+    uint32_t kind;   /* TV_AGENT_REQ_* */
+    uint32_t flags;  /* TV_AGENT_REQ_F_* */
+};
+
+/* Announces this guest's agent with caps (TV_AGENT_CAP_*).  With a vector
+ * (32..255; 0 = poll), registers its handler first: the local APIC must be
+ * enabled (apic_enable) and interrupts are the caller's to turn on. */
+tv_status_t guest_agent_start(uint32_t caps, uint8_t vector);
+tv_status_t guest_agent_poll(struct guest_agent_request *req);
+tv_status_t guest_agent_answer(uint32_t seq, uint32_t answer);
+tv_status_t guest_agent_depart(void);
+/* Returns the next pending request: halts until the agent's vector fires
+ * (sti; hlt, so no wake-up is lost), or polls every ~1 ms without one. */
+tv_status_t guest_agent_wait(struct guest_agent_request *req);
 
 /* ---- local APIC (x2APIC preferred, xAPIC MMIO fallback) ---------------- */
 

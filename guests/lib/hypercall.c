@@ -31,13 +31,14 @@ tv_status_t tv_hypercall(uint64_t code, uint64_t a0, uint64_t a1, uint64_t a2,
     if (out) {
         out->rdx = rdx;
         out->rsi = rsi;
+        out->rdi = rdi;
     }
     return (tv_status_t)(uint32_t)rax;
 }
 
 tv_status_t tv_get_version(uint32_t *version, uint64_t *features)
 {
-    struct tv_hc_out out = { 0, 0 };
+    struct tv_hc_out out = { 0, 0, 0 };
     tv_status_t st = tv_hypercall(TV_HC_GET_VERSION, 0, 0, 0, 0, 0, &out);
     if (version)
         *version = (uint32_t)out.rdx;

@@ -13,7 +13,7 @@
 static inline tv_status_t guest_partition_list(struct tv_partition_record *buf,
                                                uint32_t capacity, uint32_t *count)
 {
-    struct tv_hc_out out = { 0, 0 };
+    struct tv_hc_out out = { 0, 0, 0 };
     tv_status_t st = tv_hypercall(TV_HC_PARTITION_LIST, (uint64_t)(uintptr_t)buf, capacity, 0,
                                   0, 0, &out);
     if (count)

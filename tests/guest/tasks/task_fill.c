@@ -46,7 +46,7 @@ static bool others_running(void)
 /* One TASK_LIST of the whole table; checks ascending ids and the count. */
 static bool list_all(uint32_t flags, uint64_t want, uint64_t *got)
 {
-    struct tv_hc_out o = { 0, 0 };
+    struct tv_hc_out o = { 0, 0, 0 };
     tv_status_t st = tv_hypercall(TV_HC_TASK_LIST, 0, (uint64_t)(uintptr_t)events, want, flags,
                                   0, &o);
     *got = o.rdx;
@@ -70,7 +70,7 @@ int guest_main(const struct guest_boot *boot)
     uint64_t made = 0, last_id = 0;
     tv_status_t st = TV_OK;
     while (made < want + 1) {
-        struct tv_hc_out o = { 0, 0 };
+        struct tv_hc_out o = { 0, 0, 0 };
         st = tv_hypercall(TV_HC_TEST_TASK_START, (uint64_t)(uintptr_t)&spec, sizeof spec, 0, 0, 0,
                           &o);
         if (st != TV_OK)
@@ -88,7 +88,7 @@ int guest_main(const struct guest_boot *boot)
         lists_ok &= list_all(0, made, &got_all);
         lists_ok &= list_all(TV_TASK_LIST_UNFINISHED, made, &got_unfinished);
         static struct tv_task_info info;
-        struct tv_hc_out o = { 0, 0 };
+        struct tv_hc_out o = { 0, 0, 0 };
         query_ok &= tv_hypercall(TV_HC_TASK_QUERY, last_id, (uint64_t)(uintptr_t)&info,
                                  sizeof info, 0, 0, &o) == TV_OK && info.id == last_id;
         rounds++;
