@@ -150,4 +150,23 @@ tv_status_t tv_vm_reset(struct tv_client *client, uint32_t vm_id, struct tv_task
 tv_status_t tv_vm_pause(struct tv_client *client, uint32_t vm_id, struct tv_task *task_out);
 tv_status_t tv_vm_resume(struct tv_client *client, uint32_t vm_id, struct tv_task *task_out);
 
+/* ---- Through the guest agent (IVMGuestOS, docs/agent.md) --------------
+ * Refused up front like the others, plus TV_E_AGENT_NOT_PRESENT (the VM's
+ * agent did not announce the operation) and TV_E_SHUTDOWN_IN_PROGRESS (a
+ * shutdown or restart holds the VM).  The task is cancelable until the
+ * agent answered (the VM is then left as it was); its error can be
+ * TV_E_TIMEOUT (no answer within the monitor's agent_timeout_ms; forced
+ * too: no fallback to TurnOff), TV_E_GUEST_LOCKED (only a forced
+ * shutdown/restart passes a lock), TV_E_NO_SESSION (logoff),
+ * TV_E_SHUTDOWN_IN_PROGRESS (the guest is shutting down already).
+ * Shutdown ends with the VM turned off; Restart with a fresh boot. */
+tv_status_t tv_vm_shutdown(struct tv_client *client, uint32_t vm_id, bool forced,
+                           struct tv_task *task_out);
+tv_status_t tv_vm_restart(struct tv_client *client, uint32_t vm_id, bool forced,
+                          struct tv_task *task_out);
+tv_status_t tv_vm_logoff(struct tv_client *client, uint32_t vm_id, struct tv_task *task_out);
+/* CanShutdown: *can_out = the VM runs, its agent announced shutdown and no
+ * operation holds it (false for a VM that is off). */
+tv_status_t tv_vm_can_shutdown(struct tv_client *client, uint32_t vm_id, bool *can_out);
+
 #endif

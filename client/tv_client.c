@@ -364,3 +364,41 @@ tv_status_t tv_vm_resume(struct tv_client *c, uint32_t vm_id, struct tv_task *ta
 {
     return vm_op(c, TV_HC_VM_RESUME, vm_id, task_out);
 }
+
+/* ---- IVMGuestOS: through the guest agent -------------------------------- */
+
+static tv_status_t guest_op(struct tv_client *client, uint32_t code, uint32_t vm_id,
+                            uint32_t flags, struct tv_task *task_out)
+{
+    uint64_t id = 0;
+    tv_status_t st = call(client, code, vm_id, flags, 0, 0, &id);
+    if (st == TV_OK)
+        *task_out = tv_task_handle(client, id);
+    return st;
+}
+
+tv_status_t tv_vm_shutdown(struct tv_client *c, uint32_t vm_id, bool forced,
+                           struct tv_task *task_out)
+{
+    return guest_op(c, TV_HC_VM_SHUTDOWN, vm_id, forced ? TV_VM_OP_F_FORCE : 0, task_out);
+}
+
+tv_status_t tv_vm_restart(struct tv_client *c, uint32_t vm_id, bool forced,
+                          struct tv_task *task_out)
+{
+    return guest_op(c, TV_HC_VM_RESTART, vm_id, forced ? TV_VM_OP_F_FORCE : 0, task_out);
+}
+
+tv_status_t tv_vm_logoff(struct tv_client *c, uint32_t vm_id, struct tv_task *task_out)
+{
+    return vm_op(c, TV_HC_VM_LOGOFF, vm_id, task_out);
+}
+
+tv_status_t tv_vm_can_shutdown(struct tv_client *c, uint32_t vm_id, bool *can_out)
+{
+    uint64_t v = 0;
+    tv_status_t st = call(c, TV_HC_VM_CAN_SHUTDOWN, vm_id, 0, 0, 0, &v);
+    if (st == TV_OK && can_out)
+        *can_out = v != 0;
+    return st;
+}

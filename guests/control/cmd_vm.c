@@ -1,6 +1,8 @@
 /* VM commands of the control console, through libtaskvisor: `vms` lists
- * the VMs, `vm start|off|reset|pause|resume NAME` runs the operation as a
- * task and draws its progress until it ends. */
+ * the VMs (with what their guest agent offers and CanShutdown), `vm
+ * start|off|reset|pause|resume NAME` and, through the guest agent, `vm
+ * shutdown|restart [--force] NAME` and `vm logoff NAME` run the operation
+ * as a task and draw its progress until it ends. */
 #include "console.h"
 #include "guest.h"
 #include "guest_transport.h"
@@ -51,12 +53,19 @@ int cmd_vms(int argc, char **argv)
         guest_printf("vms: %s (%s)\n", tv_status_name(st), tv_status_text(st));
         return 1;
     }
-    guest_printf("ID  NAME             STATE         MEMORY  STARTS  FLAGS\n");
+    guest_printf("ID  NAME             STATE         MEMORY  STARTS  CAN-SHUTDOWN  AGENT  FLAGS\n");
     for (size_t i = 0; i < n; i++) {
         const struct tv_vm_info *r = &vms[i];
-        guest_printf("%-3u %-16s %-13s %4llu MiB %6llu  %s%s%s%s\n", r->id, r->name,
+        bool can = false;
+        tv_vm_can_shutdown(&client, r->id, &can);
+        uint32_t caps = (r->flags >> TV_VM_F_AGENT_SHIFT) & TV_AGENT_CAPS_ALL;
+        char agent[4] = "---";
+        if (caps & TV_AGENT_CAP_SHUTDOWN) agent[0] = 's';
+        if (caps & TV_AGENT_CAP_RESTART) agent[1] = 'r';
+        if (caps & TV_AGENT_CAP_LOGOFF) agent[2] = 'l';
+        guest_printf("%-3u %-16s %-13s %4llu MiB %6llu  %-12s  %-5s  %s%s%s%s\n", r->id, r->name,
                      vm_state(r->state), (unsigned long long)(r->memory_bytes >> 20),
-                     (unsigned long long)r->start_count,
+                     (unsigned long long)r->start_count, can ? "yes" : "no", agent,
                      (r->flags & TV_VM_F_CONTROL) ? "control " : "",
                      (r->flags & TV_VM_F_SELF) ? "self " : "",
                      (r->flags & TV_VM_F_AUTOSTART) ? "autostart " : "",
@@ -79,39 +88,61 @@ static void draw_bar(const struct tv_task_info *info)
                  (unsigned long long)info->total);
 }
 
+static tv_status_t do_shutdown(struct tv_client *c, uint32_t id, bool forced, struct tv_task *t)
+{
+    return tv_vm_shutdown(c, id, forced, t);
+}
+
+static tv_status_t do_restart(struct tv_client *c, uint32_t id, bool forced, struct tv_task *t)
+{
+    return tv_vm_restart(c, id, forced, t);
+}
+
 static const struct {
     const char *word;
     tv_status_t (*op)(struct tv_client *, uint32_t, struct tv_task *);
+    tv_status_t (*forceable)(struct tv_client *, uint32_t, bool, struct tv_task *);
 } verbs[] = {
-    { "start", tv_vm_startup }, { "off", tv_vm_turn_off }, { "reset", tv_vm_reset },
-    { "pause", tv_vm_pause },   { "resume", tv_vm_resume },
+    { "start", tv_vm_startup, 0 }, { "off", tv_vm_turn_off, 0 }, { "reset", tv_vm_reset, 0 },
+    { "pause", tv_vm_pause, 0 },   { "resume", tv_vm_resume, 0 },
+    { "shutdown", 0, do_shutdown }, { "restart", 0, do_restart }, { "logoff", tv_vm_logoff, 0 },
 };
+
+#define VM_USAGE "usage: vm start|off|reset|pause|resume|logoff NAME, vm shutdown|restart [--force] NAME\n"
 
 int cmd_vm(int argc, char **argv)
 {
-    if (argc != 3) {
-        guest_puts("usage: vm start|off|reset|pause|resume NAME\n");
+    bool force = argc == 4 && tv_strcmp(argv[2], "--force") == 0;
+    if (argc != 3 && !force) {
+        guest_puts(VM_USAGE);
         return 1;
     }
+    const char *name = argv[argc - 1];
     size_t v = 0;
     while (v < sizeof verbs / sizeof verbs[0] && tv_strcmp(verbs[v].word, argv[1]) != 0)
         v++;
     if (v == sizeof verbs / sizeof verbs[0]) {
-        guest_printf("vm: unknown operation '%s' (start, off, reset, pause, resume)\n", argv[1]);
+        guest_printf("vm: unknown operation '%s' (start, off, reset, pause, resume, shutdown, "
+                     "restart, logoff)\n", argv[1]);
+        return 1;
+    }
+    if (force && !verbs[v].forceable) {
+        guest_printf("vm %s: --force is for shutdown and restart only\n", argv[1]);
         return 1;
     }
     if (!ready())
         return 1;
     uint32_t id;
-    tv_status_t st = tv_vm_find(&client, argv[2], &id);
+    tv_status_t st = tv_vm_find(&client, name, &id);
     if (st != TV_OK) {
-        guest_printf("vm %s %s: no such VM (%s)\n", argv[1], argv[2], tv_status_name(st));
+        guest_printf("vm %s %s: no such VM (%s)\n", argv[1], name, tv_status_name(st));
         return 1;
     }
     struct tv_task t;
-    st = verbs[v].op(&client, id, &t);
+    st = verbs[v].forceable ? verbs[v].forceable(&client, id, force, &t)
+                            : verbs[v].op(&client, id, &t);
     if (st != TV_OK) {
-        guest_printf("vm %s %s: refused: %s (%s)\n", argv[1], argv[2], tv_status_name(st),
+        guest_printf("vm %s %s: refused: %s (%s)\n", argv[1], name, tv_status_name(st),
                      tv_status_text(st));
         return 1;
     }
@@ -134,11 +165,11 @@ int cmd_vm(int argc, char **argv)
     bool have = tv_vm_query(&client, id, &r) == TV_OK;
     int failed = info.result != TV_TASK_RESULT_SUCCESS;
     if (failed)
-        guest_printf("vm %s %s: task %llu failed: %s (%s)\n", argv[1], argv[2],
+        guest_printf("vm %s %s: task %llu failed: %s (%s)\n", argv[1], name,
                      (unsigned long long)t.id, tv_status_name(info.error),
                      info.error_description);
     else
-        guest_printf("vm %s %s: done (task %llu), now %s\n", argv[1], argv[2],
+        guest_printf("vm %s %s: done (task %llu), now %s\n", argv[1], name,
                      (unsigned long long)t.id, have ? vm_state(r.state) : "?");
     tv_task_dismiss(t);
     return failed;

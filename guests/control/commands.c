@@ -23,7 +23,7 @@ const struct console_command console_commands[] = {
     { "disk check", "PATH [--repair]", "check (and repair) a disk", cmd_disk_check },
     { "testtask",   "[UNITS [MS]]", "start a test task (test builds of the monitor)", cmd_testtask },
     { "vms",        "",  "list the virtual machines (VM_LIST)",        cmd_vms },
-    { "vm",         "start|off|reset|pause|resume NAME", "run a VM operation as a task, with a progress bar", cmd_vm },
+    { "vm",         "start|off|reset|pause|resume|shutdown|restart|logoff [--force] NAME", "run a VM operation as a task, with a progress bar", cmd_vm },
     { "exit",       "",  "stop the control partition",                 cmd_exit },
     { "shutdown",   "",  "power the machine off (POWER_OFF)",          cmd_shutdown },
 };
