@@ -11,3 +11,5 @@ $(eval $(call guest_image,task_fill,tests/guest/tasks/task_fill.c))
 ALL_TARGETS += $(BUILD)/guests/task_fill.elf
 $(eval $(call guest_image,vm_ops,tests/guest/tasks/vm_ops.c $(TASK_GUEST_CLIENT)))
 ALL_TARGETS += $(BUILD)/guests/vm_ops.elf
+$(eval $(call guest_image,vm_agent_ops,tests/guest/tasks/vm_agent_ops.c $(TASK_GUEST_CLIENT)))
+ALL_TARGETS += $(BUILD)/guests/vm_agent_ops.elf
