@@ -7,6 +7,8 @@
  *   agent=nosession  nobody is logged on: NO_SESSION to a logoff, DONE to
  *                    shutdown and restart
  *   agent=mute       announces itself, then never answers (timeouts)
+ *   agent=exit       stops itself (exit port, code 0) when asked to shut
+ *                    down, without answering
  *   agent=none       runs no agent at all
  *   agent_vector=N   the agent's interrupt vector (default 0x60; 0 polls)
  * Like heartbeat it counts its boots in .data: every boot the monitor gives
@@ -68,6 +70,10 @@ int guest_main(const struct guest_boot *boot)
         if ((st = guest_agent_wait(&r)) != TV_OK) {
             guest_printf("agentvm: poll failed: %s\n", tv_status_name(st));
             idle();
+        }
+        if (tv_strcmp(mode, "exit") == 0 && r.kind == TV_AGENT_REQ_SHUTDOWN) {
+            guest_printf("agentvm: shutdown request %u: powering off myself\n", r.seq);
+            guest_exit(0);
         }
         uint32_t a = answer_for(mode, &r);
         /* Printed before the answer: after a DONE to a shutdown or restart

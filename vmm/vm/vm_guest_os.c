@@ -40,6 +40,12 @@ static tv_status_t ask(struct partition *p, struct task_job *job, uint32_t kind,
     uint64_t deadline = time_now_ns() + timeout_ns;
     for (;;) {
         st = vm_agent_take_answer(&p->agent, seq, answer);
+        /* A run that ends forgets its agent: "no agent" then means the VM
+         * stopped, which the caller must hear as such. */
+        if (st == TV_E_AGENT_NOT_PRESENT && vm_gone(p)) {
+            st = TV_E_VM_NOT_RUNNING;
+            break;
+        }
         if (st != TV_E_CONTINUE)
             break;
         if (vm_gone(p)) {
@@ -82,10 +88,15 @@ tv_status_t vm_shutdown(struct partition *p, struct task_job *job, bool forced)
     uint32_t answer;
     tv_status_t st = ask(p, job, TV_AGENT_REQ_SHUTDOWN, forced ? TV_AGENT_REQ_F_FORCED : 0,
                          &answer);
-    if (st == TV_E_VM_NOT_RUNNING && vm_get_state(p) == TV_VM_TURNED_OFF) {
-        /* It powered itself off when asked: what a shutdown is for. */
-        log_info("VM %s: turned itself off when asked to shut down", p->name);
-        return TV_OK;
+    if (st == TV_E_VM_NOT_RUNNING) {
+        /* It stopped on its own when asked (exit port, ...): once its vCPU
+         * thread has released everything, that is what a shutdown is for.
+         * The claim keeps every other operation away meanwhile. */
+        partition_wait_ended(p);
+        if (vm_get_state(p) == TV_VM_TURNED_OFF) {
+            log_info("VM %s: turned itself off when asked to shut down", p->name);
+            return TV_OK;
+        }
     }
     if (st != TV_OK)
         return st;

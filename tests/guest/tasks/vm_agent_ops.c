@@ -6,7 +6,8 @@
  * fallback to TurnOff), SHUTDOWN_IN_PROGRESS and a cancel that leaves the
  * VM running, Restart (a fresh boot: one more start, the agent announced
  * again), forced Restart and Shutdown past a lock, Shutdown honoured (the VM
- * ends turned off), by an interrupt-driven agent and by a polling one. */
+ * ends turned off), by an interrupt-driven agent, by a polling one and by a
+ * guest that stops itself instead of answering. */
 #include "guest_transport.h"
 #include "tv_status.h"
 #include "tv_string.h"
@@ -150,9 +151,9 @@ int guest_main(const struct guest_boot *boot)
     report("client init", tv_client_init(&client, &guest_transport) == TV_OK);
     uint32_t self = find("agentctl"), ok = find("ag_ok"), locked = find("ag_locked");
     uint32_t nosess = find("ag_nosess"), mute = find("ag_mute"), none = find("ag_none");
-    uint32_t poll = find("ag_poll");
+    uint32_t poll = find("ag_poll"), selfoff = find("ag_exit");
 
-    const uint32_t agents[] = { ok, locked, nosess, mute, poll };
+    const uint32_t agents[] = { ok, locked, nosess, mute, poll, selfoff };
     for (unsigned i = 0; i < sizeof agents / sizeof agents[0]; i++)
         reportf(wait_agent(agents[i], 30000), "VM %u: its agent announced shutdown, restart, logoff",
                 agents[i]);
@@ -247,6 +248,11 @@ int guest_main(const struct guest_boot *boot)
     o = shutdown(poll, false);
     reportf(succeeded(o) && query(poll).state == TV_VM_TURNED_OFF,
             "shutdown honoured by a polling agent: %s result %u error %s, off", OUT(o));
+    o = shutdown(selfoff, false);
+    r = query(selfoff);
+    reportf(succeeded(o) && r.state == TV_VM_TURNED_OFF && r.stop_reason == TV_VM_STOP_EXITED,
+            "shutdown of a guest that powers itself off unanswered: %s result %u error %s, state %u, stop %u",
+            OUT(o), r.state, r.stop_reason);
     o = shutdown(nosess, false);
     reportf(succeeded(o) && query(nosess).state == TV_VM_TURNED_OFF,
             "shutdown of the no-session guest: %s result %u error %s, off", OUT(o));
