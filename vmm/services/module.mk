@@ -48,3 +48,11 @@ $(BUILD)/tests/unit/test_vm_agent: \
                          $(TASK_CORE_SRCS) $(TASK_HOSTED_SRCS) $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+# libFuzzer target: the agent calls against a model of their rules.
+FUZZ_TARGETS += $(BUILD)/fuzz/vm_agent
+$(BUILD)/fuzz/vm_agent: tests/unit/vm/fuzz_vm_agent.c vmm/services/vm_agent.c \
+        vmm/hcall/hcall_dispatch.c vmm/hcall/hcall_guest_mem.c vmm/hcall/hcall_platform.c \
+        $(TASK_HOSTED_ALL) $(wildcard include/taskvisor/*.h lib/*.h vmm/hcall/*.h vmm/services/vm_agent.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -Ivmm -Itask $(filter %.c,$^) -o $@ -pthread
