@@ -7,7 +7,8 @@
  * VM running, Restart (a fresh boot: one more start, the agent announced
  * again), forced Restart and Shutdown past a lock, Shutdown honoured (the VM
  * ends turned off), by an interrupt-driven agent, by a polling one and by a
- * guest that stops itself instead of answering. */
+ * guest that stops itself instead of answering; a guest already shutting
+ * down (SHUTDOWN_IN_PROGRESS) and an agent that departs (AGENT_NOT_PRESENT). */
 #include "guest_transport.h"
 #include "tv_status.h"
 #include "tv_string.h"
@@ -151,7 +152,9 @@ int guest_main(const struct guest_boot *boot)
     report("client init", tv_client_init(&client, &guest_transport) == TV_OK);
     uint32_t self = find("agentctl"), ok = find("ag_ok"), locked = find("ag_locked");
     uint32_t nosess = find("ag_nosess"), mute = find("ag_mute"), none = find("ag_none");
-    uint32_t poll = find("ag_poll"), selfoff = find("ag_exit");
+    /* ag_exit: busy, but stops itself when asked to shut down; ag_nosess
+     * departs when asked to restart */
+    uint32_t poll = find("ag_poll"), selfoff = find("ag_exit"), busy = selfoff, depart = nosess;
 
     const uint32_t agents[] = { ok, locked, nosess, mute, poll, selfoff };
     for (unsigned i = 0; i < sizeof agents / sizeof agents[0]; i++)
@@ -204,6 +207,20 @@ int guest_main(const struct guest_boot *boot)
             "forced shutdown, agent never answers: %s result %u error %s after %llu ms, VM still running (no fallback)",
             OUT(o), (unsigned long long)o.ms);
 
+    /* The guest says it is shutting down already; an agent that leaves */
+    o = restart(busy, false);
+    reportf(failed_with(o, TV_E_SHUTDOWN_IN_PROGRESS) && query(busy).state == TV_VM_RUNNING,
+            "restart of a guest already shutting down: %s result %u error %s", OUT(o));
+    o = logoff(busy);
+    reportf(failed_with(o, TV_E_SHUTDOWN_IN_PROGRESS), "logoff of a guest already shutting down: %s result %u error %s",
+            OUT(o));
+    o = restart(depart, false);
+    reportf(failed_with(o, TV_E_AGENT_NOT_PRESENT) && o.ms < TIMEOUT_MS && query(depart).state == TV_VM_RUNNING,
+            "restart, the agent departs instead of answering: %s result %u error %s after %llu ms", OUT(o),
+            (unsigned long long)o.ms);
+    reportf(agent_caps(depart) == 0 && tv_vm_logoff(&client, depart, &t) == TV_E_AGENT_NOT_PRESENT,
+            "once departed: no capabilities, logoff AGENT_NOT_PRESENT");
+
     /* Shutdown in progress; its cancel withdraws the request */
     tv_status_t st = tv_vm_shutdown(&client, mute, false, &t);
     struct tv_task t2;
@@ -253,11 +270,9 @@ int guest_main(const struct guest_boot *boot)
     reportf(succeeded(o) && r.state == TV_VM_TURNED_OFF && r.stop_reason == TV_VM_STOP_EXITED,
             "shutdown of a guest that powers itself off unanswered: %s result %u error %s, state %u, stop %u",
             OUT(o), r.state, r.stop_reason);
-    o = shutdown(nosess, false);
-    reportf(succeeded(o) && query(nosess).state == TV_VM_TURNED_OFF,
-            "shutdown of the no-session guest: %s result %u error %s, off", OUT(o));
 
     /* The rest off, for the verdict */
-    reportf(succeeded(turn_off(mute)) && succeeded(turn_off(none)), "turn off of the mute and agentless VMs");
+    reportf(succeeded(turn_off(mute)) && succeeded(turn_off(none)) && succeeded(turn_off(depart)),
+            "turn off of the mute, agentless and departed VMs");
     guest_exit_summary();
 }
