@@ -42,7 +42,6 @@ struct percpu {
     struct timer *timer_list;
     /* Before this TSC value the watchdog has nothing to look at (timer.c);
      * 0 until the first timer is armed: always look. */
-    uint64_t timer_watch_tsc;
 };
 
 #define MAX_CPUS 1

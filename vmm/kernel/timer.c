@@ -10,26 +10,14 @@
  * disabling interrupts, as only its own CPU touches it. */
 #define timer_list (this_cpu()->timer_list)
 
-/* The earliest TSC at which the watchdog could find the first deadline
- * TIMER_WATCHDOG_NS past, less a microsecond for the rounding of the two
- * conversions: before it, timer_watchdog() returns at once. */
-static void set_watch(uint64_t now_tsc, uint64_t now_ns, uint64_t due_ns)
-{
-    uint64_t at = due_ns + TIMER_WATCHDOG_NS - 1000;
-    this_cpu()->timer_watch_tsc = at > now_ns ? now_tsc + time_ns_to_tsc(at - now_ns) : 0;
-}
-
 static void reprogram(void)
 {
     if (!timer_list) {
-        this_cpu()->timer_watch_tsc = UINT64_MAX;
         lapic_timer_stop();
         return;
     }
-    uint64_t now_tsc = rdtsc();
     uint64_t now = time_now_ns();
     uint64_t d = timer_list->deadline_ns;
-    set_watch(now_tsc, now, d);
     lapic_timer_oneshot_ns(d > now ? d - now : 0);
 }
 
@@ -189,9 +177,6 @@ static bool check(uint64_t min_late_ns, const char *where)
 
 bool timer_watchdog(void)
 {
-    /* The exit path's call: one TSC compare while nothing can be late. */
-    if (rdtsc() < this_cpu()->timer_watch_tsc)
-        return false;
     return check(TIMER_WATCHDOG_NS, "vCPU loop");
 }
 
