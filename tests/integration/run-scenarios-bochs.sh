@@ -112,7 +112,7 @@ run_one() {
     done < <(sed -n 's/^# qemu-disk:[[:space:]]*//p' "$cfg")
     local files=("build/monitor-test.elf=monitor.elf")
     local img
-    for img in $(sed -n 's/^[[:space:]]*image[[:space:]]*=[[:space:]]*//p' "$cfg" | sort -u); do
+    for img in $(sed -n 's/^[[:space:]]*\(image\|initrd\)[[:space:]]*=[[:space:]]*//p' "$cfg" | sort -u); do
         if [ -f "build/guests/$img" ]; then files+=("build/guests/$img")
         elif [ -f "build/$img" ]; then files+=("build/$img")
         fi
@@ -121,13 +121,20 @@ run_one() {
     timeout_s=$(sed -n 's/^# timeout:[[:space:]]*//p' "$cfg" | head -1)
     run_cpu=$(sed -n 's/^# bochs-cpu:[[:space:]]*//p' "$cfg" | head -1)
     run_cpu=${run_cpu:-$cpu}
+    # "# memory: SIZE" (as for QEMU: 512M, 1G) sizes Bochs's RAM too.
+    local bmem mopt=()
+    bmem=$(sed -n 's/^# memory:[[:space:]]*//p' "$cfg" | head -1)
+    case $bmem in
+    *[Gg]) mopt=(--memory $(( ${bmem%[Gg]} * 1024 ))) ;;
+    *[Mm]) mopt=(--memory "${bmem%[Mm]}") ;;
+    esac
     if ! scripts/mkiso.sh "$dir/boot.iso" "$cfg" "${files[@]}" >"$dir/mkiso.log" 2>&1; then
         echo "not ok - scenario $name: cannot build the ISO (see $dir/mkiso.log)" >"$dir/result"
         return
     fi
     local start=$SECONDS
     scripts/run-bochs.sh --cpu "$run_cpu" --log "$dir/serial.log" --bochs-log "$dir/bochs.log" \
-        --timeout "${timeout_s:-120}" "${dopts[@]}" "$dir/boot.iso" >"$dir/bochs.out" 2>&1
+        --timeout "${timeout_s:-120}" "${dopts[@]}" "${mopt[@]}" "$dir/boot.iso" >"$dir/bochs.out" 2>&1
     local rc=$? took=$((SECONDS - start))
     local log=$dir/serial.log exit_kind
     # No exit device on Bochs: run-bochs.sh reads the code the monitor wrote
