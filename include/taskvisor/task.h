@@ -169,13 +169,19 @@ struct tv_task_ring_header {
     uint32_t reserved[10];
 };
 
-#define TV_TASK_RING_CAPACITY \
-    ((TV_TASK_RING_SIZE - sizeof(struct tv_task_ring_header)) / sizeof(struct tv_task_event))
+/* A power of two, so that entries[index % capacity] stays in step when the
+ * free-running 32-bit indices wrap (with 168, the page's full fit, the slot
+ * jumped at the wrap and two unread entries could share one). */
+#define TV_TASK_RING_CAPACITY 128u
 
 struct tv_task_ring {
     struct tv_task_ring_header hdr;
     struct tv_task_event entries[TV_TASK_RING_CAPACITY];
+    uint8_t unused[TV_TASK_RING_SIZE - sizeof(struct tv_task_ring_header) -
+                   TV_TASK_RING_CAPACITY * sizeof(struct tv_task_event)];
 };
+_Static_assert((TV_TASK_RING_CAPACITY & (TV_TASK_RING_CAPACITY - 1)) == 0,
+               "ring capacity is a power of two");
 
 /* ---- Hypercall arguments (see docs/tasks.md) ----------------------------
  * TASK_QUERY   a0 id, a1 gpa of tv_task_info (8-aligned), a2 buffer size

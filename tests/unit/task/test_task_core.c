@@ -11,6 +11,7 @@
 
 #include "platform_hosted.h"
 #include "task_platform.h"
+#include "task_internal.h" /* events_wrap starts the ring indices near 2^32 */
 #include "task_mgr.h"
 #include "task_state.h"
 #include "task_test_util.h"
@@ -1124,6 +1125,35 @@ static size_t drain(struct tv_task_ring *ring, struct tv_task_event *out, size_t
     return n;
 }
 
+/* The free-running 32-bit indices wrap: entries written across the wrap stay
+ * in their own slots, so a consumer that has not read yet loses none. */
+static void events_wrap(void **state)
+{
+    (void)state;
+    struct task_mgr *mgr = mk(0, 1);
+    static struct tv_task_ring ring __attribute__((aligned(4096)));
+    assert_int_equal(task_events_register(mgr, &ring, 0, NULL, NULL), TV_OK);
+    assert_int_equal(task_events_set_kinds(mgr, 1u << TV_EVENT_KIND_VM), TV_OK);
+    const uint32_t start = 0u - 60u;
+    mgr->events.head = start;
+    ring.hdr.head = start;
+    ring.hdr.tail = start;
+    const uint32_t posted = TV_TASK_RING_CAPACITY - 8; /* unread across the wrap */
+    for (uint32_t i = 0; i < posted; i++)
+        assert_int_equal(task_events_post(mgr, TV_EVENT_KIND_VM, 7, i, 2), TV_OK);
+    assert_int_equal(ring.hdr.overflow, 0);
+    assert_int_equal(ring.hdr.head, start + posted);
+    static struct tv_task_event ev[TV_TASK_RING_CAPACITY];
+    size_t n = drain(&ring, ev, TV_TASK_RING_CAPACITY);
+    assert_int_equal(n, posted);
+    for (uint32_t i = 0; i < posted; i++) {
+        assert_int_equal(ev[i].id, 7);
+        assert_int_equal(ev[i].seq, i);
+    }
+    assert_int_equal(task_events_register(mgr, NULL, 0, NULL, NULL), TV_OK);
+    task_mgr_destroy(mgr);
+}
+
 static void events(void **state)
 {
     (void)state;
@@ -1139,7 +1169,7 @@ static void events(void **state)
     assert_int_equal(ring.hdr.magic, TV_TASK_RING_MAGIC);
     assert_int_equal(ring.hdr.capacity, TV_TASK_RING_CAPACITY);
     assert_int_equal(ring.hdr.head, 0);
-    assert_int_equal(TV_TASK_RING_CAPACITY, 168);
+    assert_int_equal(TV_TASK_RING_CAPACITY, 128);
     assert_int_equal(sizeof ring, 4096);
 
     struct instant in = { .units = 1000 };
@@ -1148,17 +1178,20 @@ static void events(void **state)
     assert_int_equal(task_mgr_run_next(mgr), TV_OK);
     static struct tv_task_event ev[400];
     size_t n = drain(&ring, ev, 400);
-    /* queued, running, 99 whole-percent steps, committing, completed */
-    assert_int_equal(n, 1 + 1 + 99 + 1 + 1);
+    /* queued, running, whole-percent steps, committing, completed; nobody
+     * reads while it runs, so progress past 3/4 of the ring is coalesced
+     * (steps 95..99 of a 128-entry ring), state changes never are */
+    const int steps = (int)(TV_TASK_RING_CAPACITY - TV_TASK_RING_CAPACITY / 4) - 2;
+    assert_int_equal(n, 1 + 1 + steps + 1 + 1);
     assert_int_equal(ev[0].state, TV_TASK_QUEUED);
     assert_int_equal(ev[1].state, TV_TASK_RUNNING);
-    for (int i = 1; i <= 99; i++) {
+    for (int i = 1; i <= steps; i++) {
         assert_int_equal(ev[1 + i].percent, i);
         assert_int_equal(ev[1 + i].state, TV_TASK_RUNNING);
     }
-    assert_int_equal(ev[101].state, TV_TASK_COMMITTING);
-    assert_int_equal(ev[102].state, TV_TASK_COMPLETED);
-    assert_int_equal(ev[102].percent, 100);
+    assert_int_equal(ev[2 + steps].state, TV_TASK_COMMITTING);
+    assert_int_equal(ev[3 + steps].state, TV_TASK_COMPLETED);
+    assert_int_equal(ev[3 + steps].percent, 100);
     for (size_t i = 1; i < n; i++) {
         assert_true(ev[i].seq > ev[i - 1].seq);
         assert_int_equal(ev[i].id, id);
@@ -1167,7 +1200,7 @@ static void events(void **state)
     assert_int_equal(nt.vector, 40);
     assert_int_equal(ring.hdr.overflow, 0);
     struct tv_task_info info = q(mgr, id);
-    assert_int_equal(ev[102].seq, info.seq);
+    assert_int_equal(ev[3 + steps].seq, info.seq);
 
     /* nobody reads: progress is coalesced above 3/4, state changes overflow */
     for (int i = 0; i < 3; i++) {
@@ -1179,16 +1212,17 @@ static void events(void **state)
     task_mgr_stats(mgr, &st);
     assert_true(st.events_coalesced > 0);
     uint32_t used = ring.hdr.head - ring.hdr.tail;
-    assert_true(used >= 126 && used <= 168);
+    assert_true(used >= TV_TASK_RING_CAPACITY - TV_TASK_RING_CAPACITY / 4 &&
+                used <= TV_TASK_RING_CAPACITY);
     assert_int_equal(ring.hdr.overflow, 0);
     for (int i = 0; i < 60; i++)
         assert_int_equal(instant_task(mgr, &in, &id), TV_OK);
     assert_int_equal(ring.hdr.overflow, 1);
     assert_true(ring.hdr.lost > 0);
-    assert_int_equal(ring.hdr.head - ring.hdr.tail, 168);
+    assert_int_equal(ring.hdr.head - ring.hdr.tail, TV_TASK_RING_CAPACITY);
     /* the consumer catches up and clears the flag; new events flow again */
     n = drain(&ring, ev, 400);
-    assert_int_equal(n, 168);
+    assert_int_equal(n, TV_TASK_RING_CAPACITY);
     ring.hdr.overflow = 0;
     assert_int_equal(task_cancel(mgr, id), TV_OK);
     n = drain(&ring, ev, 400);
@@ -1256,6 +1290,7 @@ int main(void)
         cmocka_unit_test(listing),
         cmocka_unit_test(large_table),
         cmocka_unit_test(events),
+        cmocka_unit_test(events_wrap),
         cmocka_unit_test(result_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
