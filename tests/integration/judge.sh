@@ -38,6 +38,16 @@ JUDGE_STAMP='^\[ *[0-9]+\.[0-9]{6}\] '
 judge_scenario() {
     local cfg=$1 log=$2 exit_kind=$3 why="" re
     local summaries summary n_sum options
+    # A config that vanished or cannot be read has no expectations to check:
+    # judging the exit alone could pass a run nobody can judge.
+    if [ ! -f "$cfg" ] || [ ! -r "$cfg" ]; then
+        echo "the scenario's config $cfg is missing or unreadable: nothing to judge the run against"
+        return 0
+    fi
+    if [ ! -f "$log" ] || [ ! -r "$log" ]; then
+        echo "the serial log $log is missing or unreadable"
+        return 0
+    fi
     options=$(sed -n 's/^[[:space:]]*options[[:space:]]*=//p' "$cfg" | tr '\n' ' ')
     summaries=$(grep -aE "${JUDGE_STAMP}INF [^ ]+: TASKVISOR SUMMARY: [0-9]+ passed, [0-9]+ failed"$'\r?$' \
         "$log" | tr -d '\r')

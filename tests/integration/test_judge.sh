@@ -171,5 +171,18 @@ check "panic expected, a summary printed" panic "a summary was printed after a p
     "$PCFG" "$SUM
 $PANIC"
 
+# The config or the log vanished before the judge read them (a clean-up
+# that raced the run): never a pass on the exit alone.
+n=$((n + 1))
+printf '%s\n' "$BOOT" "$SUM" | sed 's/$/\r/' >"$work/$n.log"
+why=$(judge_scenario "$work/gone.cfg" "$work/$n.log" pass)
+if [[ $why == *"config"*"missing"* ]]; then echo "ok $n - config vanished: fails ($why)"
+else echo "not ok $n - config vanished: wanted a failure for a missing config, judge said: $why"; bad=1; fi
+n=$((n + 1))
+printf '%s\n' "$CFG" >"$work/$n.cfg"
+why=$(judge_scenario "$work/$n.cfg" "$work/gone.log" pass)
+if [[ $why == *"log"*"missing"* ]]; then echo "ok $n - log vanished: fails ($why)"
+else echo "not ok $n - log vanished: wanted a failure for a missing log, judge said: $why"; bad=1; fi
+
 echo "1..$n"
 exit $bad
