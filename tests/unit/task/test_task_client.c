@@ -101,15 +101,17 @@ static void ivmtask_cancel_and_wait(void **state)
     assert_int_equal(tv_task_wait_for_completion(t, -2), TV_E_INVALID_ARGUMENT);
     assert_int_equal(tv_task_wait_for_completion(t, 4000001), TV_E_INVALID_ARGUMENT);
     assert_int_equal(tv_task_wait_for_completion(t, INT32_MIN), TV_E_INVALID_ARGUMENT);
-    /* a 30 ms wait spans many 2 ms slices: continuations, then TIMEOUT */
+    /* a 200 ms wait spans many 2 ms slices: continuations, then TIMEOUT.
+     * Long enough that a loaded host, which can hold the waiting thread off
+     * the CPU for tens of ms in one slice, still leaves several slices. */
     struct tv_loopback_stats s0, s1;
     tv_loopback_stats(e->lb, &s0);
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    assert_int_equal(tv_task_wait_for_completion(t, 30), TV_E_TIMEOUT);
+    assert_int_equal(tv_task_wait_for_completion(t, 200), TV_E_TIMEOUT);
     clock_gettime(CLOCK_MONOTONIC, &b);
     int64_t waited = (b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec);
-    assert_true(waited >= 30 * (int64_t)MS);
+    assert_true(waited >= 200 * (int64_t)MS);
     tv_loopback_stats(e->lb, &s1);
     assert_true(s1.continuations - s0.continuations >= 2); /* 2 ms slices */
     assert_int_equal(tv_task_cancel(t), TV_OK);
