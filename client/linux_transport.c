@@ -201,12 +201,13 @@ static tv_status_t do_vm_query(struct tv_linux *lx, const uint64_t a[5], uint64_
 
 static tv_status_t do_vm_op(struct tv_linux *lx, uint32_t code, const uint64_t a[5], uint64_t *out)
 {
-    if (a[0] > UINT32_MAX || a[1] || a[2] || a[3] || a[4])
+    if (a[0] > UINT32_MAX || a[1] > UINT32_MAX || a[2] || a[3] || a[4])
         return TV_E_INVALID_ARGUMENT;
     struct tvdev_vm_op v;
     memset(&v, 0, sizeof v);
     v.call = code;
     v.id = (uint32_t)a[0];
+    v.flags = (uint32_t)a[1]; /* shutdown/restart: TV_VM_OP_F_FORCE; the driver refuses others */
     tv_status_t st = dev_ioctl(lx, TVDEV_IOC_VM_OP, &v, true);
     if (st != TV_OK)
         return st;
@@ -244,7 +245,11 @@ static tv_status_t lx_call(void *ctx, uint32_t code, const uint64_t a[5], uint64
     case TV_HC_VM_TURN_OFF:
     case TV_HC_VM_RESET:
     case TV_HC_VM_PAUSE:
-    case TV_HC_VM_RESUME: return do_vm_op(lx, code, a, out);
+    case TV_HC_VM_RESUME:
+    case TV_HC_VM_SHUTDOWN:
+    case TV_HC_VM_RESTART:
+    case TV_HC_VM_LOGOFF:
+    case TV_HC_VM_CAN_SHUTDOWN: return do_vm_op(lx, code, a, out);
     default: return TV_E_UNSUPPORTED; /* not offered by the device */
     }
 }

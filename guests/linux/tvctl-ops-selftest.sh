@@ -95,7 +95,7 @@ tvctl vms >$O 2>&1; expect_rc vms 0 $? $O
 expect_in vms-heartbeat $O '^[0-9]+ +heartbeat +turned-off '
 expect_in vms-control $O '^[0-9]+ +linux +running .*control,self'
 tvctl --json vms >$O 2>&1
-expect_in vms-json $O '^\{"vms":\[.*\{"id":[0-9]+,"name":"heartbeat","state":"turned-off",.*\],"total":2\}$'
+expect_in vms-json $O '^\{"vms":\[.*\{"id":[0-9]+,"name":"heartbeat","state":"turned-off",.*\],"total":3\}$'
 tvctl vm show heartbeat >$O 2>&1; expect_rc vm-show 0 $? $O
 expect_in vm-show-state $O '^state: +turned-off$'
 tvctl vm off heartbeat >$O 2>&1; expect_rc vm-off-not-running 7 $? $O
@@ -148,6 +148,39 @@ case "$ID" in ''|*[!0-9]*) bad vm-no-wait "got '$ID' $(cat $E)"; ID=999999 ;; *)
 tvctl wait "$ID" >$O 2>&1; expect_rc vm-no-wait-then-wait 0 $? $O
 tvctl --json vm off heartbeat >$O 2>&1; expect_rc vm-off-json 0 $? $O
 expect_in vm-off-json-state $O '"vm_state":"turned-off"'
+
+# ---- The guest agent: shutdown, restart, logoff, can-shutdown --------------------
+# heartbeat runs no agent; the VM "agent" (agentvm, agent=honour) does.
+tvctl vm shutdown heartbeat >$O 2>&1; expect_rc vm-shutdown-not-running 7 $? $O
+tvctl vm can-shutdown heartbeat >$O 2>&1; expect_rc vm-can-shutdown-off 7 $? $O
+expect_in vm-can-shutdown-off-text $O '^vm heartbeat: cannot shut down$'
+tvctl vm start heartbeat >$O 2>&1; expect_rc vm-start-no-agent 0 $? $O
+tvctl vm shutdown heartbeat >$O 2>&1; expect_rc vm-shutdown-no-agent 11 $? $O
+expect_in vm-shutdown-no-agent-message $O 'vm shutdown heartbeat: agent not present'
+tvctl --json vm logoff heartbeat >$O 2>&1; expect_rc vm-logoff-no-agent 11 $? $O
+expect_in vm-logoff-no-agent-json $O '^\{"verb":"vm logoff","vm":"heartbeat","status":32,"error":"agent not present"\}$'
+tvctl vm off heartbeat >$O 2>&1; expect_rc vm-off-no-agent 0 $? $O
+tvctl vm logoff --force agent >$O 2>&1; expect_rc vm-logoff-force-usage 2 $? $O
+tvctl vm start agent >$O 2>&1; expect_rc vm-start-agent 0 $? $O
+# wait_agent: CanShutdown turns true once the agent has announced itself
+wait_agent() {
+    n=0
+    while [ $n -lt 150 ] && ! tvctl vm can-shutdown agent >$O 2>&1; do usleep 100000; n=$((n + 1)); done
+}
+wait_agent
+expect_in vm-can-shutdown $O '^vm agent: can shut down$'
+tvctl --json vm can-shutdown agent >$O 2>&1; expect_rc vm-can-shutdown-json-rc 0 $? $O
+expect_in vm-can-shutdown-json $O '^\{"vm":"agent","can_shutdown":true\}$'
+tvctl vm logoff agent >$O 2>&1; expect_rc vm-logoff 0 $? $O
+expect_in vm-logoff-state $O '^vm agent: running$'
+tvctl vm restart agent >$O 2>&1; expect_rc vm-restart 0 $? $O
+expect_in vm-restart-state $O '^vm agent: running$'
+tvctl --json vm show agent >$O 2>&1
+expect_in vm-restart-fresh-boot $O '"starts":2,'
+wait_agent
+tvctl vm shutdown linux >$O 2>&1; expect_rc vm-shutdown-control 10 $? $O
+tvctl --json vm shutdown --force agent >$O 2>&1; expect_rc vm-shutdown-forced 0 $? $O
+expect_in vm-shutdown-forced-json $O '"vm":"agent","vm_state":"turned-off"'
 
 # ---- VM refusals ---------------------------------------------------------------
 tvctl vm off linux >$O 2>&1; expect_rc vm-off-control 10 $? $O

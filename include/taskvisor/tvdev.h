@@ -137,16 +137,17 @@ struct tvdev_vm_query {
     struct tv_vm_info info;   /* out, valid when status = TV_OK */
 };
 
-/* An operation on one VM that the monitor runs as a task: `call` is its
- * hypercall (VM_STARTUP .. VM_RESUME today; the agent calls from 0x307 join
- * the same structure, a reserved field becoming an argument where one
- * needs more than the id). */
+/* An operation on one VM: `call` is its hypercall.  VM_STARTUP ..
+ * VM_LOGOFF run as a task (`task` = its id); VM_SHUTDOWN and VM_RESTART
+ * take `flags` TV_VM_OP_F_FORCE; VM_CAN_SHUTDOWN is a query whose answer
+ * (1 = the guest agent would take a shutdown now, 0 = not) comes back in
+ * `task`.  `flags` is 0 for every other call. */
 struct tvdev_vm_op {
-    uint32_t call;            /* in: TV_HC_VM_STARTUP..TV_HC_VM_RESUME */
+    uint32_t call;            /* in: TV_HC_VM_STARTUP..TV_HC_VM_CAN_SHUTDOWN */
     uint32_t id;              /* in: VM id */
-    uint64_t task;            /* out: the id of the task doing it */
+    uint64_t task;            /* out: the id of the task doing it (CAN_SHUTDOWN: 0 or 1) */
     uint32_t status;          /* out */
-    uint32_t reserved0;       /* 0 */
+    uint32_t flags;           /* in: TV_VM_OP_F_FORCE (shutdown, restart); else 0 */
     uint64_t reserved[2];     /* 0 */
 };
 

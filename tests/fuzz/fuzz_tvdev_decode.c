@@ -249,9 +249,12 @@ static void fuzz_disk_vm(struct in *in)
     take(in, &o, sizeof o);
     if (b & 8)
         o.call = TV_HC_VM_LIST + (o.call & 15);
-    if (tvd_check_vm_op(&o))
-        CHECK(o.call >= TV_HC_VM_STARTUP && o.call <= TV_HC_VM_RESUME && !o.reserved0 &&
+    if (tvd_check_vm_op(&o)) {
+        bool forceable = o.call == TV_HC_VM_SHUTDOWN || o.call == TV_HC_VM_RESTART;
+        CHECK(o.call >= TV_HC_VM_STARTUP && o.call <= TV_HC_VM_CAN_SHUTDOWN &&
+              (forceable ? (o.flags & ~TV_VM_OP_F_FORCE) == 0 : o.flags == 0) &&
               !o.reserved[0] && !o.reserved[1]);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -430,7 +430,7 @@ static long do_vm_op(void __user *uarg)
         return -EFAULT;
     if (!tvd_check_vm_op(&v))
         return -EINVAL;
-    v.status = (u32)tv_hypercall(v.call, v.id, 0, 0, 0, 0, &o);
+    v.status = (u32)tv_hypercall(v.call, v.id, v.flags, 0, 0, 0, &o);
     v.task = v.status == TV_OK ? o.rdx : 0;
     return copy_to_user(uarg, &v, sizeof v) ? -EFAULT : 0;
 }

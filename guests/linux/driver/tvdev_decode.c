@@ -160,16 +160,21 @@ bool tvd_check_vm_query(const struct tvdev_vm_query *q)
 
 bool tvd_check_vm_op(const struct tvdev_vm_op *o)
 {
-    if (o->reserved0 || o->reserved[0] || o->reserved[1])
+    if (o->reserved[0] || o->reserved[1])
         return false;
     switch (o->call) {
+    case TV_HC_VM_SHUTDOWN:
+    case TV_HC_VM_RESTART:
+        return (o->flags & ~TV_VM_OP_F_FORCE) == 0;
     case TV_HC_VM_STARTUP:
     case TV_HC_VM_TURN_OFF:
     case TV_HC_VM_RESET:
     case TV_HC_VM_PAUSE:
     case TV_HC_VM_RESUME:
-        return true;
-    default: /* the VM agent calls (0x307 on) join here */
+    case TV_HC_VM_LOGOFF:
+    case TV_HC_VM_CAN_SHUTDOWN:
+        return o->flags == 0;
+    default:
         return false;
     }
 }

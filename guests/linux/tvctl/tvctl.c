@@ -17,6 +17,7 @@
 #include "libtaskvisor.h"
 #include "linux_transport.h"
 #include "tv_disk.h"
+#include "tv_status.h"
 
 /* Exit codes (docs/tvctl.md). */
 enum {
@@ -31,6 +32,7 @@ enum {
     EX_TIMEOUT = 8,
     EX_TASK_FAILED = 9,  /* wait: the task finished, not successfully */
     EX_CONTROL = 10,     /* vm: not allowed on the control partition */
+    EX_AGENT = 11,       /* vm: no guest agent, or the agent refused (locked, no session) */
     EX_INTERRUPTED = 130 /* wait: Ctrl-C; the task was asked to cancel */
 };
 
@@ -46,14 +48,6 @@ static const char *const result_names[TV_TASK_RESULT_COUNT] = {
 };
 static const char *const outcome_names[TV_TASK_OUTCOME_COUNT] = {
     "pending", "committed", "untouched", "rolled-back", "consistent-partial", "needs-recovery",
-};
-static const char *const status_names[] = {
-    "ok", "unknown call", "invalid argument", "access denied", "not found", "busy",
-    "invalid state", "timeout", "continue", "not cancelable", "no memory", "i/o error",
-    "corrupt", "unsupported", "no space", "exists", "buffer too small", "cancelled", "limit",
-    "wrong type", "parent missing", "parent modified", "read only", "fault", "file too large",
-    "bad path", "size too small", "size too large", "cross volume", "vm running",
-    "vm not running", "control partition",
 };
 static const char *const vm_state_names[TV_VM_STATE_COUNT] = {
     "invalid", "turned-off", "saved", "turning-on", "restoring", "running", "paused", "saving",
@@ -76,10 +70,19 @@ static const char *outcome_name(uint32_t o)
 {
     return o < TV_TASK_OUTCOME_COUNT ? outcome_names[o] : "unknown";
 }
+/* A status as tvctl prints it: the library's name in lower case with
+ * spaces ("vm not running"), so every status the ABI has gets one. */
 static const char *status_name(tv_status_t st)
 {
-    return st >= 0 && (size_t)st < sizeof status_names / sizeof status_names[0] ? status_names[st]
-                                                                              : "unknown status";
+    static char buf[48];
+    if (st == TV_E_IO)
+        return "i/o error";
+    const char *n = tv_status_name(st);
+    size_t i = 0;
+    for (; n[i] && i + 1 < sizeof buf; i++)
+        buf[i] = n[i] == '_' ? ' ' : (n[i] >= 'A' && n[i] <= 'Z') ? (char)(n[i] - 'A' + 'a') : n[i];
+    buf[i] = '\0';
+    return buf;
 }
 
 static const char *vm_state_name(uint32_t s)
@@ -108,6 +111,10 @@ static int exit_for(tv_status_t st)
     case TV_E_VM_RUNNING:
     case TV_E_VM_NOT_RUNNING: return EX_STATE;
     case TV_E_CONTROL_PARTITION: return EX_CONTROL;
+    case TV_E_AGENT_NOT_PRESENT:
+    case TV_E_GUEST_LOCKED:
+    case TV_E_SHUTDOWN_IN_PROGRESS:
+    case TV_E_NO_SESSION: return EX_AGENT;
     case TV_E_TIMEOUT: return EX_TIMEOUT;
     case TV_E_UNSUPPORTED:
     case TV_E_UNKNOWN_CALL: return EX_NODEV;
@@ -185,7 +192,8 @@ static int usage(void)
             "       | compact PATH | convert PATH TARGET fixed|dynamic | check PATH [--repair]\n"
             "                               a disk operation (PATH: VOLUME:/dir/name.vhd)\n"
             "  vms                          virtual machines and their state\n"
-            "  vm show NAME | vm start|off|reset|pause|resume NAME\n"
+            "  vm show NAME | vm start|off|reset|pause|resume|logoff NAME\n"
+            "  vm shutdown|restart [--force] NAME | vm can-shutdown NAME\n"
             "                               one VM; an operation on it\n"
             "  (disk and vm operations follow their task as wait does; [--no-wait]\n"
             "   [--timeout MS] [--progress|--no-progress])\n"
@@ -811,9 +819,13 @@ static int cmd_vm(int argc, char **argv)
     const char *op = argv[1];
     struct follow_opts o = { TV_TASK_WAIT_FOREVER, -1, false };
     const char *name = NULL;
-    bool bad = false;
+    bool bad = false, force = false;
+    bool query = !strcmp(op, "show") || !strcmp(op, "can-shutdown");
+    bool forceable = !strcmp(op, "shutdown") || !strcmp(op, "restart");
     for (int i = 2; i < argc; i++) {
-        if (strcmp(op, "show") && follow_opt(argc, argv, &i, &o, &bad)) {
+        if (forceable && !strcmp(argv[i], "--force")) {
+            force = true;
+        } else if (!query && follow_opt(argc, argv, &i, &o, &bad)) {
             if (bad)
                 return usage();
         } else if (!name && argv[i][0] != '-') {
@@ -822,15 +834,21 @@ static int cmd_vm(int argc, char **argv)
             return usage();
         }
     }
-    static const struct { const char *op; tv_status_t (*fn)(struct tv_client *, uint32_t, struct tv_task *); } ops[] = {
-        { "start", tv_vm_startup }, { "off", tv_vm_turn_off }, { "reset", tv_vm_reset },
-        { "pause", tv_vm_pause },   { "resume", tv_vm_resume },
+    static const struct {
+        const char *op;
+        tv_status_t (*fn)(struct tv_client *, uint32_t, struct tv_task *);
+        tv_status_t (*forced_fn)(struct tv_client *, uint32_t, bool, struct tv_task *);
+    } ops[] = {
+        { "start", tv_vm_startup, NULL },  { "off", tv_vm_turn_off, NULL },
+        { "reset", tv_vm_reset, NULL },    { "pause", tv_vm_pause, NULL },
+        { "resume", tv_vm_resume, NULL },  { "logoff", tv_vm_logoff, NULL },
+        { "shutdown", NULL, tv_vm_shutdown }, { "restart", NULL, tv_vm_restart },
     };
     int which = -1;
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < (int)(sizeof ops / sizeof ops[0]); k++)
         if (!strcmp(op, ops[k].op))
             which = k;
-    if (!name || (which < 0 && strcmp(op, "show")))
+    if (!name || (which < 0 && !query))
         return usage();
     if (o.timeout < INT32_MIN || o.timeout > INT32_MAX)
         return fail("vm", 0, TV_E_INVALID_ARGUMENT, "timeout out of range");
@@ -846,6 +864,18 @@ static int cmd_vm(int argc, char **argv)
         st = tv_vm_query(&client, id, &v);
     if (st != TV_OK)
         return fail_on(verb, "vm", name, st, st == TV_E_NOT_FOUND ? "no such VM" : NULL);
+    if (!strcmp(op, "can-shutdown")) {
+        /* CanShutdown: whether the guest agent would take a shutdown now */
+        bool can = false;
+        st = tv_vm_can_shutdown(&client, id, &can);
+        if (st != TV_OK)
+            return fail_on(verb, "vm", v.name, st, NULL);
+        if (json)
+            printf("{\"vm\":\"%s\",\"can_shutdown\":%s}\n", v.name, can ? "true" : "false");
+        else
+            printf("vm %s: %s\n", v.name, can ? "can shut down" : "cannot shut down");
+        return can ? EX_OK : EX_STATE;
+    }
     if (which < 0) {
         if (json) {
             print_vm_json(&v);
@@ -867,7 +897,8 @@ static int cmd_vm(int argc, char **argv)
         return EX_OK;
     }
     struct tv_task t;
-    st = ops[which].fn(&client, id, &t);
+    st = ops[which].fn ? ops[which].fn(&client, id, &t)
+                       : ops[which].forced_fn(&client, id, force, &t);
     if (st != TV_OK)
         return fail_on(verb, "vm", name, st, NULL);
     if (o.no_wait)

@@ -401,22 +401,28 @@ static void vm_checks(void **state)
 
     struct tvdev_vm_op o;
     const uint32_t calls[] = { TV_HC_VM_STARTUP, TV_HC_VM_TURN_OFF, TV_HC_VM_RESET,
-                               TV_HC_VM_PAUSE, TV_HC_VM_RESUME };
-    for (size_t i = 0; i < 5; i++) {
+                               TV_HC_VM_PAUSE,   TV_HC_VM_RESUME,   TV_HC_VM_SHUTDOWN,
+                               TV_HC_VM_RESTART, TV_HC_VM_LOGOFF,   TV_HC_VM_CAN_SHUTDOWN };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        bool forceable = calls[i] == TV_HC_VM_SHUTDOWN || calls[i] == TV_HC_VM_RESTART;
         memset(&o, 0, sizeof o);
         o.call = calls[i];
         o.id = 2;
         o.task = 44;
         assert_true(tvd_check_vm_op(&o));
-        o.reserved0 = 1;
+        /* only shutdown and restart take a flag, and only FORCE */
+        o.flags = TV_VM_OP_F_FORCE;
+        assert_int_equal(tvd_check_vm_op(&o), forceable);
+        o.flags = 2;
         assert_false(tvd_check_vm_op(&o));
-        o.reserved0 = 0;
+        o.flags = 0;
         o.reserved[1] = 1;
         assert_false(tvd_check_vm_op(&o));
     }
     memset(&o, 0, sizeof o);
-    const uint32_t not_ops[] = { TV_HC_VM_LIST, TV_HC_VM_QUERY, 0x307, TV_HC_TASK_CANCEL,
-                                 TV_HC_DISK_START, TV_HC_POWER_OFF };
+    const uint32_t not_ops[] = { TV_HC_VM_LIST, TV_HC_VM_QUERY, TV_HC_VM_CAN_SHUTDOWN + 1,
+                                 TV_HC_AGENT_ANNOUNCE, TV_HC_TASK_CANCEL, TV_HC_DISK_START,
+                                 TV_HC_POWER_OFF };
     for (size_t i = 0; i < sizeof not_ops / sizeof not_ops[0]; i++) {
         o.call = not_ops[i];
         assert_false(tvd_check_vm_op(&o));
