@@ -10,8 +10,9 @@
  *  - a write is durable only after a later flush of the same file returns OK;
  *    until then any subset of its 512-byte sectors may survive a power cut,
  *    each sector atomically (old or new contents, never a mix);
- *  - create, truncate, rename and remove are atomic and durable when they
- *    return OK (the hosted seam syncs the directory for create/rename/remove);
+ *  - create, mkdir, truncate, rename and remove are atomic and durable when
+ *    they return OK (the hosted seam syncs the directory for
+ *    create/mkdir/rename/remove);
  *  - truncate that extends a file fills the new range with zeros;
  *  - rename replaces an existing target atomically.
  *
@@ -62,6 +63,14 @@ typedef struct tv_storage {
      * the file surely reads as zeros (a hole), true otherwise.  Lets copies
      * skip the holes of sparse raw and fixed sources. */
     tv_status_t (*has_data)(tv_sfile_t *f, uint64_t off, uint64_t len, bool *maybe);
+    /* Optional (NULL: the seam has no folders of its own): creates the
+     * folder `name`.  TV_E_EXISTS when a file or folder has the name,
+     * TV_E_NOT_FOUND when its parent folder is missing (never created on
+     * the way), TV_E_READ_ONLY on a read-only volume.  The engine never
+     * calls it; the disk service does (DIR_CREATE).  A folder opened with
+     * open() gives TV_E_WRONG_TYPE, which is how a seam's folders are
+     * told apart from missing names. */
+    tv_status_t (*mkdir)(void *ctx, const char *name);
     /* Memory for engine structures (BAT, buffers).  NULL on failure. */
     void *(*alloc)(void *ctx, size_t size);
     void (*free)(void *ctx, void *ptr);

@@ -249,6 +249,12 @@ static tv_status_t st_remove(void *ctx, const char *name)
     return st;
 }
 
+static tv_status_t st_mkdir(void *ctx, const char *name)
+{
+    fs_store_t *s = ctx;
+    return fs_mkdir(s->v, name);
+}
+
 static void *st_alloc(void *ctx, size_t n) { return s_alloc(ctx, n); }
 static void st_free(void *ctx, void *p) { s_free(ctx, p); }
 static uint32_t st_now(void *ctx)
@@ -283,6 +289,7 @@ tv_status_t fs_store_new(fs_volume_t *v, const tv_storage_t *platform, fs_store_
     seam->rename = st_rename;
     seam->remove = st_remove;
     seam->has_data = NULL;
+    seam->mkdir = st_mkdir;
     /* alloc/free/now/entropy get the seam's ctx (the store): forwarded. */
     seam->alloc = st_alloc;
     seam->free = st_free;

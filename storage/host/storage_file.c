@@ -239,6 +239,16 @@ static tv_status_t f_remove(void *ctx, const char *name)
     return TV_OK;
 }
 
+static tv_status_t f_mkdir(void *ctx, const char *name)
+{
+    struct tv_storage *st = ctx;
+    if (mkdir(name, 0777) != 0)
+        return from_errno(errno);
+    if (st->flushes)
+        sync_dir_of(name);
+    return TV_OK;
+}
+
 static void *f_alloc(void *ctx, size_t n) { (void)ctx; return malloc(n ? n : 1); }
 static void f_free(void *ctx, void *p) { (void)ctx; free(p); }
 
@@ -285,6 +295,7 @@ void tv_storage_file_init(tv_storage_t *st, bool flushes)
     st->has_data = f_has_data;
     st->rename = f_rename;
     st->remove = f_remove;
+    st->mkdir = f_mkdir;
     st->alloc = f_alloc;
     st->free = f_free;
     st->now = f_now;

@@ -160,6 +160,15 @@ static tv_status_t ls_remove(void *ctx, const char *name)
     return st;
 }
 
+static tv_status_t ls_mkdir(void *ctx, const char *name)
+{
+    struct volume *v = ctx;
+    vlock_take(&v->lock);
+    tv_status_t st = v->inner.mkdir(v->inner.ctx, name);
+    vlock_give(&v->lock);
+    return st;
+}
+
 static void *ls_alloc(void *ctx, size_t n)
 {
     struct volume *v = ctx;
@@ -345,7 +354,7 @@ static tv_status_t add_volume(struct store *s, const fs_blockdev_t *disk, const 
     v->seam = (tv_storage_t){
         .ctx = v, .open = ls_open, .create = ls_create, .read = ls_read, .write = ls_write,
         .flush = ls_flush, .size = ls_size, .truncate = ls_truncate, .close = ls_close,
-        .rename = ls_rename, .remove = ls_remove, .has_data = NULL, .alloc = ls_alloc,
+        .rename = ls_rename, .remove = ls_remove, .has_data = NULL, .mkdir = ls_mkdir, .alloc = ls_alloc,
         .free = ls_free, .now = ls_now, .entropy = ls_entropy, .flushes = v->inner.flushes,
     };
     s->vol[s->count++] = v;

@@ -64,6 +64,12 @@ static tv_status_t h_remove(void *ctx, const char *name)
     return h->inner.remove(h->inner.ctx, name);
 }
 
+static tv_status_t h_mkdir(void *ctx, const char *name)
+{
+    struct dt_hook *h = hook_of(ctx);
+    return h->inner.mkdir(h->inner.ctx, name);
+}
+
 static void *h_alloc(void *ctx, size_t size)
 {
     struct dt_hook *h = hook_of(ctx);
@@ -97,6 +103,7 @@ static void hook_init(struct dt_hook *h, const tv_storage_t *inner)
     h->seam.create = h_create;
     h->seam.rename = h_rename;
     h->seam.remove = h_remove;
+    h->seam.mkdir = inner->mkdir ? h_mkdir : NULL;
     h->seam.alloc = h_alloc;
     h->seam.free = h_free;
     h->seam.now = h_now;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #define MAX_FILES 64
+#define MAX_DIRS 16
 
 struct pending {
     uint64_t off;
@@ -42,7 +43,16 @@ struct mem_fs {
     uint64_t space;
     bool sparse;
     uint64_t next_gen;
+    char *dirs[MAX_DIRS];  /* folders made by mkdir (durable at once) */
 };
+
+static bool is_dir(const mem_fs_t *fs, const char *name)
+{
+    for (int i = 0; i < MAX_DIRS; i++)
+        if (fs->dirs[i] && strcmp(fs->dirs[i], name) == 0)
+            return true;
+    return false;
+}
 
 static struct mem_file *find(mem_fs_t *fs, const char *name)
 {
@@ -155,7 +165,7 @@ static tv_status_t m_open(void *ctx, const char *name, unsigned mode, tv_sfile_t
     mem_fs_t *fs = ctx;
     struct mem_file *f = find(fs, name);
     if (!f)
-        return TV_E_NOT_FOUND;
+        return is_dir(fs, name) ? TV_E_WRONG_TYPE : TV_E_NOT_FOUND;
     int lock = mode & TV_ST_EXCLUSIVE ? 2 : mode & TV_ST_SHARED ? 1 : 0;
     if ((lock == 2 && (f->exclusive || f->shared)) || (lock == 1 && f->exclusive))
         return TV_E_BUSY;
@@ -316,6 +326,32 @@ static tv_status_t m_remove(void *ctx, const char *name)
     return TV_OK;
 }
 
+/* Folders exist only where mkdir made them; files may still be created
+ * under any name (the flat namespace the VHD tests use). */
+static tv_status_t m_mkdir(void *ctx, const char *name)
+{
+    mem_fs_t *fs = ctx;
+    if (find(fs, name) || is_dir(fs, name))
+        return TV_E_EXISTS;
+    const char *slash = strrchr(name, '/');
+    if (slash && slash != name) {
+        char *parent = strndup(name, (size_t)(slash - name));
+        bool ok = is_dir(fs, parent);
+        free(parent);
+        if (!ok)
+            return TV_E_NOT_FOUND;
+    }
+    int i = 0;
+    while (i < MAX_DIRS && fs->dirs[i])
+        i++;
+    if (i == MAX_DIRS)
+        return TV_E_NO_SPACE;
+    if (!event(fs))
+        return TV_E_IO;
+    fs->dirs[i] = strdup(name);
+    return TV_OK;
+}
+
 static void *m_alloc(void *ctx, size_t n) { (void)ctx; return malloc(n ? n : 1); }
 static void m_free(void *ctx, void *p) { (void)ctx; free(p); }
 static uint32_t m_now(void *ctx) { (void)ctx; return 816000000u; }
@@ -340,6 +376,8 @@ void mem_fs_free(mem_fs_t *fs)
     for (int i = 0; i < MAX_FILES; i++)
         if (fs->files[i].name)
             free_file(&fs->files[i]);
+    for (int i = 0; i < MAX_DIRS; i++)
+        free(fs->dirs[i]);
     free(fs);
 }
 
@@ -357,6 +395,7 @@ void mem_fs_storage(mem_fs_t *fs, tv_storage_t *st)
     st->close = m_close;
     st->rename = m_rename;
     st->remove = m_remove;
+    st->mkdir = m_mkdir;
     st->alloc = m_alloc;
     st->free = m_free;
     st->now = m_now;
@@ -475,6 +514,10 @@ void mem_fs_copy(mem_fs_t *dst, const mem_fs_t *src)
     for (int i = 0; i < MAX_FILES; i++)
         if (src->files[i].name)
             mem_fs_put(dst, src->files[i].name, src->files[i].cur, src->files[i].size);
+    for (int i = 0; i < MAX_DIRS; i++) {
+        free(dst->dirs[i]);
+        dst->dirs[i] = src->dirs[i] ? strdup(src->dirs[i]) : NULL;
+    }
 }
 
 const char *mem_fs_name(const mem_fs_t *fs, size_t index)

@@ -42,6 +42,8 @@ bool mem_fs_get(mem_fs_t *fs, const char *name, uint8_t **data, size_t *len); /*
 bool mem_fs_exists(mem_fs_t *fs, const char *name);
 /* Copies every file of src into dst (a snapshot). */
 void mem_fs_copy(mem_fs_t *dst, const mem_fs_t *src);
+/* mkdir: folders exist where it made them (open gives TV_E_WRONG_TYPE);
+ * a folder's parent must exist; files may still be created anywhere. */
 /* Names of all files, one per call: returns NULL past the end. */
 const char *mem_fs_name(const mem_fs_t *fs, size_t index);
 
