@@ -122,6 +122,8 @@ tv_status_t tv_dir_list(struct tv_client *client, const char *path, uint64_t cur
                         struct tv_dir_entry *out, size_t cap, size_t *count_out);
 /* Type, sizes and parent chain of the image "VOLUME:/path.vhd". */
 tv_status_t tv_disk_info(struct tv_client *client, const char *path, struct tv_disk_info *out);
+/* Makes the folder "VOLUME:/path" (DIR_CREATE); its parent must exist. */
+tv_status_t tv_dir_create(struct tv_client *client, const char *path);
 
 /* ---- Test builds ---------------------------------------------------------- */
 tv_status_t tv_test_task_start(struct tv_client *client, const struct tv_task_test_spec *spec,

@@ -1,4 +1,5 @@
-/* libtaskvisor: the image store calls (VOLUME_LIST, DIR_LIST, DISK_INFO).
+/* libtaskvisor: the image store calls (VOLUME_LIST, DIR_LIST, DISK_INFO,
+ * DIR_CREATE).
  * Freestanding.  Records go through the client's shared scratch page: a
  * path (at most STORE path length, 1023 bytes) at its start, the records
  * after it, so one call moves what fits and the functions loop. */
@@ -93,4 +94,13 @@ tv_status_t tv_disk_info(struct tv_client *client, const char *path, struct tv_d
     if (st == TV_OK)
         tv_memcpy(out, (uint8_t *)client->scratch + PATH_ROOM, sizeof *out);
     return st;
+}
+
+tv_status_t tv_dir_create(struct tv_client *client, const char *path)
+{
+    size_t len;
+    tv_status_t st = put_path(client, path, &len);
+    if (st != TV_OK)
+        return st;
+    return call5(client, TV_HC_DIR_CREATE, client->scratch_gpa, len, 0, 0, 0, NULL);
 }

@@ -1,5 +1,6 @@
 /* Image store commands of the control console, through libtaskvisor:
- * `volumes`, `ls VOLUME:/path`, `disk info VOLUME:/path.vhd`.  A path is
+ * `volumes`, `ls VOLUME:/path`, `disk info VOLUME:/path.vhd`, `mkdir
+ * VOLUME:/path`.  A path is
  * the rest of the line (words joined by single spaces), so names with
  * spaces can be typed. */
 #include "console.h"
@@ -132,6 +133,22 @@ int cmd_ls(int argc, char **argv)
             break;
     }
     guest_printf("%llu entries\n", (unsigned long long)shown);
+    return 0;
+}
+
+/* `mkdir PATH`: one folder, its parent must exist. */
+int cmd_mkdir(int argc, char **argv)
+{
+    if (!join_path(argc, argv, 1, path, sizeof path)) {
+        guest_puts("usage: mkdir VOLUME:/PATH\n");
+        return 1;
+    }
+    if (!ready())
+        return 1;
+    tv_status_t st = tv_dir_create(&client, path);
+    if (st != TV_OK)
+        return fail("mkdir", st);
+    guest_printf("made folder %s\n", path);
     return 0;
 }
 

@@ -15,6 +15,7 @@ const struct console_command console_commands[] = {
     { "volumes",    "",  "list the mounted volumes (VOLUME_LIST)",      cmd_volumes },
     { "ls",         "VOLUME:/PATH", "list a directory (DIR_LIST)",       cmd_ls },
     { "disk info",  "VOLUME:/PATH.vhd", "a disk image's type, sizes, parents (DISK_INFO)", cmd_disk_info },
+    { "mkdir",      "VOLUME:/PATH", "make a folder; its parent must exist (DIR_CREATE)", cmd_mkdir },
     { "disk create", "KIND PATH MB", "create a disk (KIND fixed, dynamic; or diff PATH PARENT)", cmd_disk_create },
     { "disk merge",  "CHILD", "merge a differencing disk into its parent", cmd_disk_merge },
     { "disk merge-to", "CHILD NEW fixed|dynamic", "flatten a chain into a new disk", cmd_disk_merge_to },

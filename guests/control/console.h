@@ -66,6 +66,7 @@ int cmd_vm(int argc, char **argv);
 int cmd_volumes(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_disk_info(int argc, char **argv);
+int cmd_mkdir(int argc, char **argv);
 
 /* Self-test mode (command line "selftest"): TAP checks of the commands. */
 __attribute__((noreturn)) void control_selftest(void);

@@ -47,12 +47,13 @@ enum tv_hypercall {
     TV_HC_TASK_WAIT            = 0x106,
     TV_HC_TASK_EVENTS_REGISTER = 0x107,
 
-    /* 0x200-0x20f: the image store's read-only calls (records in
+    /* 0x200-0x20f: the image store's short calls (records in
      * taskvisor/volume.h); 0x210-0x21f: the long disk operations
      * (taskvisor/disk.h).  All management. */
     TV_HC_VOLUME_LIST          = 0x200,
     TV_HC_DIR_LIST             = 0x201,
     TV_HC_DISK_INFO            = 0x202,
+    TV_HC_DIR_CREATE           = 0x203, /* a0 gpa, a1 length of "VOLUME:/path" of a new folder */
     TV_HC_DISK_START           = 0x210, /* a0 task type, a1 gpa of its record, a2 size -> o0 task id */
 
     TV_HC_VM_LIST              = 0x300,

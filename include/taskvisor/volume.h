@@ -1,6 +1,6 @@
 /* Taskvisor image store ABI: the records the disk hypercalls
  * (TV_HC_VOLUME_LIST, TV_HC_DIR_LIST, TV_HC_DISK_INFO) write into the
- * caller's memory.  Fixed sizes, 8-byte aligned, NUL-terminated UTF-8
+ * caller's memory (TV_HC_DIR_CREATE, which makes a folder, writes none).  Fixed sizes, 8-byte aligned, NUL-terminated UTF-8
  * strings.  See docs/hypercalls.md. */
 #ifndef TASKVISOR_VOLUME_H
 #define TASKVISOR_VOLUME_H

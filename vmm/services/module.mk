@@ -32,7 +32,7 @@ IMAGE_STORE_SRCS := vmm/services/store_core.c vmm/services/blk_fsdev.c vmm/servi
 $(call host_objs,$(IMAGE_STORE_SRCS)): HOST_CFLAGS += -Istorage -Itask
 $(BUILD)/host/tests/unit/services/test_image_store.o: HOST_CFLAGS += -Itests/unit/vmm
 UNIT_TESTS += $(BUILD)/tests/unit/test_image_store
-$(BUILD)/tests/unit/test_image_store: $(call host_objs,tests/unit/services/test_image_store.c $(IMAGE_STORE_SRCS) \
+$(BUILD)/tests/unit/test_image_store: $(call host_objs,tests/unit/services/test_image_store.c $(IMAGE_STORE_SRCS) vmm/services/disk_path.c \
         tests/unit/fs/mem_blockdev.c tests/unit/fs/fs_test_util.c $(FS_SRCS) $(FS_VHD_SRCS) \
         client/tv_client.c client/tv_volumes.c client/loopback.c $(TASK_CORE_SRCS) \
         task/platform_hosted.c $(LIB_SRCS)) $(TASK_CALL_OBJS) | $(BUILD)/bin/tvdisk

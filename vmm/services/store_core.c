@@ -529,6 +529,29 @@ static void chain_name(const struct volume *v, const char *inner, char *out, siz
     tv_snprintf(out, cap, "%s:%s%s", v->name, inner[0] == '/' ? "" : "/", inner);
 }
 
+tv_status_t store_mkdir(struct store *s, const char *path)
+{
+    unsigned idx;
+    const char *inner;
+    tv_status_t st = store_resolve(s, path, &idx, &inner);
+    if (st == TV_E_INVALID_ARGUMENT)
+        return TV_E_BAD_PATH;
+    if (st != TV_OK)
+        return st;
+    struct volume *v = s->vol[idx];
+    if (v->flags & TV_VOLUME_F_READ_ONLY)
+        return TV_E_READ_ONLY;
+    const char *p = inner;
+    while (*p == '/')
+        p++;
+    if (!*p)
+        return TV_E_BAD_PATH; /* the root exists already and is no new name */
+    st = v->seam.mkdir(v->seam.ctx, inner);
+    /* The file system's name rules (fs_name.c: length, characters FAT
+     * forbids) report a malformed argument: to the caller, a bad path. */
+    return st == TV_E_INVALID_ARGUMENT ? TV_E_BAD_PATH : st;
+}
+
 tv_status_t store_disk_info(struct store *s, const char *path, struct tv_disk_info *out)
 {
     unsigned i;

@@ -65,6 +65,11 @@ const tv_storage_t *store_seam(const struct store *s, unsigned index);
 tv_status_t store_list_dir(struct store *s, unsigned index, const char *inner, uint64_t cursor,
                            struct tv_dir_entry *out, uint32_t cap, uint32_t *got,
                            uint64_t *next);
+/* Makes the folder "NAME:/path" (its parent must exist): TV_E_NOT_FOUND
+ * for no such volume or a missing parent, TV_E_EXISTS when the name is
+ * taken (file or folder), TV_E_READ_ONLY for a read-only volume,
+ * TV_E_BAD_PATH for the volume root or a name the file system refuses. */
+tv_status_t store_mkdir(struct store *s, const char *path);
 /* An image's type, sizes and parent chain (opened read-only, parents
  * included; a missing parent is reported, not an error). */
 tv_status_t store_disk_info(struct store *s, const char *path, struct tv_disk_info *out);

@@ -1,5 +1,6 @@
 /* The image store hypercalls: see volume_calls.h. */
 #include "services/volume_calls.h"
+#include "services/disk_ops.h"
 #include "task/task_platform.h"
 #include "taskvisor/hypercall.h"
 #include "tv_string.h"
@@ -78,6 +79,22 @@ static void run_request(struct volume_call_state *st)
         st->outs[0] = sizeof(struct tv_disk_info);
         st->out_len = st->status == TV_OK ? sizeof(struct tv_disk_info) : 0;
         break;
+    case TV_HC_DIR_CREATE: {
+        /* The disk calls' path rules (disk_path.c): a folder name follows
+         * those of image names (without the .vhd). */
+        char field[TV_DISK_PATH_MAX];
+        size_t n = tv_strlen(st->path);
+        tv_memset(field, 0, sizeof field);
+        if (n >= sizeof field) {
+            st->status = TV_E_BAD_PATH;
+            break;
+        }
+        tv_memcpy(field, st->path, n);
+        st->status = disk_path_check(field, false);
+        if (st->status == TV_OK)
+            st->status = store_mkdir(s, field);
+        break;
+    }
     default:
         st->status = TV_E_UNKNOWN_CALL;
     }
@@ -313,8 +330,20 @@ static tv_status_t hc_disk_info(struct hcall_ctx *ctx)
     return s == TV_OK ? finish(ctx, a[2], 1) : s;
 }
 
+/* DIR_CREATE a0 path gpa, a1 path length, a2-a4 reserved (0): makes one
+ * folder (its parent must exist).  No outputs. */
+static tv_status_t hc_dir_create(struct hcall_ctx *ctx)
+{
+    const uint64_t *a = ctx->arg;
+    if (!path_args_ok(ctx, a[0], a[1]) || a[2] || a[3] || a[4])
+        return TV_E_INVALID_ARGUMENT;
+    tv_status_t s = submit(ctx, TV_HC_DIR_CREATE, a[0], a[1]);
+    return s == TV_OK ? finish(ctx, 0, 0) : s;
+}
+
 const struct hcall_desc volume_calls[VOLUME_CALL_COUNT] = {
     { TV_HC_VOLUME_LIST, "VOLUME_LIST", HCALL_F_MGMT, hc_volume_list },
     { TV_HC_DIR_LIST, "DIR_LIST", HCALL_F_MGMT, hc_dir_list },
     { TV_HC_DISK_INFO, "DISK_INFO", HCALL_F_MGMT, hc_disk_info },
+    { TV_HC_DIR_CREATE, "DIR_CREATE", HCALL_F_MGMT, hc_dir_create },
 };

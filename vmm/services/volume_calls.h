@@ -1,4 +1,5 @@
-/* The image store hypercalls (VOLUME_LIST, DIR_LIST, DISK_INFO) as a
+/* The image store hypercalls (VOLUME_LIST, DIR_LIST, DISK_INFO,
+ * DIR_CREATE) as a
  * section of the one hypercall table.  Portable: the monitor
  * (vmm/services/image_store.c) and the hosted tests put it into a table
  * under hcall_dispatch().
@@ -23,7 +24,7 @@
 #include "hcall/hcall.h"
 #include "services/store_core.h"
 
-#define VOLUME_CALL_COUNT 3u
+#define VOLUME_CALL_COUNT 4u
 #define VOLUME_LIST_MAX STORE_MAX_VOLUMES  /* records per VOLUME_LIST call */
 #define DIR_LIST_MAX 16u                   /* entries per DIR_LIST call */
 

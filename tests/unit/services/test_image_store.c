@@ -473,6 +473,81 @@ static void test_calls(void **state)
     mem_bdev_free(d.m);
 }
 
+/* DIR_CREATE on both file systems: made, listed, refused when it exists,
+ * its parent is missing, the name breaks the path rules, the volume is the
+ * root or unknown; fsck clean after. */
+static void test_dir_create(void **state)
+{
+    (void)state;
+    struct disk d;
+    struct store *s = open_store(&d);
+    fake_guest_mem_init(&mem);
+    assert_int_equal(volume_calls_start(s, NULL, NULL, 1000000, NULL, &vcs), TV_OK);
+    uint64_t o = 0;
+    static const struct { const char *path; tv_status_t want; } cases[] = {
+        { "TVFAT:/vms", TV_OK },
+        { "TVFAT:/vms", TV_E_EXISTS },
+        { "tvfat:/VMS", TV_E_EXISTS },                  /* names ignore case */
+        { "TVFAT:/README.TXT", TV_E_EXISTS },           /* a file has the name */
+        { "TVFAT:/vms/Windows 98 disks", TV_OK },       /* a long name */
+        { "TVFAT:/nope/sub", TV_E_NOT_FOUND },          /* parent first */
+        { "TVFAT:/README.TXT/sub", TV_E_NOT_FOUND },    /* a file is no parent */
+        { "TVEXFAT:/Long name directory/sub", TV_OK },
+        { "TVEXFAT:/many/file01.txt", TV_E_EXISTS },
+        { "TVFAT:/", TV_E_BAD_PATH },                   /* the root */
+        { "TVFAT:/a*b", TV_E_BAD_PATH },
+        { "TVFAT:/a/../b", TV_E_BAD_PATH },
+        { "TVFAT:/vms/", TV_E_BAD_PATH },               /* an empty component */
+        { "TVFAT:vms", TV_E_BAD_PATH },
+        { "NOPE:/vms", TV_E_NOT_FOUND },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memset(mem.low, 0, 1024);
+        uint64_t p = put_path(cases[i].path);
+        tv_status_t r = hc(true, TV_HC_DIR_CREATE, p, strlen(cases[i].path), 0, 0, 0, &o, false);
+        if (r != cases[i].want)
+            fail_msg("DIR_CREATE %s: %d, wanted %d", cases[i].path, r, cases[i].want);
+    }
+    /* 260 characters or more: Virtual PC's MAX_PATH. */
+    char longp[300] = "TVFAT:/";
+    memset(longp + 7, 'a', 280);
+    longp[287] = 0;
+    uint64_t p = put_path(longp);
+    assert_int_equal(hc(true, TV_HC_DIR_CREATE, p, strlen(longp), 0, 0, 0, &o, false), TV_E_BAD_PATH);
+    /* Arguments: reserved ones, the caller. */
+    p = put_path("TVFAT:/x");
+    assert_int_equal(hc(true, TV_HC_DIR_CREATE, p, 8, 1, 0, 0, &o, false), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(true, TV_HC_DIR_CREATE, p, 0, 0, 0, 0, &o, false), TV_E_INVALID_ARGUMENT);
+    assert_int_equal(hc(false, TV_HC_DIR_CREATE, p, 8, 0, 0, 0, &o, false), TV_E_ACCESS_DENIED);
+    /* The folders are there, empty. */
+    struct tv_dir_entry *de = BUF;
+    p = put_path("TVFAT:/vms");
+    assert_int_equal(hc(true, TV_HC_DIR_LIST, p, 10, BUF_GPA, 16, 0, &o, false), TV_OK);
+    assert_int_equal(o, 1);
+    assert_string_equal(de[0].name, "Windows 98 disks");
+    assert_true(de[0].flags & TV_DIR_F_DIR);
+    memset(mem.low, 0, 1024);
+    p = put_path("TVEXFAT:/Long name directory/sub");
+    assert_int_equal(hc(true, TV_HC_DIR_LIST, p, 32, BUF_GPA, 16, 0, &o, false), TV_OK);
+    assert_int_equal(o, 0);
+    /* An image can be created in the new folder through the seam. */
+    unsigned idx;
+    const char *inner;
+    assert_int_equal(store_resolve(s, "TVFAT:/vms/Windows 98 disks/a.vhd", &idx, &inner), TV_OK);
+    const tv_storage_t *seam = store_seam(s, idx);
+    tv_sfile_t *f;
+    assert_int_equal(seam->create(seam->ctx, inner, &f), TV_OK);
+    seam->close(f);
+    assert_int_equal(volume_calls_unmount(vcs, 5000000000ull), TV_OK);
+    volume_calls_stop(vcs);
+    char copy[600], out[4096];
+    snprintf(copy, sizeof copy, "%s.mkdir", img);
+    assert_true(mem_bdev_save(d.m, copy));
+    if (fs_test_sh(out, sizeof out, "tests/integration/mkstore.sh check %s", copy) != 0)
+        fail_msg("fsck after mkdir: %s", out);
+    mem_bdev_free(d.m);
+}
+
 /* libtaskvisor's calls over the loopback transport: the monitor's
  * dispatcher with the task calls and the image store calls in one table. */
 static void test_client(void **state)
@@ -558,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_locked_seam),
         cmocka_unit_test(test_dos_time),
         cmocka_unit_test(test_calls),
+        cmocka_unit_test(test_dir_create),
         cmocka_unit_test(test_client),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
