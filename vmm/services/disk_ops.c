@@ -43,11 +43,45 @@ static tv_status_t resolve(const struct disk_ops *ops, const char *field, bool n
     return TV_OK;
 }
 
-/* TV_OK when nothing has the name yet. */
+/* The folder a new file goes into must exist: a missing one is
+ * TV_E_NOT_FOUND (Virtual PC's PATH_NOT_FOUND) before any task exists, not
+ * a failed task (the engine never makes folders).  A seam without folders
+ * of its own (no mkdir) takes any name. */
+static tv_status_t folder_present(const struct disk_ref *r)
+{
+    if (!r->st->mkdir)
+        return TV_OK;
+    size_t n = tv_strlen(r->name), k = n;
+    while (k && r->name[k - 1] != '/')
+        k--;
+    while (k && r->name[k - 1] == '/')
+        k--;
+    if (k == 0)
+        return TV_OK; /* in the root */
+    char dir[TV_DISK_PATH_MAX];
+    if (k >= sizeof dir)
+        return TV_E_BAD_PATH;
+    tv_memcpy(dir, r->name, k);
+    dir[k] = '\0';
+    tv_sfile_t *f;
+    tv_status_t s = r->st->open(r->st->ctx, dir, 0, &f);
+    if (s == TV_E_WRONG_TYPE)
+        return TV_OK; /* a folder */
+    if (s == TV_OK) {
+        r->st->close(f);
+        return TV_E_NOT_FOUND; /* a file where the folder should be */
+    }
+    return s;
+}
+
+/* TV_OK when the target's folder exists and nothing has its name yet. */
 static tv_status_t target_absent(const struct disk_ref *r)
 {
+    tv_status_t s = folder_present(r);
+    if (s != TV_OK)
+        return s;
     tv_sfile_t *f;
-    tv_status_t s = r->st->open(r->st->ctx, r->name, 0, &f);
+    s = r->st->open(r->st->ctx, r->name, 0, &f);
     if (s == TV_OK) {
         r->st->close(f);
         return TV_E_EXISTS;

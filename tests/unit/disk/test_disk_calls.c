@@ -330,6 +330,11 @@ static void create_differencing(void **state)
     uint32_t t = TV_TASK_TYPE_DISK_CREATE_DIFF;
     struct tv_disk_create_diff_args a = diff_rec("MEM:/vms/c2.vhd", "MEM:/child.vhd");
     uint64_t id;
+    /* Its folder must exist before a task is made (the seam has folders). */
+    size_t none = task_count(e);
+    assert_int_equal(dt_start(e, t, &a, sizeof a, &id), TV_E_NOT_FOUND);
+    assert_int_equal(task_count(e), none);
+    assert_int_equal(e->st.mkdir(e->st.ctx, "/vms"), TV_OK);
     assert_int_equal(dt_start(e, t, &a, sizeof a, &id), TV_OK);
     assert_int_equal(run_task(e, id).state, TV_TASK_COMPLETED);
     assert_reads(e, "/vms/c2.vhd", model, 8 * MB); /* reads through child and base */
@@ -453,6 +458,52 @@ static void merge_to(void **state)
     a = copy_rec("SMALL:/child.vhd", "SMALL:/n.vhd", TV_DISK_KIND_FIXED);
     assert_int_equal(dt_start(e, t, &a, sizeof a, &id), TV_E_NO_SPACE); /* 8 MiB fixed, 4 MiB free */
     assert_int_equal(task_count(e), before);
+    free(model);
+}
+
+/* A base, its child and a fixed copy of base (to convert back). */
+static uint8_t *make_chain_and_fixed(struct dt_env *e)
+{
+    uint8_t *model = make_chain(e);
+    uint64_t id;
+    struct tv_disk_copy_args c = copy_rec("MEM:/base.vhd", "MEM:/fixed.vhd", TV_DISK_KIND_FIXED);
+    assert_int_equal(dt_start(e, TV_TASK_TYPE_DISK_CONVERT, &c, sizeof c, &id), TV_OK);
+    assert_int_equal(run_task(e, id).state, TV_TASK_COMPLETED);
+    return model;
+}
+
+/* DISK_START refuses, before a task exists, a target whose folder is
+ * missing (NOT_FOUND, also when a file has the folder's name). */
+static void new_image_folders(void **state)
+{
+    struct dt_env *e = *state;
+    uint8_t *model = make_chain_and_fixed(e);
+    uint64_t id;
+    uint32_t fixed = TV_TASK_TYPE_DISK_CREATE_FIXED, dyn = TV_TASK_TYPE_DISK_CREATE_DYNAMIC;
+    uint32_t conv = TV_TASK_TYPE_DISK_CONVERT, mto = TV_TASK_TYPE_DISK_MERGE_TO;
+    size_t before = task_count(e);
+    struct tv_disk_copy_args c;
+    struct tv_disk_create_args a = create_rec("MEM:/vms/new.vhd", 3);
+    assert_int_equal(start_create(e, dyn, &a), TV_E_NOT_FOUND);
+    a = create_rec("MEM:/base.vhd/new.vhd", 3); /* a file, not a folder */
+    assert_int_equal(start_create(e, fixed, &a), TV_E_NOT_FOUND);
+    c = copy_rec("MEM:/child.vhd", "MEM:/vms/flat.vhd", TV_DISK_KIND_DYNAMIC);
+    assert_int_equal(dt_start(e, mto, &c, sizeof c, &id), TV_E_NOT_FOUND);
+    c = copy_rec("MEM:/fixed.vhd", "MEM:/vms/d/dyn.vhd", TV_DISK_KIND_DYNAMIC);
+    assert_int_equal(dt_start(e, conv, &c, sizeof c, &id), TV_E_NOT_FOUND);
+    assert_int_equal(e->st.mkdir(e->st.ctx, "/vms/d"), TV_E_NOT_FOUND); /* parent first */
+    assert_int_equal(e->st.mkdir(e->st.ctx, "/vms"), TV_OK);
+    assert_int_equal(e->st.mkdir(e->st.ctx, "/vms"), TV_E_EXISTS);
+    assert_int_equal(e->st.mkdir(e->st.ctx, "/base.vhd"), TV_E_EXISTS);
+    assert_int_equal(e->st.mkdir(e->st.ctx, "/vms/d"), TV_OK);
+    /* A folder is no target either. */
+    a = create_rec("MEM:/vms/d", 3);
+    assert_int_equal(start_create(e, dyn, &a), TV_E_BAD_PATH); /* no .vhd */
+    assert_int_equal(task_count(e), before);
+    c = copy_rec("MEM:/fixed.vhd", "MEM:/vms/d/dyn.vhd", TV_DISK_KIND_DYNAMIC);
+    assert_int_equal(dt_start(e, conv, &c, sizeof c, &id), TV_OK);
+    assert_int_equal(run_task(e, id).state, TV_TASK_COMPLETED);
+    assert_reads(e, "/vms/d/dyn.vhd", model, 2 * MB); /* base alone: the child rewrote 2-5 MiB */
     free(model);
 }
 
@@ -924,6 +975,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(merge_parent_problems, setup0, teardown),
         cmocka_unit_test_setup_teardown(merge_to, setup0, teardown),
         cmocka_unit_test_setup_teardown(convert, setup0, teardown),
+        cmocka_unit_test_setup_teardown(new_image_folders, setup0, teardown),
         cmocka_unit_test_setup_teardown(compact_and_check, setup0, teardown),
         cmocka_unit_test_setup_teardown(cancel_mid_merge, setup0, teardown),
         cmocka_unit_test_setup_teardown(pause_resume_convert, setup1, teardown),
