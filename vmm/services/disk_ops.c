@@ -120,6 +120,20 @@ static uint64_t vhd_file_bound(uint64_t size)
     return size + size / 4096 + 16 * 255 * 512 + 4 * MIB;
 }
 
+/* What a new sparse (dynamic or differencing) disk needs before any data:
+ * footer copy, header, the BAT (4 bytes a block, whole sectors), footer;
+ * at least the 8 MB Virtual PC asked for.  Its data is not counted: blocks
+ * that read as zeros are never written, so how much a copy writes is known
+ * only as it reads the source (a volume that fills up fails the task with
+ * DISK, nothing replaced: docs/hypercalls.md). */
+static uint64_t sparse_need(uint64_t size, uint32_t block_size)
+{
+    uint64_t bs = block_size ? block_size : 2 * MIB;
+    uint64_t blocks = size / bs + (size % bs != 0);
+    uint64_t meta = 512 + 1024 + (blocks * 4 + 511) / 512 * 512 + 512;
+    return meta > CREATE_MIN_FREE ? meta : CREATE_MIN_FREE;
+}
+
 /* The image, opened read-only with its chain (shared locks), to learn its
  * kind, size and parent; errors as the engine gives them (NOT_FOUND, BUSY,
  * PARENT_MISSING, PARENT_MODIFIED, CORRUPT, INVALID_STATE for a parent with
@@ -263,7 +277,7 @@ static tv_status_t prepare_create(const struct disk_ops *ops, const struct tv_di
         return s;
     uint64_t size = a->size_mb * MIB;
     /* The per-file limit applies to the size a dynamic disk can grow to. */
-    uint64_t need = fixed ? vhd_file_bound(size) : CREATE_MIN_FREE;
+    uint64_t need = fixed ? vhd_file_bound(size) : sparse_need(size, bs);
     if (need < CREATE_MIN_FREE)
         need = CREATE_MIN_FREE;
     if ((s = room_for(&r, vhd_file_bound(size), need)) != TV_OK)
@@ -317,7 +331,7 @@ static tv_status_t prep_create_diff(void *owner, const void *args, struct task_p
     s = inspect(&pr, &pf);
     if (s != TV_OK)
         return s == TV_E_NOT_FOUND ? TV_E_PARENT_MISSING : s;
-    if ((s = room_for(&r, vhd_file_bound(pf.size), CREATE_MIN_FREE)) != TV_OK)
+    if ((s = room_for(&r, vhd_file_bound(pf.size), sparse_need(pf.size, 0))) != TV_OK)
         return s;
     struct tv_vhd_create_params p;
     tv_memset(&p, 0, sizeof p);
@@ -399,7 +413,9 @@ static tv_status_t prepare_copy(const struct disk_ops *ops, const struct tv_disk
         return TV_E_READ_ONLY;
     if ((s = target_absent(&t)) != TV_OK)
         return s;
-    if ((s = room_for(&t, vhd_file_bound(f.size), kind == TV_VHD_FIXED ? vhd_file_bound(f.size) : 0)) != TV_OK)
+    /* A fixed target is the whole file; a dynamic one at least its metadata. */
+    uint64_t need = kind == TV_VHD_FIXED ? vhd_file_bound(f.size) : sparse_need(f.size, 0);
+    if ((s = room_for(&t, vhd_file_bound(f.size), need)) != TV_OK)
         return s;
     tv_vhd_op_t *op;
     s = merge_to ? tv_vhd_op_merge_to(r.st, r.name, t.name, kind, &op)

@@ -507,6 +507,56 @@ static void new_image_folders(void **state)
     free(model);
 }
 
+/* A volume too full for the target is refused before a task exists: fixed
+ * targets need the whole file, sparse ones their metadata, at least 8 MB. */
+static void room_refusals(void **state)
+{
+    struct dt_env *e = *state;
+    uint8_t *model = make_chain_and_fixed(e);
+    uint64_t id;
+    uint32_t fixed = TV_TASK_TYPE_DISK_CREATE_FIXED, dyn = TV_TASK_TYPE_DISK_CREATE_DYNAMIC;
+    uint32_t conv = TV_TASK_TYPE_DISK_CONVERT, mto = TV_TASK_TYPE_DISK_MERGE_TO;
+    size_t before = task_count(e);
+    struct tv_disk_copy_args c;
+    struct tv_disk_create_args a;
+    /* SMALL: 4 MiB free.  Sparse targets: 8 MB at least. */
+    c = copy_rec("SMALL:/fixed.vhd", "SMALL:/d2.vhd", TV_DISK_KIND_DYNAMIC);
+    assert_int_equal(dt_start(e, conv, &c, sizeof c, &id), TV_E_NO_SPACE);
+    c = copy_rec("SMALL:/child.vhd", "SMALL:/m2.vhd", TV_DISK_KIND_DYNAMIC);
+    assert_int_equal(dt_start(e, mto, &c, sizeof c, &id), TV_E_NO_SPACE);
+    struct tv_disk_create_diff_args d = diff_rec("SMALL:/c9.vhd", "SMALL:/base.vhd");
+    assert_int_equal(dt_start(e, TV_TASK_TYPE_DISK_CREATE_DIFF, &d, sizeof d, &id), TV_E_NO_SPACE);
+    /* 9 MiB: enough for a sparse target of an 8 MiB disk, not for a fixed one. */
+    e->vol[4].facts.free_bytes = 9 * MB;
+    c = copy_rec("SMALL:/base.vhd", "SMALL:/f2.vhd", TV_DISK_KIND_FIXED);
+    assert_int_equal(dt_start(e, conv, &c, sizeof c, &id), TV_E_NO_SPACE);
+    c = copy_rec("SMALL:/child.vhd", "SMALL:/f3.vhd", TV_DISK_KIND_FIXED);
+    assert_int_equal(dt_start(e, mto, &c, sizeof c, &id), TV_E_NO_SPACE);
+    a = create_rec("SMALL:/f4.vhd", 8);
+    assert_int_equal(start_create(e, fixed, &a), TV_E_NO_SPACE);
+    /* The metadata of a big sparse disk: 2,000,000 MB in 512-byte blocks
+     * has a BAT of 15.6 GiB; in 2 MiB blocks, of 3.8 MiB. */
+    e->vol[4].facts.free_bytes = 64 * MB;
+    a = create_rec("SMALL:/big.vhd", 2000000);
+    a.block_size = 512;
+    assert_int_equal(start_create(e, dyn, &a), TV_E_NO_SPACE);
+    assert_int_equal(task_count(e), before);
+    /* The same requests with room: accepted (and run). */
+    e->vol[4].facts.free_bytes = 9 * MB;
+    c = copy_rec("SMALL:/fixed.vhd", "SMALL:/d2.vhd", TV_DISK_KIND_DYNAMIC);
+    assert_int_equal(dt_start(e, conv, &c, sizeof c, &id), TV_OK);
+    assert_int_equal(run_task(e, id).state, TV_TASK_COMPLETED);
+    c = copy_rec("SMALL:/child.vhd", "SMALL:/m2.vhd", TV_DISK_KIND_DYNAMIC);
+    assert_int_equal(dt_start(e, mto, &c, sizeof c, &id), TV_OK);
+    assert_int_equal(run_task(e, id).state, TV_TASK_COMPLETED);
+    assert_reads(e, "/m2.vhd", model, 8 * MB);
+    e->vol[4].facts.free_bytes = 8 * MB + 16 * 255 * 512 + 4 * MB + 8 * MB / 4096;
+    c = copy_rec("SMALL:/base.vhd", "SMALL:/f2.vhd", TV_DISK_KIND_FIXED);
+    assert_int_equal(dt_start(e, conv, &c, sizeof c, &id), TV_OK);
+    assert_int_equal(run_task(e, id).state, TV_TASK_COMPLETED);
+    free(model);
+}
+
 static void convert(void **state)
 {
     struct dt_env *e = *state;
@@ -976,6 +1026,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(merge_to, setup0, teardown),
         cmocka_unit_test_setup_teardown(convert, setup0, teardown),
         cmocka_unit_test_setup_teardown(new_image_folders, setup0, teardown),
+        cmocka_unit_test_setup_teardown(room_refusals, setup0, teardown),
         cmocka_unit_test_setup_teardown(compact_and_check, setup0, teardown),
         cmocka_unit_test_setup_teardown(cancel_mid_merge, setup0, teardown),
         cmocka_unit_test_setup_teardown(pause_resume_convert, setup1, teardown),
