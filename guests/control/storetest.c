@@ -1,5 +1,6 @@
 /* Non-interactive image store check (command line "storetest"): runs the
- * console's `volumes`, `ls` and `disk info` on the disk of
+ * console's `volumes`, `ls`, `disk info`, `mkdir`, and a convert, creates
+ * and a merge as tasks, on the disk of
  * tests/integration/mkstore.sh through the same dispatcher a user types
  * into, and reports TAP.  The values they print are judged on the host
  * (mkstore.sh check IMG LOG) against what built the disk. */
@@ -55,5 +56,18 @@ void control_storetest(void)
     expect_ok("disk create dynamic TVEXFAT:/made.vhd 64");
     expect_ok("disk info TVEXFAT:/made.vhd");
     expect_fail("disk create fixed TVFAT:/images/fixed.vhd 4");
+    /* Merge into the parent (mkstore.sh's pair on exFAT): the host compares
+     * the parent with the chain's contents it built before the run. */
+    expect_ok("disk info TVEXFAT:/merge/child.vhd");
+    expect_ok("disk merge TVEXFAT:/merge/child.vhd");
+    expect_fail("disk info TVEXFAT:/merge/child.vhd");
+    expect_ok("disk info TVEXFAT:/merge/base.vhd");
+    /* A new image's folder must exist (refused before any task); mkdir
+     * (DIR_CREATE) makes it.  The host finds the image in it. */
+    expect_fail("disk create dynamic TVFAT:/vms/a.vhd 16");
+    expect_ok("mkdir TVFAT:/vms");
+    expect_fail("mkdir TVFAT:/vms");
+    expect_ok("disk create dynamic TVFAT:/vms/a.vhd 16");
+    expect_ok("mkdir TVFAT:/vms/old disks"); /* a name with a space: the rest of the line */
     guest_exit_summary();
 }

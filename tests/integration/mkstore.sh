@@ -13,6 +13,13 @@
 #                           partition GUID, fixed here: 0FC63DAF-...-0001).
 #                           /images/child.vhd is a differencing child of base.vhd
 #                           made by build/bin/tvdisk (1 KiB written in block 1).
+#                           TVEXFAT also holds /merge/base.vhd (qemu-img, data
+#                           written by qemu-io) and /merge/child.vhd, its child
+#                           (tvdisk, data written by tvdisk over parent data and
+#                           in a block the parent lacks), for a merge inside the
+#                           monitor; IMG.merge.raw is the chain's contents built
+#                           independently (qemu-img convert of the parent, the
+#                           child's writes applied with dd).
 #                           IMG.vhds gets one line per VHD: "PATH TYPE VIRTUAL
 #                           FILE" (qemu-img info's virtual size, the file's size).
 #   mkstore.sh check IMG [LOG]
@@ -21,7 +28,9 @@
 #                           with the run's serial log, the values the control
 #                           console printed (disk info of every VHD in IMG.vhds,
 #                           the README's size and time stamp, the listings'
-#                           counts, the volume list) must be the ones above.
+#                           counts, the volume list) must be the ones above;
+#                           the merged /merge/base.vhd must equal IMG.merge.raw
+#                           (qemu-img compare) and /merge/child.vhd be gone.
 set -euo pipefail
 cmd=$1 img=$2
 tmp=$(mktemp -d)
@@ -42,6 +51,41 @@ exfat_copy() {   # image, then "src dst" pairs relative to the mount
     while [ $# -gt 0 ]; do mkdir -p "$M/$(dirname "$2")"; cp "$1" "$M/$2"; shift 2; done
     umount "$M"
     losetup -d "$L"
+}
+
+exfat_get() {    # image, then "src dst" pairs (src relative to the mount; a missing one is skipped)
+    local f=$1; shift
+    local L M=$tmp/mnt
+    mkdir -p "$M"
+    L=$(losetup -r -f --show "$f")
+    mount.exfat-fuse -o ro "$L" "$M" >/dev/null 2>&1 || { losetup -d "$L"; exit 1; }
+    while [ $# -gt 0 ]; do [ -e "$M/$1" ] && cp "$M/$1" "$2"; shift 2; done
+    umount "$M"
+    losetup -d "$L"
+}
+
+# The merge pair: an 8 MiB dynamic parent with data at 0 (1 MiB) and at
+# 3 MiB (64 KiB), written by qemu-io; its child (tvdisk) with 96 KiB over
+# the parent's first block and 64 KiB in block 2, which the parent lacks.
+# The reference is built without our engine: qemu-img reads the parent, dd
+# applies the child's writes (offsets below in 512-byte sectors).
+make_merge_pair() {   # dir (base.vhd, child.vhd made there) reference
+    local d=$1 ref=$2 tvdisk
+    mkdir -p "$d"
+    tvdisk=$(realpath "${TVDISK:-build/bin/tvdisk}")
+    qemu-img create -q -f vpc "$d/base.vhd" 8M
+    qemu-io -f vpc -c 'write -q -P 0x5a 0 1M' -c 'write -q -P 0xa5 3M 64k' "$d/base.vhd" >/dev/null
+    qemu-img convert -f vpc -O raw "$d/base.vhd" "$ref"
+    (cd "$d" && "$tvdisk" --quiet create --diff child.vhd base.vhd)
+    head -c $((96 * 1024)) /dev/urandom >"$d/w1"
+    head -c $((64 * 1024)) /dev/urandom >"$d/w2"
+    for w in w1:1990 w2:10240; do
+        "$tvdisk" --quiet write "$d/child.vhd" $((${w#*:} * 512)) "$d/${w%:*}"
+        dd if="$d/${w%:*}" of="$ref" bs=512 seek="${w#*:}" conv=notrunc status=none
+    done
+    # The child's chain as our engine reads it must already be the reference.
+    "$tvdisk" read "$d/child.vhd" 0 "$(stat -c %s "$ref")" | cmp -s - "$ref" ||
+        { echo "mkstore: the merge pair does not read as its reference" >&2; exit 1; }
 }
 
 case $cmd in
@@ -81,7 +125,9 @@ create)
     printf 'notes on exFAT\n' >"$tmp/notes"
     many=()
     for i in $(seq -w 1 10); do printf 'file %s\n' "$i" >"$tmp/f$i"; many+=("$tmp/f$i" "many/file$i.txt"); done
-    exfat_copy "$tmp/p2" "$tmp/dyn.vhd" dyn.vhd "$tmp/notes" "Long name directory/notes.txt" "${many[@]}"
+    make_merge_pair "$tmp/merge" "$img.merge.raw"
+    exfat_copy "$tmp/p2" "$tmp/dyn.vhd" dyn.vhd "$tmp/notes" "Long name directory/notes.txt" "${many[@]}" \
+        "$tmp/merge/base.vhd" merge/base.vhd "$tmp/merge/child.vhd" merge/child.vhd
     truncate -s $((N3 * 512)) "$tmp/p3"
     mkfs.exfat "$tmp/p3" >/dev/null
     dd if="$tmp/p1" of="$img" bs=512 seek=$P1 conv=notrunc status=none
@@ -108,6 +154,7 @@ check)
         need "$path: $kind, virtual size $vs bytes, file size $fs bytes"
     done <"$img.vhds"
     need "parent 1: TVFAT:/images/base.vhd"
+    need "parent 1: TVEXFAT:/merge/base.vhd"
     # DISK_START inside the monitor: the converted image reads as its source.
     mcopy -n -i "$tmp/p1" ::/images/fixed.vhd "$tmp/src.vhd" &&
         mcopy -n -i "$tmp/p1" ::/images/conv.vhd "$tmp/conv.vhd" ||
@@ -118,6 +165,21 @@ check)
     out=$(qemu-img compare -f vpc -F vpc "$tmp/src.vhd" "$tmp/conv.vhd" 2>&1) ||
         { echo "qemu-img compare fixed.vhd conv.vhd: $out" | tr '\n' ' '; exit 1; }
     need "TVEXFAT:/made.vhd: dynamic, virtual size "
+    # mkdir (DIR_CREATE) made the folder, the create went into it.
+    mcopy -n -i "$tmp/p1" "::/vms/a.vhd" "$tmp/a.vhd" ||
+        { echo "TVFAT:/vms/a.vhd was not written"; exit 1; }
+    out=$("$tvdisk" check "$tmp/a.vhd" 2>&1) || { echo "tvdisk check vms/a.vhd: $out" | tr '\n' ' '; exit 1; }
+    need "made folder TVFAT:/vms"
+    mdir -b -i "$tmp/p1" "::/vms/old disks" >/dev/null 2>&1 || { echo "no folder TVFAT:/vms/old disks"; exit 1; }
+    need "disk create: refused: NOT_FOUND"
+    # DISK_START merge inside the monitor: the parent now reads as the
+    # chain did (reference built on the host), the child is gone.
+    exfat_get "$tmp/p2" merge/base.vhd "$tmp/mbase.vhd" merge/child.vhd "$tmp/mchild.vhd"
+    [ -f "$tmp/mbase.vhd" ] || { echo "TVEXFAT:/merge/base.vhd is missing"; exit 1; }
+    [ ! -e "$tmp/mchild.vhd" ] || { echo "TVEXFAT:/merge/child.vhd is still there after the merge"; exit 1; }
+    out=$("$tvdisk" check "$tmp/mbase.vhd" 2>&1) || { echo "tvdisk check merge/base.vhd: $out" | tr '\n' ' '; exit 1; }
+    out=$(qemu-img compare -f vpc -F raw "$tmp/mbase.vhd" "$img.merge.raw" 2>&1) ||
+        { echo "qemu-img compare merge/base.vhd with the chain's reference: $out" | tr '\n' ' '; exit 1; }
     need "blocks of 2097152 bytes: 1 of 9 allocated"
     # FAT keeps 2-second stamps: 13:37:42 stays exact.
     grep -aqE -- '- +34  2024-02-29 13:37:42  README.TXT.?$' "$log" ||

@@ -600,7 +600,7 @@ static void test_client(void **state)
     assert_int_equal(tv_dir_list(&c, "TVEXFAT:/", 0, e, 1, &n), TV_OK);
     assert_int_equal(n, 1);
     assert_int_equal(tv_dir_list(&c, "TVEXFAT:/", 1, e, 8, &n), TV_OK);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
     assert_int_equal(tv_dir_list(&c, "", 0, e, 8, &n), TV_E_INVALID_ARGUMENT);
     assert_int_equal(tv_dir_list(&c, "NOPE:/", 0, e, 8, &n), TV_E_NOT_FOUND);
 
