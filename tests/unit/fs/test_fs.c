@@ -214,13 +214,21 @@ struct model {
     const char *names[4];
     uint8_t *data[4];
     size_t len[4]; /* SIZE_MAX = absent */
+    int dirs[2];   /* entries of each crash_dirs folder, -1 = absent */
 };
 
 #define NFILES 3
 static const char *crash_names[NFILES] = { "Disk image one.vhd", "disk2.vhd.tvtmp", "disk2.vhd" };
 
+/* Folders made by the mkdir operations (a long name: LFN entries). */
+static const char *crash_dirs[2] = { "Virtual disks folder", "Virtual disks folder/inner" };
+
 static void snapshot(fs_volume_t *v, struct model *s)
 {
+    for (int i = 0; i < 2; i++) {
+        int n = 0;
+        s->dirs[i] = fs_list(v, crash_dirs[i], count_entry, &n) == TV_OK ? n : -1;
+    }
     for (int i = 0; i < NFILES; i++) {
         fs_file_t *f;
         s->names[i] = crash_names[i];
@@ -297,10 +305,12 @@ static tv_status_t run_op(fs_volume_t *v, int op)
     case 8: return truncate_op(v, crash_names[0], 4500);                   /* shrink */
     case 9: return truncate_op(v, crash_names[0], 30000);                  /* grow with zeros */
     case 10: return fs_remove(v, crash_names[0]);
+    case 11: return fs_mkdir(v, crash_dirs[0]);
+    case 12: return fs_mkdir(v, crash_dirs[1]);                            /* inside the new one */
     }
     return TV_E_INVALID_ARGUMENT;
 }
-#define NOPS 11
+#define NOPS 13
 #define RENAME_OP 7
 
 
@@ -336,6 +346,14 @@ static void check_state(const struct model *got, const struct model *before, con
         if (same(got, before, i) || same(got, after, i))
             continue;
         fprintf(stderr, "# op %d: %s is neither before nor after (len %zu)\n", op, crash_names[i], got->len[i]);
+        fail();
+    }
+    /* A folder is there (with its entries) or not, never half made. */
+    for (int i = 0; i < 2; i++) {
+        if (got->dirs[i] == before->dirs[i] || got->dirs[i] == after->dirs[i])
+            continue;
+        fprintf(stderr, "# op %d: folder %s is neither before nor after (%d entries)\n", op, crash_dirs[i],
+                got->dirs[i]);
         fail();
     }
     /* Rename's one intermediate state: the source gone, the target as before. */
