@@ -404,13 +404,21 @@ static void test_valid_data_length(void **state)
 struct model {
     uint8_t *data[3];
     size_t len[3]; /* SIZE_MAX = absent */
+    int dirs[2];   /* entries of each crash_dirs folder, -1 = absent */
 };
 
 #define NFILES 3
 static const char *crash_names[NFILES] = { "Disk image one.vhd", "disk2.vhd.tvtmp", "disk2.vhd" };
 
+/* Folders made by the mkdir operations (a long name: several name entries). */
+static const char *crash_dirs[2] = { "Virtual disks of a long folder name", "Virtual disks of a long folder name/inner" };
+
 static void snapshot(fs_volume_t *v, struct model *s)
 {
+    for (int i = 0; i < 2; i++) {
+        int n = 0;
+        s->dirs[i] = fs_list(v, crash_dirs[i], count_entry, &n) == TV_OK ? n : -1;
+    }
     for (int i = 0; i < NFILES; i++) {
         fs_file_t *f;
         s->data[i] = NULL;
@@ -485,10 +493,12 @@ static tv_status_t run_op(fs_volume_t *v, int op)
     case 9: return truncate_op(v, crash_names[0], 30000);                       /* grow with zeros */
     case 10: return truncate_op(v, crash_names[2], 1000);                       /* shrink an extent */
     case 11: return fs_remove(v, crash_names[0]);
+    case 12: return fs_mkdir(v, crash_dirs[0]);
+    case 13: return fs_mkdir(v, crash_dirs[1]);                                 /* inside the new one */
     }
     return TV_E_INVALID_ARGUMENT;
 }
-#define NOPS 12
+#define NOPS 14
 #define RENAME_OP 7
 
 /* What fsck.exfat -n may say about a raw crash state: a FAT chain longer
@@ -527,6 +537,14 @@ static void check_state(const struct model *got, const struct model *before, con
         if (same(got, before, i) || same(got, after, i))
             continue;
         fprintf(stderr, "# op %d: %s is neither before nor after (len %zu)\n", op, crash_names[i], got->len[i]);
+        fail();
+    }
+    /* A folder is there (with its entries) or not, never half made. */
+    for (int i = 0; i < 2; i++) {
+        if (got->dirs[i] == before->dirs[i] || got->dirs[i] == after->dirs[i])
+            continue;
+        fprintf(stderr, "# op %d: folder %s is neither before nor after (%d entries)\n", op, crash_dirs[i],
+                got->dirs[i]);
         fail();
     }
     if (op == RENAME_OP && !same(got, after, 1) && !same(got, before, 2))
