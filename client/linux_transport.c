@@ -162,6 +162,21 @@ static tv_status_t do_disk_start(struct tv_linux *lx, const uint64_t a[5], uint6
     return (tv_status_t)d.status;
 }
 
+/* DIR_CREATE: a0 is the token of the path (in the client's scratch page), a1
+ * its length; the driver copies it through a kernel buffer. */
+static tv_status_t do_dir_create(struct tv_linux *lx, const uint64_t a[5])
+{
+    if (a[1] == 0 || a[1] > TVDEV_DIR_PATH_MAX || a[2] || a[3] || a[4])
+        return TV_E_INVALID_ARGUMENT;
+    struct tvdev_disk d;
+    memset(&d, 0, sizeof d);
+    d.call = TV_HC_DIR_CREATE;
+    d.in = a[0];
+    d.in_size = (uint32_t)a[1];
+    tv_status_t st = dev_ioctl(lx, TVDEV_IOC_DISK, &d, true);
+    return st != TV_OK ? st : (tv_status_t)d.status;
+}
+
 static tv_status_t do_vm_list(struct tv_linux *lx, const uint64_t a[5], uint64_t *out)
 {
     if (a[1] > TVDEV_VM_LIST_MAX || a[2] || a[3] || a[4])
@@ -239,6 +254,7 @@ static tv_status_t lx_call(void *ctx, uint32_t code, const uint64_t a[5], uint64
     case TV_HC_TASK_EVENTS_REGISTER: return do_events(lx, a);
     case TV_HC_TEST_TASK_START: return do_test_start(lx, a, out);
     case TV_HC_DISK_START: return do_disk_start(lx, a, out);
+    case TV_HC_DIR_CREATE: return do_dir_create(lx, a);
     case TV_HC_VM_LIST: return do_vm_list(lx, a, out);
     case TV_HC_VM_QUERY: return do_vm_query(lx, a, out);
     case TV_HC_VM_STARTUP:

@@ -39,8 +39,8 @@ $(BUILD)/guests/linux/taskvisor.ko: $(TVDRV_SRCS) $(wildcard include/taskvisor/*
 
 # tvctl over libtaskvisor's Linux transport, static for the initramfs; the
 # test variant (-DTV_TEST_BUILD) adds `test-start`.
-TVCTL_SRCS := guests/linux/tvctl/tvctl.c client/tv_client.c client/tv_disk.c client/linux_transport.c lib/tv_string.c \
-              lib/tv_status.c
+TVCTL_SRCS := guests/linux/tvctl/tvctl.c client/tv_client.c client/tv_disk.c client/tv_volumes.c client/linux_transport.c \
+              lib/tv_string.c lib/tv_status.c
 TVCTL_DEPS := $(TVCTL_SRCS) client/libtaskvisor.h client/tv_disk.h client/linux_transport.h $(wildcard include/taskvisor/*.h)
 TVCTL_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -s -static -pthread -Iinclude -Ilib -Iclient -D_GNU_SOURCE
 $(BUILD)/guests/linux/tvctl: $(TVCTL_DEPS)

@@ -63,6 +63,12 @@ long=$(printf '%0300d' 0)
 tvctl disk create-fixed "$V:/$long.vhd" 3 >$O 2>&1; expect_rc disk-bad-path-too-long 6 $? $O
 tvctl disk create-fixed NOSUCHVOL:/a.vhd 3 >$O 2>&1; expect_rc disk-no-volume 5 $? $O
 tvctl disk check $V:/missing.vhd >$O 2>&1; expect_rc disk-missing-image 5 $? $O
+# mkdir (DIR_CREATE) reaches the image store, whose path rules answer first;
+# TESTMEM is the disk service's memory volume, not one of the store's.
+tvctl --json mkdir "$V:/a*b" >$O 2>&1; expect_rc mkdir-bad-path 6 $? $O
+expect_in mkdir-bad-path-json $O "^\\{\"verb\":\"mkdir\",\"path\":\"$V:/a\\*b\",\"status\":25,\"error\":\"bad path\"\\}\$"
+tvctl mkdir NOSUCHVOL:/vms >$O 2>&1; expect_rc mkdir-no-volume 5 $? $O
+tvctl mkdir >$O 2>&1; expect_rc mkdir-usage 2 $? $O
 tvctl disk create-fixed $V:/small.vhd 2 >$O 2>&1; expect_rc disk-size-too-small 6 $? $O
 expect_in disk-size-too-small-message $O 'size too small'
 tvctl disk convert $V:/base.vhd $V:/again.vhd dynamic >$O 2>&1; expect_rc disk-convert-same-kind 1 $? $O

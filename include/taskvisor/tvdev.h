@@ -106,10 +106,11 @@ struct tvdev_test_start {     /* test builds of the monitor only (TV_FEAT_TEST_C
  * id).  The image store's read-only calls become more cases of the same
  * structure, each with its own sizes. */
 struct tvdev_disk {
-    uint32_t call;            /* in: TV_HC_DISK_START */
-    uint32_t arg;             /* in: DISK_START: enum tv_task_type (a DISK_* type) */
-    uint64_t in;              /* in: user address of the input record */
-    uint32_t in_size;         /* in: its size (DISK_START: sizeof the type's record) */
+    uint32_t call;            /* in: TV_HC_DISK_START or TV_HC_DIR_CREATE */
+    uint32_t arg;             /* in: DISK_START: enum tv_task_type (a DISK_* type); DIR_CREATE: 0 */
+    uint64_t in;              /* in: user address of the input record (DIR_CREATE: the path) */
+    uint32_t in_size;         /* in: its size (DISK_START: sizeof the type's record;
+                                 DIR_CREATE: the path's bytes, no NUL, 1..TVDEV_DIR_PATH_MAX) */
     uint32_t out_size;        /* in: bytes at out (DISK_START: 0) */
     uint64_t out;             /* in: user address of the output buffer (DISK_START: 0) */
     uint64_t result;          /* out: o0 (DISK_START: the new task's id) */
@@ -118,6 +119,7 @@ struct tvdev_disk {
     uint64_t reserved[2];     /* 0 */
 };
 #define TVDEV_DISK_IN_MAX 4096u /* bytes of an input record */
+#define TVDEV_DIR_PATH_MAX 1023u /* bytes of a DIR_CREATE path */
 
 /* ---- Virtual machines (0x300-0x3ff) ----------------------------------------- */
 struct tvdev_vm_list {

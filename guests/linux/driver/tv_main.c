@@ -348,6 +348,10 @@ static long do_disk(void __user *uarg)
                                      &o);
         d.result = d.status == TV_OK ? o.rdx : 0;
         break;
+    case TV_HC_DIR_CREATE:
+        d.status = (u32)tv_hypercall(TV_HC_DIR_CREATE, virt_to_phys(rec), d.in_size, 0, 0, 0, &o);
+        d.result = 0;
+        break;
     }
     kfree(rec);
     return copy_to_user(uarg, &d, sizeof d) ? -EFAULT : 0;

@@ -138,7 +138,12 @@ bool tvd_check_disk(const struct tvdev_disk *d)
         return want != 0 && d->in_size == want && want <= TVDEV_DISK_IN_MAX &&
                user_range(d->in, want) && d->out == 0 && d->out_size == 0;
     }
-    /* The image store's read-only calls (0x200-0x20f) come here, each
+    case TV_HC_DIR_CREATE:
+        /* The folder's path ("VOLUME:/path", no NUL): the monitor's
+         * limit is 1023 bytes; no output, no argument. */
+        return d->arg == 0 && d->in_size >= 1 && d->in_size <= TVDEV_DIR_PATH_MAX &&
+               user_range(d->in, d->in_size) && d->out == 0 && d->out_size == 0;
+    /* The image store's other calls (0x200-0x20f) will come here, each
      * checking its own input record and output buffer. */
     default:
         return false;

@@ -191,6 +191,7 @@ static int usage(void)
             "       | create-diff PATH PARENT | merge PATH | merge-to PATH TARGET fixed|dynamic\n"
             "       | compact PATH | convert PATH TARGET fixed|dynamic | check PATH [--repair]\n"
             "                               a disk operation (PATH: VOLUME:/dir/name.vhd)\n"
+            "  mkdir VOLUME:/PATH           make a folder on a volume (its parent must exist)\n"
             "  vms                          virtual machines and their state\n"
             "  vm show NAME | vm start|off|reset|pause|resume|logoff NAME\n"
             "  vm shutdown|restart [--force] NAME | vm can-shutdown NAME\n"
@@ -721,6 +722,27 @@ static int cmd_disk(int argc, char **argv)
     return started(verb, "path", pos[0], t, &o, NULL, NULL, &f);
 }
 
+/* ---- mkdir -------------------------------------------------------------------- */
+static int cmd_mkdir(int argc, char **argv)
+{
+    if (argc != 2)
+        return usage();
+    int rc = open_client("mkdir");
+    if (rc)
+        return rc;
+    tv_status_t st = tv_dir_create(&client, argv[1]);
+    if (st != TV_OK)
+        return fail_on("mkdir", "path", argv[1], st, NULL);
+    if (json) {
+        printf("{\"verb\":\"mkdir\",\"path\":");
+        json_str(stdout, argv[1]);
+        printf(",\"status\":0}\n");
+    } else {
+        printf("made folder %s\n", argv[1]);
+    }
+    return 0;
+}
+
 /* ---- vms, vm ------------------------------------------------------------------ */
 static void vm_flags(uint32_t fl, char *buf, size_t size)
 {
@@ -1173,6 +1195,8 @@ int main(int argc, char **argv)
         rc = cmd_time_query(argc, argv);
     else if (!strcmp(v, "disk"))
         rc = cmd_disk(argc, argv);
+    else if (!strcmp(v, "mkdir"))
+        rc = cmd_mkdir(argc, argv);
     else if (!strcmp(v, "vms"))
         rc = cmd_vms(argc, argv);
     else if (!strcmp(v, "vm"))

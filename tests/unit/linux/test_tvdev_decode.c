@@ -353,7 +353,24 @@ static void disk_checks(void **state)
     d = good; d.reserved0 = 1;                assert_false(tvd_check_disk(&d));
     d = good; d.reserved[0] = 1;              assert_false(tvd_check_disk(&d));
     d = good; d.reserved[1] = 1;              assert_false(tvd_check_disk(&d));
-    /* Calls the class does not carry (yet): the image store's, the VM calls. */
+    /* DIR_CREATE: a path of 1..1023 bytes, no argument, no output. */
+    struct tvdev_disk dir;
+    memset(&dir, 0, sizeof dir);
+    dir.call = TV_HC_DIR_CREATE;
+    dir.in = 0x10000;
+    dir.in_size = 11;
+    assert_true(tvd_check_disk(&dir));
+    d = dir; d.in_size = TVDEV_DIR_PATH_MAX;  assert_true(tvd_check_disk(&d));
+    d = dir; d.in_size = TVDEV_DIR_PATH_MAX + 1; assert_false(tvd_check_disk(&d));
+    d = dir; d.in_size = 0;                   assert_false(tvd_check_disk(&d));
+    d = dir; d.arg = 1;                       assert_false(tvd_check_disk(&d));
+    d = dir; d.in = 0;                        assert_false(tvd_check_disk(&d));
+    d = dir; d.in = UINT64_MAX - 4;           assert_false(tvd_check_disk(&d)); /* wraps */
+    d = dir; d.out = 0x2000;                  assert_false(tvd_check_disk(&d));
+    d = dir; d.out_size = 8;                  assert_false(tvd_check_disk(&d));
+    d = dir; d.reserved0 = 1;                 assert_false(tvd_check_disk(&d));
+    d = dir; d.reserved[1] = 1;               assert_false(tvd_check_disk(&d));
+    /* Calls the class does not carry (yet): the image store's others, the VM calls. */
     d = good; d.call = 0x200;                 assert_false(tvd_check_disk(&d));
     d = good; d.call = 0x211;                 assert_false(tvd_check_disk(&d));
     d = good; d.call = TV_HC_VM_STARTUP;      assert_false(tvd_check_disk(&d));
