@@ -263,11 +263,14 @@ tv_status_t fs_mkdir(fs_volume_t *v, const char *path)
     if ((st = fs_resize_chain(v, &n, 1)) != TV_OK)
         return st;
     n.size = v->csize;
-    if ((st = v->fmt->init_dir(v, &dir, &n)) != TV_OK || (st = fs_barrier(v)) != TV_OK)
-        return st;
-    if ((st = v->fmt->add(v, &dir, &name, &n)) != TV_OK)
-        return st;
-    return fs_barrier(v);
+    if ((st = v->fmt->init_dir(v, &dir, &n)) == TV_OK && (st = fs_barrier(v)) == TV_OK &&
+        (st = v->fmt->add(v, &dir, &name, &n)) == TV_OK)
+        return fs_barrier(v);
+    /* No entry (a full directory that cannot grow, no space to grow the
+     * parent): the cluster nothing reaches goes back rather than staying lost. */
+    if (fs_free_tail(v, &n, 0) == TV_OK)
+        (void)fs_barrier(v);
+    return st;
 }
 
 uint64_t fs_size(const fs_file_t *f) { return f->node.size; }
