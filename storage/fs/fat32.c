@@ -1,5 +1,7 @@
-/* FAT32 (Microsoft's "FAT: General Overview of On-Disk Format"): the boot
- * sector, FSInfo, directory entries with VFAT long names. */
+/* FAT12, FAT16 and FAT32 (Microsoft's "FAT: General Overview of On-Disk
+ * Format"): the boot sector, FSInfo, directory entries with VFAT long names.
+ * The three differ only in the FAT entry width (fs_core.c), the fixed root
+ * directory region of FAT12/16 (fs_node_io) and FSInfo (FAT32 only). */
 #include "storage/fs/fs_internal.h"
 #include "storage/fs/fs_time.h"
 
@@ -21,66 +23,91 @@ static void parent_of(const fs_volume_t *v, const fs_node_t *n, fs_node_t *p)
     p->root = n->p_root || n->p_first == v->root;
 }
 
+/* The FAT type from the cluster count, as fatgen103 defines it ("the count
+ * of clusters decides, nothing else": not the BS_FilSysType string). */
+static uint32_t fat_bits_for(uint64_t count)
+{
+    return count < 4085 ? 12 : count < 65525 ? 16 : 32;
+}
+
 tv_status_t fs_fat32_probe(fs_volume_t *v, const uint8_t *b)
 {
     if (b[510] != 0x55 || b[511] != 0xAA || (b[0] != 0xEB && b[0] != 0xE9))
         return TV_E_WRONG_TYPE;
     uint32_t bps = fs_le16(b + 11), spc = b[13], rsvd = fs_le16(b + 14), nfats = b[16];
     uint32_t root_ents = fs_le16(b + 17), fatsz16 = fs_le16(b + 22), tot16 = fs_le16(b + 19);
-    uint32_t tot = tot16 ? tot16 : fs_le32(b + 32), fatsz = fs_le32(b + 36);
-    /* A FAT32 BPB: no fixed root directory, a 32-bit FAT size.  FAT12/16
-     * volumes are not supported. */
-    if (fatsz16 != 0 || root_ents != 0 || fatsz == 0)
+    uint32_t tot = tot16 ? tot16 : fs_le32(b + 32);
+    /* A FAT32 BPB has no fixed root directory and a 32-bit FAT size; a
+     * FAT12/16 one has both.  Anything in between is not a FAT BPB. */
+    bool f32 = fatsz16 == 0;
+    uint32_t fatsz = f32 ? fs_le32(b + 36) : fatsz16;
+    if (f32 ? root_ents != 0 || fatsz == 0 : root_ents == 0)
         return TV_E_WRONG_TYPE;
     if (bps < 512 || bps > 4096 || (bps & (bps - 1)) || spc == 0 || (spc & (spc - 1)) || bps * spc > 65536 ||
-        rsvd == 0 || nfats == 0 || nfats > 4 || fs_le16(b + 42) != 0)
+        rsvd == 0 || nfats == 0 || nfats > 4 || (f32 && fs_le16(b + 42) != 0))
         return TV_E_CORRUPT;
-    uint64_t meta = rsvd + (uint64_t)nfats * fatsz;
+    uint32_t root_secs = (root_ents * 32 + bps - 1) / bps;
+    uint64_t meta = rsvd + (uint64_t)nfats * fatsz + root_secs;
     if (tot <= meta || (uint64_t)tot * bps > v->dev->sectors * v->dsec)
         return TV_E_CORRUPT;
     uint64_t count = (tot - meta) / spc;
-    if (count < 1 || count > 0x0FFFFFF5 - 2 || (uint64_t)fatsz * bps / 4 < count + 2)
+    /* The count names the type.  A FAT32 BPB with fewer than 65525 clusters
+     * (mkfs.vfat -F 32 on a small disk) is still read as FAT32, as dosfstools
+     * and Linux do: its root is a chain that no FAT12/16 reader could find.
+     * A FAT12/16 BPB with a FAT32-sized count is contradictory. */
+    uint32_t bits = f32 ? 32 : fat_bits_for(count);
+    if (count < 1 || count > 0x0FFFFFF5 - 2 || (!f32 && bits == 32) ||
+        (uint64_t)fatsz * bps * 8 / bits < count + 2)
         return TV_E_CORRUPT;
     v->fmt = &fs_fat32_fmt;
+    v->fat_bits = bits;
     v->bps = bps;
     v->csize = bps * spc;
     v->clusters = (uint32_t)count;
     v->fat_off = (uint64_t)rsvd * bps;
     v->fat_bytes = (uint64_t)fatsz * bps;
     v->nfats = nfats;
-    /* ExtFlags bit 7: only one FAT is active; we then keep just that one. */
-    uint16_t ext = fs_le16(b + 40);
-    if (ext & 0x80) {
-        if ((ext & 0x0F) >= nfats)
-            return TV_E_CORRUPT;
-        v->fat_off += (ext & 0x0F) * v->fat_bytes;
-        v->nfats = 1;
-    }
     v->heap_off = meta * bps;
-    v->root = fs_le32(b + 44) & 0x0FFFFFFF;
-    if (!fs_cluster_ok(v, v->root))
-        return TV_E_CORRUPT;
-    uint32_t fsinfo = fs_le16(b + 48);
-    if (fsinfo && fsinfo < rsvd) {
-        uint8_t s[512];
-        tv_status_t st = fs_meta_read(v, (uint64_t)fsinfo * bps, s, sizeof s);
-        if (st != TV_OK)
-            return st;
-        if (fs_le32(s) == 0x41615252 && fs_le32(s + 484) == 0x61417272 && fs_le32(s + 508) == 0xAA550000) {
-            v->fsinfo_off = (uint64_t)fsinfo * bps;
-            v->next_free = fs_le32(s + FSINFO_NEXT);
+    if (!f32) {
+        /* FAT12/16: the root directory is the region between the FATs and
+         * cluster 2; its entries point at it with cluster number 0. */
+        v->root_off = (rsvd + (uint64_t)nfats * fatsz) * bps;
+        v->root_bytes = root_ents * 32;
+        v->root = 0;
+    } else {
+        /* ExtFlags bit 7: only one FAT is active; we then keep just that one. */
+        uint16_t ext = fs_le16(b + 40);
+        if (ext & 0x80) {
+            if ((ext & 0x0F) >= nfats)
+                return TV_E_CORRUPT;
+            v->fat_off += (ext & 0x0F) * v->fat_bytes;
+            v->nfats = 1;
+        }
+        v->root = fs_le32(b + 44) & 0x0FFFFFFF;
+        if (!fs_cluster_ok(v, v->root))
+            return TV_E_CORRUPT;
+        uint32_t fsinfo = fs_le16(b + 48);
+        if (fsinfo && fsinfo < rsvd) {
+            uint8_t s[512];
+            tv_status_t st = fs_meta_read(v, (uint64_t)fsinfo * bps, s, sizeof s);
+            if (st != TV_OK)
+                return st;
+            if (fs_le32(s) == 0x41615252 && fs_le32(s + 484) == 0x61417272 && fs_le32(s + 508) == 0xAA550000) {
+                v->fsinfo_off = (uint64_t)fsinfo * bps;
+                v->next_free = fs_le32(s + FSINFO_NEXT);
+            }
         }
     }
-    /* Label: the root's volume-label entry, else the BPB's. */
+    /* Label: the root's volume-label entry, else the BPB's (BS_VolLab: at
+     * 71 in a FAT32 BPB, at 43 in a FAT12/16 one). */
     char lab[12];
-    tv_memcpy(lab, b + 71, 11);
+    tv_memcpy(lab, b + (f32 ? 71 : 43), 11);
+    fs_node_t r = { .first = v->root, .dir = true, .root = true };
     for (uint32_t off = 0; off < 64 * 32; off += 32) {
         uint8_t e[32];
-        uint32_t k = off / v->csize, c = v->root;
-        fs_node_t r = { .first = v->root, .dir = true, .root = true };
-        if (fs_node_cluster(v, &r, k, &c, NULL, NULL) != TV_OK)
+        if (fs_fixed_root(v, &r) && off >= v->root_bytes)
             break;
-        if (fs_meta_read(v, fs_cluster_off(v, c) + off % v->csize, e, 32) != TV_OK || e[0] == 0)
+        if (fs_node_io(v, &r, off, e, 32, false) != TV_OK || e[0] == 0)
             break;
         if (e[0] != SLOT_FREE && (e[11] & 0x3F) != ATTR_LFN && (e[11] & ATTR_VOLUME)) {
             tv_memcpy(lab, e, 11);
@@ -103,7 +130,10 @@ static tv_status_t set_dirty(fs_volume_t *v, bool dirty)
     /* FAT32 keeps no in-use mark that fsck accepts while set, so the mark is
      * FSInfo's free count: "unknown" (0xFFFFFFFF) while mounted for writing,
      * the true count after a clean unmount.  A volume found with an unknown
-     * count (or without FSInfo) is scanned and repaired at mount. */
+     * count (or without FSInfo) is scanned and repaired at mount.  FAT12 and
+     * FAT16 have no FSInfo (and FAT16's clean-shutdown bit in FAT[1] is not
+     * one fsck accepts while clear either), so every writable mount of them
+     * scans; they are small (at most 65524 clusters). */
     tv_status_t st;
     if (dirty) {
         uint8_t b[4] = { 0, 0, 0, 0 };

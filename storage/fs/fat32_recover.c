@@ -1,4 +1,4 @@
-/* FAT32 repair after an unclean writable session: what our crash order can
+/* FAT12/16/32 repair after an unclean writable session: what our crash order can
  * leave behind is lost clusters, chains longer than their file and FAT
  * copies out of step.  The tree is walked from the root, every reachable
  * cluster marked, over-long chains cut to their file's size, then every
@@ -94,7 +94,7 @@ tv_status_t fs_fat32_recover(fs_volume_t *v)
         if ((st = fs_fat_get(v, c, &x)) != TV_OK)
             break;
         bool reach = r.seen[(c - 2) / 8] & (1u << ((c - 2) % 8));
-        if (x != 0 && x != 0x0FFFFFF7 && !reach)
+        if (x != 0 && x != FS_FAT_BAD && !reach)
             st = fs_fat_set(v, c, 0);
     }
     fs_free(v, r.seen);
@@ -117,7 +117,7 @@ tv_status_t fs_fat32_recover(fs_volume_t *v)
         uint32_t x;
         if ((st = fs_fat_get(v, c, &x)) != TV_OK)
             return st;
-        v->free_count += x == 0;
+        v->free_count += x == 0 && fs_cluster_usable(v, c);
     }
     return fs_barrier(v);
 }

@@ -3,7 +3,12 @@
 
 #include "tv_string.h"
 
-int fs_kind(const fs_volume_t *v) { return v->exfat ? FS_KIND_EXFAT : FS_KIND_FAT32; }
+int fs_kind(const fs_volume_t *v)
+{
+    if (v->exfat)
+        return FS_KIND_EXFAT;
+    return v->fat_bits == 12 ? FS_KIND_FAT12 : v->fat_bits == 16 ? FS_KIND_FAT16 : FS_KIND_FAT32;
+}
 const char *fs_label(const fs_volume_t *v) { return v->label; }
 uint32_t fs_cluster_size(const fs_volume_t *v) { return v->csize; }
 
@@ -49,7 +54,7 @@ static tv_status_t count_free(fs_volume_t *v)
         tv_status_t st = v->fmt->is_free(v, c, &f);
         if (st != TV_OK)
             return st;
-        if (f)
+        if (f && fs_cluster_usable(v, c))
             v->free_count++;
     }
     return TV_OK;

@@ -1,8 +1,8 @@
-/* FAT32 and exFAT volumes: mount, files, directories.
+/* FAT12, FAT16, FAT32 and exFAT volumes: mount, files, directories.
  *
  * Portable (no libc).  Paths are UTF-8 with '/' (a leading '/' optional);
  * names compare case-insensitively (exFAT: the volume's up-case table;
- * FAT32: ASCII folding).  A volume and its files are used by one thread at
+ * FAT: ASCII folding).  A volume and its files are used by one thread at
  * a time.  Durability follows storage.h: file data is durable after
  * fs_flush; create, mkdir, truncate, rename and remove are durable when they
  * return.  Crash ordering and limits: docs/storage.md. */
@@ -26,12 +26,12 @@ typedef struct fs_env {
     uint32_t (*now)(void *ctx);              /* seconds since 2000-01-01 UTC */
 } fs_env_t;
 
-enum fs_kind { FS_KIND_FAT32 = 1, FS_KIND_EXFAT = 2 };
+enum fs_kind { FS_KIND_FAT32 = 1, FS_KIND_EXFAT = 2, FS_KIND_FAT16 = 3, FS_KIND_FAT12 = 4 };
 
 #define FS_NAME_MAX 255           /* UTF-16 units per name */
 #define FS_FAT32_FILE_MAX 0xFFFFFFFFull
 
-/* Recognises FAT32 or exFAT on dev (TV_E_WRONG_TYPE: neither;
+/* Recognises FAT12/16/32 or exFAT on dev (TV_E_WRONG_TYPE: none of them;
  * TV_E_CORRUPT: malformed).  A writable mount marks the volume in use and
  * repairs what an earlier crash may have left (docs/storage.md). */
 tv_status_t fs_mount(const fs_blockdev_t *dev, const fs_env_t *env, bool writable, fs_volume_t **out);

@@ -1,4 +1,4 @@
-/* The cluster layer shared by FAT32 and exFAT: a small write-back cache for
+/* The cluster layer shared by FAT12/16/32 and exFAT: a small write-back cache for
  * metadata sectors, the FAT, chains, and growing/shrinking allocations in
  * the crash order of docs/storage.md. */
 #include "storage/fs/fs_internal.h"
@@ -206,19 +206,33 @@ tv_status_t fs_zero(fs_volume_t *v, uint64_t off, uint64_t len)
 
 /* ---- FAT ---- */
 
+/* Byte offset of cluster c's entry inside a FAT (FAT12: 1.5 bytes each). */
+static uint64_t fat_entry_off(const fs_volume_t *v, uint32_t c)
+{
+    if (v->fat_bits == 12)
+        return c + c / 2;
+    return v->fat_bits == 16 ? 2ull * c : 4ull * c;
+}
+
 tv_status_t fs_fat_get(fs_volume_t *v, uint32_t c, uint32_t *next)
 {
     if (!fs_cluster_ok(v, c))
         return TV_E_CORRUPT;
     uint8_t b[4];
-    tv_status_t st = fs_meta_read(v, v->fat_off + 4ull * c, b, 4);
+    uint32_t w = v->fat_bits == 12 || v->fat_bits == 16 ? 2 : 4;
+    tv_status_t st = fs_meta_read(v, v->fat_off + fat_entry_off(v, c), b, w);
     if (st != TV_OK)
         return st;
-    uint32_t x = fs_le32(b);
+    uint32_t x = w == 2 ? fs_le16(b) : fs_le32(b);
+    if (v->fat_bits == 12)
+        x = (c & 1) ? x >> 4 : x & 0xFFF;
     if (!v->exfat) {
-        x &= 0x0FFFFFFF;
-        if (x >= 0x0FFFFFF8)
-            x = FS_EOC;
+        /* The same reserved values at the top of every width (fatgen103):
+         * ...7 bad, ...8-...F end of chain. */
+        uint32_t mask = v->fat_bits == 32 ? 0x0FFFFFFF : (1u << v->fat_bits) - 1;
+        x &= mask;
+        if (x >= mask - 8)
+            x = x == mask - 8 ? FS_FAT_BAD : FS_EOC;
     }
     *next = x;
     return TV_OK;
@@ -229,19 +243,29 @@ tv_status_t fs_fat_set(fs_volume_t *v, uint32_t c, uint32_t next)
     if (!fs_cluster_ok(v, c))
         return TV_E_CORRUPT;
     v->walk_first = 0;
+    uint32_t w = v->fat_bits == 12 || v->fat_bits == 16 ? 2 : 4;
     for (uint32_t i = 0; i < v->nfats; i++) {
-        uint64_t at = v->fat_off + i * v->fat_bytes + 4ull * c;
+        uint64_t at = v->fat_off + i * v->fat_bytes + fat_entry_off(v, c);
         uint8_t b[4];
         uint32_t x = next;
         if (!v->exfat) {
-            /* fatgen103: the top 4 bits are reserved and kept. */
-            tv_status_t st = fs_meta_read(v, at, b, 4);
+            tv_status_t st = fs_meta_read(v, at, b, w);
             if (st != TV_OK)
                 return st;
-            x = (fs_le32(b) & 0xF0000000u) | (next == FS_EOC ? 0x0FFFFFFF : next & 0x0FFFFFFF);
+            uint32_t mask = v->fat_bits == 32 ? 0x0FFFFFFF : (1u << v->fat_bits) - 1;
+            uint32_t val = next == FS_EOC ? mask : next & mask;
+            if (v->fat_bits == 32) /* fatgen103: the top 4 bits are reserved and kept */
+                x = (fs_le32(b) & 0xF0000000u) | val;
+            else if (v->fat_bits == 16)
+                x = val;
+            else /* FAT12: the neighbour's nibble in the shared byte is kept */
+                x = (c & 1) ? (fs_le16(b) & 0x000F) | val << 4 : (fs_le16(b) & 0xF000) | val;
         }
-        fs_put32(b, x);
-        tv_status_t st = fs_meta_write(v, at, b, 4);
+        if (w == 2)
+            fs_put16(b, (uint16_t)x);
+        else
+            fs_put32(b, x);
+        tv_status_t st = fs_meta_write(v, at, b, w);
         if (st != TV_OK)
             return st;
     }
@@ -332,8 +356,8 @@ static tv_status_t find_free(fs_volume_t *v, uint32_t *out)
         start = 2;
     uint32_t c = start;
     for (uint32_t i = 0; i < v->clusters; i++) {
-        bool free_;
-        tv_status_t st = v->fmt->is_free(v, c, &free_);
+        bool free_ = false;
+        tv_status_t st = fs_cluster_usable(v, c) ? v->fmt->is_free(v, c, &free_) : TV_OK;
         if (st != TV_OK)
             return st;
         if (free_) {
@@ -506,7 +530,7 @@ tv_status_t fs_free_tail(fs_volume_t *v, fs_node_t *n, uint32_t keep)
             return st;
         if ((st = v->fmt->mark(v, cur, false)) != TV_OK)
             return st;
-        v->free_count++;
+        v->free_count += fs_cluster_usable(v, cur);
         if (v->next_free > cur)
             v->next_free = cur;
         cur = next;
@@ -516,6 +540,10 @@ tv_status_t fs_free_tail(fs_volume_t *v, fs_node_t *n, uint32_t keep)
 
 tv_status_t fs_dir_bytes(fs_volume_t *v, const fs_node_t *dir, uint64_t *bytes)
 {
+    if (fs_fixed_root(v, dir)) {
+        *bytes = v->root_bytes;
+        return TV_OK;
+    }
     if (dir->contig || (v->exfat && !dir->root)) {
         *bytes = dir->size;
         return TV_OK;
@@ -529,6 +557,11 @@ tv_status_t fs_dir_bytes(fs_volume_t *v, const fs_node_t *dir, uint64_t *bytes)
 tv_status_t fs_node_io(fs_volume_t *v, const fs_node_t *n, uint64_t off, void *buf, size_t len, bool write)
 {
     uint8_t *p = buf;
+    if (fs_fixed_root(v, n)) {
+        if (off > v->root_bytes || len > v->root_bytes - off)
+            return TV_E_CORRUPT;
+        return write ? fs_meta_write(v, v->root_off + off, buf, len) : fs_meta_read(v, v->root_off + off, buf, len);
+    }
     while (len) {
         uint32_t k = (uint32_t)(off / v->csize), c;
         uint32_t in = (uint32_t)(off % v->csize);
@@ -550,6 +583,8 @@ tv_status_t fs_node_io(fs_volume_t *v, const fs_node_t *n, uint64_t off, void *b
 tv_status_t fs_dir_grow(fs_volume_t *v, fs_node_t *dir)
 {
     uint64_t bytes;
+    if (fs_fixed_root(v, dir))
+        return TV_E_LIMIT; /* FAT12/16: the root's entry count is fixed at format time */
     tv_status_t st = fs_dir_bytes(v, dir, &bytes);
     if (st != TV_OK)
         return st;

@@ -1,5 +1,6 @@
-/* Inside the FAT32/exFAT code: the volume, the cache, the shared cluster
- * layer (fs_core.c) and what each format provides (fat32.c, exfat.c). */
+/* Inside the FAT/exFAT code: the volume, the cache, the shared cluster
+ * layer (fs_core.c) and what each format provides (fat32.c for FAT12, FAT16
+ * and FAT32; exfat.c). */
 #ifndef TV_FS_INTERNAL_H
 #define TV_FS_INTERNAL_H
 
@@ -57,8 +58,11 @@ struct fs_volume {
     uint32_t root;       /* first cluster of the root directory */
     uint32_t free_count;
     uint32_t next_free;  /* allocation hint */
-    /* FAT32 */
-    uint64_t fsinfo_off; /* 0 = none */
+    /* FAT12/16/32 */
+    uint32_t fat_bits;   /* 12, 16 or 32 (0: exFAT) */
+    uint64_t fsinfo_off; /* FAT32's FSInfo; 0 = none */
+    uint64_t root_off;   /* FAT12/16: the fixed root directory region ... */
+    uint32_t root_bytes; /* ... and its size (0: the root is a cluster chain) */
     /* exFAT */
     uint32_t bitmap_first;
     uint64_t bitmap_bytes;
@@ -137,8 +141,10 @@ tv_status_t fs_exfat_bit(fs_volume_t *v, uint32_t c, bool *used);
 /* The bitmap as a node (for fs_node_io). */
 void fs_exfat_bitmap_node(const fs_volume_t *v, fs_node_t *n);
 
+/* FAT12, FAT16 or FAT32 (the BPB's layout tells FAT32 from the others,
+ * the cluster count FAT12 from FAT16). */
 tv_status_t fs_fat32_probe(fs_volume_t *v, const uint8_t *boot);
-/* FAT32 after a crash: reclaim lost clusters, trim chains past EOF, copy FAT1 to the others. */
+/* FAT12/16/32 after a crash: reclaim lost clusters, trim chains past EOF, copy FAT1 to the others. */
 tv_status_t fs_fat32_recover(fs_volume_t *v);
 
 /* fs_core.c: byte I/O through the write-back metadata cache. */
@@ -160,9 +166,24 @@ static inline bool fs_cluster_ok(const fs_volume_t *v, uint32_t c)
 {
     return c >= 2 && c - 2 < v->clusters;
 }
+/* False for a FAT12 cluster whose 12-bit entry straddles a 512-byte sector
+ * boundary (2 in every 1024, at byte 511 of every third FAT sector): a power cut could tear a change of that entry into a
+ * pointer nobody wrote, so such clusters are never allocated (and not
+ * counted as free space). */
+static inline bool fs_cluster_usable(const fs_volume_t *v, uint32_t c)
+{
+    return v->fat_bits != 12 || (c + c / 2) % FS_ATOMIC != FS_ATOMIC - 1;
+}
+/* The fixed root directory of FAT12/16 (no clusters, cannot grow). */
+static inline bool fs_fixed_root(const fs_volume_t *v, const fs_node_t *n)
+{
+    return n->root && v->root_bytes != 0;
+}
 
-/* FAT entries (FAT32: every FAT kept in step; values masked to 28 bits and
- * end-of-chain returned as FS_EOC). */
+/* FAT entries (FAT12/16/32: every FAT kept in step; values masked to 12,
+ * 16 or 28 bits, end-of-chain returned as FS_EOC and the bad-cluster mark
+ * as FS_FAT_BAD whatever the width). */
+#define FS_FAT_BAD 0x0FFFFFF7u
 tv_status_t fs_fat_get(fs_volume_t *v, uint32_t c, uint32_t *next);
 tv_status_t fs_fat_set(fs_volume_t *v, uint32_t c, uint32_t next);
 /* The k-th cluster of a node (walks the chain); TV_E_CORRUPT when short. */

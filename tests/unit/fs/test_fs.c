@@ -1,6 +1,8 @@
-/* FAT32: images made by mkfs.vfat/mtools read back; our writes pass
- * fsck.fat -n and read back through mtools; the per-file limit; a power cut
- * after every write and flush of a sequence of operations. */
+/* FAT32, FAT16 and FAT12 (each test runs once per width): images made by
+ * mkfs.vfat/mtools read back; our writes pass fsck.fat -n and read back
+ * through mtools; the per-file limit; FAT12/16's fixed root directory and
+ * FAT12's unallocated sector-straddling entries; a power cut after every
+ * write and flush of a sequence of operations. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,13 +19,36 @@
 
 static char out[65536];
 
-static mem_bdev_t *mkfs_fat32(const char *name, unsigned mib, unsigned spc)
+/* One FAT width and the image geometry each test uses for it: sizes and
+ * cluster sizes chosen so that the cluster count (which alone decides the
+ * type) lands in the width's range. */
+struct width {
+    unsigned bits;
+    int kind;
+    unsigned mtools_mib, mtools_spc; /* test_reads_mkfs_mtools */
+    unsigned ops_mib, ops_spc;       /* test_operations_fsck_clean */
+    unsigned lim_mib, lim_spc;       /* test_file_limit */
+    unsigned cut_mib, cut_spc;       /* test_power_cut */
+};
+static const struct width w32 = { 32, FS_KIND_FAT32, 40, 1, 40, 1, 8, 8, 2, 2 };
+static const struct width w16 = { 16, FS_KIND_FAT16, 16, 4, 16, 2, 8, 1, 5, 2 };
+static const struct width w12 = { 12, FS_KIND_FAT12, 4, 4, 6, 4, 8, 8, 2, 2 };
+
+static void mkfs_img(const struct width *w, const char *img, unsigned mib, unsigned spc, const char *label,
+                     const char *extra)
+{
+    int rc = fs_test_sh(out, sizeof out, "rm -f %s; truncate -s %uM %s && mkfs.vfat -F %u -s %u -n %s %s %s", img,
+                        mib, img, w->bits, spc, label, extra, img);
+    if (rc)
+        fprintf(stderr, "%s", out);
+    assert_int_equal(rc, 0);
+}
+
+static mem_bdev_t *mkfs_fat(const struct width *w, const char *name, unsigned mib, unsigned spc)
 {
     char img[512];
     snprintf(img, sizeof img, "%s/%s", fs_test_dir(), name);
-    int rc = fs_test_sh(out, sizeof out, "rm -f %s; truncate -s %uM %s && mkfs.vfat -F 32 -s %u -n TVTEST %s", img,
-                        mib, img, spc, img);
-    assert_int_equal(rc, 0);
+    mkfs_img(w, img, mib, spc, "TVTEST", "");
     return mem_bdev_from_file(img, 512);
 }
 
@@ -46,14 +71,15 @@ static void put_file(fs_volume_t *v, const char *path, const uint8_t *d, size_t 
     fs_close(f);
 }
 
-/* mtools wants a real FAT32 cluster count (>= 65525): 40 MiB of 512-byte clusters. */
+/* mtools, like us, takes the type from the cluster count: FAT32 needs a real
+ * FAT32 count (>= 65525), 40 MiB of 512-byte clusters. */
 static void test_reads_mkfs_mtools(void **state)
 {
-    (void)state;
+    const struct width *w = *state;
     const char *d = fs_test_dir();
     char img[300];
     snprintf(img, sizeof img, "%s/m.img", d);
-    assert_int_equal(fs_test_sh(out, sizeof out, "rm -f %s; truncate -s 40M %s && mkfs.vfat -F 32 -s 1 -n MTOOLSV %s", img, img, img), 0);
+    mkfs_img(w, img, w->mtools_mib, w->mtools_spc, "MTOOLSV", "");
     uint8_t *big = malloc(300000);
     fs_test_fill(big, 300000, 7);
     char p[400];
@@ -68,7 +94,7 @@ static void test_reads_mkfs_mtools(void **state)
     mem_bdev_t *m = mem_bdev_from_file(img, 512);
     fs_volume_t *v;
     assert_int_equal(fs_mount(mem_bdev_dev(m), &fs_test_env, false, &v), TV_OK);
-    assert_int_equal(fs_kind(v), FS_KIND_FAT32);
+    assert_int_equal(fs_kind(v), w->kind);
     assert_string_equal(fs_label(v), "MTOOLSV");
     uint8_t *data;
     size_t len;
@@ -117,8 +143,8 @@ static bool count_entry(void *ctx, const fs_dirent_t *e)
 
 static void test_operations_fsck_clean(void **state)
 {
-    (void)state;
-    mem_bdev_t *m = mkfs_fat32("ops.img", 40, 1);
+    const struct width *w = *state;
+    mem_bdev_t *m = mkfs_fat(w, "ops.img", w->ops_mib, w->ops_spc);
     fs_volume_t *v;
     assert_int_equal(fs_mount(mem_bdev_dev(m), &fs_test_env, true, &v), TV_OK);
     uint64_t total, free0, free1;
@@ -193,10 +219,11 @@ static void test_operations_fsck_clean(void **state)
 
 static void test_file_limit(void **state)
 {
-    (void)state;
-    mem_bdev_t *m = mkfs_fat32("lim.img", 8, 8);
+    const struct width *w = *state;
+    mem_bdev_t *m = mkfs_fat(w, "lim.img", w->lim_mib, w->lim_spc);
     fs_volume_t *v;
     assert_int_equal(fs_mount(mem_bdev_dev(m), &fs_test_env, true, &v), TV_OK);
+    assert_int_equal(fs_kind(v), w->kind);
     fs_file_t *f;
     assert_int_equal(fs_create(v, "big.vhd", &f), TV_OK);
     assert_int_equal(fs_truncate(f, 0x100000000ull), TV_E_FILE_TOO_LARGE);
@@ -204,6 +231,152 @@ static void test_file_limit(void **state)
     assert_int_equal(fs_truncate(f, 0xFFFFFFFFull), TV_E_NO_SPACE); /* allowed size, small volume */
     assert_int_equal(fs_size(f), 0);
     fs_close(f);
+    assert_int_equal(fs_unmount(v), TV_OK);
+    mem_bdev_free(m);
+}
+
+/* FAT12/16: the fixed root directory fills up (a clear LIMIT, the volume
+ * still clean), subdirectories still grow; the type follows the cluster
+ * count, not BS_FilSysType. */
+static void test_fixed_root(void **state)
+{
+    const struct width *w = *state;
+    char img[300];
+    snprintf(img, sizeof img, "%s/root.img", fs_test_dir());
+    mkfs_img(w, img, w->ops_mib, w->ops_spc, "SMALLROOT", "-r 16");
+    mem_bdev_t *m = mem_bdev_from_file(img, 512);
+    /* The type string says the other width: it must not matter. */
+    memcpy(mem_bdev_data(m) + 54, w->bits == 12 ? "FAT16   " : "FAT12   ", 8);
+    fs_volume_t *v;
+    assert_int_equal(fs_mount(mem_bdev_dev(m), &fs_test_env, true, &v), TV_OK);
+    assert_int_equal(fs_kind(v), w->kind);
+    assert_string_equal(fs_label(v), "SMALLROOT");
+    uint8_t buf[3000];
+    fs_test_fill(buf, sizeof buf, 5);
+    /* mkfs rounds "-r 16" up to whole sectors (and alignment): the slots
+     * the BPB states, one of them the label, hold that many short names. */
+    int slots = mem_bdev_data(m)[17] | mem_bdev_data(m)[18] << 8;
+    assert_true(slots >= 16 && slots <= 512);
+    int made = 0;
+    tv_status_t st = TV_OK;
+    for (int i = 0; i < slots + 5 && st == TV_OK; i++) {
+        char n[32];
+        snprintf(n, sizeof n, "F%d.BIN", i);
+        fs_file_t *f;
+        st = fs_create(v, n, &f);
+        if (st == TV_OK) {
+            assert_int_equal(fs_write(f, 0, buf, (size_t)(i % 30) * 100), TV_OK);
+            fs_close(f);
+            made++;
+        }
+    }
+    assert_int_equal(st, TV_E_LIMIT);
+    assert_int_equal(made, slots - 1);
+    assert_int_equal(fs_mkdir(v, "Full"), TV_E_LIMIT);
+    assert_int_equal(fs_remove(v, "F0.BIN"), TV_OK);
+    assert_int_equal(fs_mkdir(v, "Sub"), TV_E_LIMIT); /* a long name needs 2 slots */
+    assert_int_equal(fs_mkdir(v, "SUB"), TV_OK);
+    for (int i = 0; i < 40; i++) {
+        char n[64];
+        snprintf(n, sizeof n, "SUB/a long name in a subdirectory %d.bin", i);
+        put_file(v, n, buf, sizeof buf);
+    }
+    int count = 0;
+    assert_int_equal(fs_list(v, "/", count_entry, &count), TV_OK);
+    assert_int_equal(count, slots - 1);
+    assert_int_equal(fs_rename(v, "F5.BIN", "SUB/five.bin"), TV_OK);
+    assert_int_equal(fs_unmount(v), TV_OK);
+    assert_true(mem_bdev_save(m, img));
+    int rc = fs_test_sh(out, sizeof out, "fsck.fat -n %s", img);
+    if (rc)
+        fprintf(stderr, "%s", out);
+    assert_int_equal(rc, 0);
+    assert_int_equal(fs_test_sh(out, sizeof out, "mcopy -n -i %s ::/SUB/five.bin %s/five.bin", img, fs_test_dir()), 0);
+    char p[300];
+    snprintf(p, sizeof p, "%s/five.bin", fs_test_dir());
+    size_t len;
+    uint8_t *d = fs_test_slurp(p, &len);
+    assert_int_equal(len, 500);
+    assert_memory_equal(d, buf, 500);
+    free(d);
+    mem_bdev_free(m);
+}
+
+/* FAT12 entry of cluster c, read from the image's first FAT. */
+static unsigned fat12_entry(const uint8_t *img, unsigned c)
+{
+    unsigned fat = (unsigned)(img[14] | img[15] << 8) * 512u, o = fat + c + c / 2;
+    unsigned x = (unsigned)(img[o] | img[o + 1] << 8);
+    return (c & 1) ? x >> 4 : x & 0xFFF;
+}
+
+/* FAT12: a volume filled to the last cluster never allocates a cluster
+ * whose entry straddles a sector boundary; free space counts without them
+ * and ends at 0; fsck and mtools agree with the result. */
+static void test_fat12_fill(void **state)
+{
+    const struct width *w = *state;
+    mem_bdev_t *m = mkfs_fat(w, "fill.img", 2, 2);
+    fs_volume_t *v;
+    assert_int_equal(fs_mount(mem_bdev_dev(m), &fs_test_env, true, &v), TV_OK);
+    assert_int_equal(fs_kind(v), FS_KIND_FAT12);
+    uint64_t total, free_;
+    assert_int_equal(fs_space(v, &total, &free_), TV_OK);
+    unsigned clusters = (unsigned)(total / 1024), straddlers = 0;
+    for (unsigned c = 2; c < clusters + 2; c++)
+        straddlers += (c + c / 2) % 512 == 511;
+    assert_int_equal(straddlers, 4); /* 2 in every 1024 clusters */
+    assert_int_equal(free_, (uint64_t)(clusters - straddlers) * 1024);
+    static uint8_t big[2u << 20];
+    fs_test_fill(big, sizeof big, 9);
+    fs_file_t *f;
+    assert_int_equal(fs_create(v, "fill.bin", &f), TV_OK);
+    size_t at = 0;
+    while (at < sizeof big && fs_write(f, at, big + at, 10240) == TV_OK)
+        at += 10240;
+    /* The last whole clusters, one at a time. */
+    while (at < sizeof big && fs_write(f, at, big + at, 1024) == TV_OK)
+        at += 1024;
+    assert_int_equal(fs_write(f, at, big + at, 1024), TV_E_NO_SPACE);
+    assert_int_equal(fs_flush(f), TV_OK);
+    fs_close(f);
+    assert_int_equal(fs_space(v, &total, &free_), TV_OK);
+    assert_int_equal(free_, 0);
+    assert_int_equal(at, (size_t)(clusters - straddlers) * 1024);
+    assert_int_equal(fs_unmount(v), TV_OK);
+    const uint8_t *raw = mem_bdev_data(m);
+    for (unsigned c = 2; c < clusters + 2; c++) {
+        unsigned e = fat12_entry(raw, c);
+        if ((c + c / 2) % 512 == 511)
+            assert_int_equal(e, 0);
+        else
+            assert_int_not_equal(e, 0);
+    }
+    char img[300];
+    snprintf(img, sizeof img, "%s/fill.img", fs_test_dir());
+    assert_true(mem_bdev_save(m, img));
+    int rc = fs_test_sh(out, sizeof out, "fsck.fat -n %s", img);
+    if (rc)
+        fprintf(stderr, "%s", out);
+    assert_int_equal(rc, 0);
+    assert_int_equal(fs_test_sh(out, sizeof out, "mcopy -n -i %s ::/fill.bin %s/fill.out", img, fs_test_dir()), 0);
+    char p[300];
+    snprintf(p, sizeof p, "%s/fill.out", fs_test_dir());
+    size_t len;
+    uint8_t *d = fs_test_slurp(p, &len);
+    assert_int_equal(len, at);
+    assert_memory_equal(d, big, at);
+    free(d);
+    /* Shrunk and grown again: the freed clusters come back, the straddlers stay out. */
+    assert_int_equal(fs_mount(mem_bdev_dev(m), &fs_test_env, true, &v), TV_OK);
+    assert_int_equal(fs_open(v, "fill.bin", true, &f), TV_OK);
+    assert_int_equal(fs_truncate(f, 100 * 1024), TV_OK);
+    fs_close(f);
+    assert_int_equal(fs_space(v, &total, &free_), TV_OK);
+    assert_int_equal(free_, (uint64_t)(clusters - straddlers - 100) * 1024);
+    assert_int_equal(fs_remove(v, "fill.bin"), TV_OK);
+    assert_int_equal(fs_space(v, &total, &free_), TV_OK);
+    assert_int_equal(free_, (uint64_t)(clusters - straddlers) * 1024);
     assert_int_equal(fs_unmount(v), TV_OK);
     mem_bdev_free(m);
 }
@@ -363,11 +536,21 @@ static void check_state(const struct model *got, const struct model *before, con
 
 static void test_power_cut(void **state)
 {
-    (void)state;
+    const struct width *w = *state;
     fs_test_fill(payload, sizeof payload, 11);
-    mem_bdev_t *base = mkfs_fat32("crash.img", 2, 2);
+    mem_bdev_t *base = mkfs_fat(w, "crash.img", w->cut_mib, w->cut_spc);
     char img[300];
     snprintf(img, sizeof img, "%s/crash-state.img", fs_test_dir());
+    if (w->bits == 12) {
+        /* A FAT12 filler of 330 clusters: the operations then allocate past
+         * cluster 341, whose entry straddles the first FAT sector boundary. */
+        char src[300];
+        snprintf(src, sizeof src, "%s/crash.img", fs_test_dir());
+        assert_int_equal(fs_test_sh(out, sizeof out, "head -c %u /dev/zero > %s/filler && mcopy -i %s %s/filler ::/FILLER",
+                                    330u * 1024, fs_test_dir(), src, fs_test_dir()), 0);
+        mem_bdev_free(base);
+        base = mem_bdev_from_file(src, 512);
+    }
     unsigned states = 0, dirty_states = 0;
     for (int op = 0; op < NOPS; op++) {
         struct model before, after;
@@ -380,8 +563,10 @@ static void test_power_cut(void **state)
         uint64_t events = mem_bdev_events(m);
         snapshot(v, &after);
         assert_int_equal(fs_unmount(v), TV_OK);
+        /* FAT32 takes every keep mode at every crash point; FAT12/16 (the
+         * same code but for entry width and root) rotate through them. */
         for (uint64_t k = 1; k <= events; k++)
-            for (int keep = 0; keep < 3; keep++) {
+            for (int keep = w->bits == 32 ? 0 : (int)(k % 3); keep < (w->bits == 32 ? 3 : (int)(k % 3) + 1); keep++) {
                 mem_bdev_t *c = mem_bdev_clone(base);
                 assert_int_equal(fs_mount(mem_bdev_dev(c), &fs_test_env, true, &v), TV_OK);
                 mem_bdev_set_crash(c, k);
@@ -424,11 +609,16 @@ static void test_power_cut(void **state)
 
 int main(void)
 {
+#define EACH_WIDTH(t) cmocka_unit_test_prestate(t, (void *)&w32), cmocka_unit_test_prestate(t, (void *)&w16), \
+                      cmocka_unit_test_prestate(t, (void *)&w12)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reads_mkfs_mtools),
-        cmocka_unit_test(test_operations_fsck_clean),
-        cmocka_unit_test(test_file_limit),
-        cmocka_unit_test(test_power_cut),
+        EACH_WIDTH(test_reads_mkfs_mtools),
+        EACH_WIDTH(test_operations_fsck_clean),
+        EACH_WIDTH(test_file_limit),
+        cmocka_unit_test_prestate(test_fixed_root, (void *)&w16),
+        cmocka_unit_test_prestate(test_fixed_root, (void *)&w12),
+        cmocka_unit_test_prestate(test_fat12_fill, (void *)&w12),
+        EACH_WIDTH(test_power_cut),
     };
     cmocka_set_message_output(CM_OUTPUT_TAP);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
