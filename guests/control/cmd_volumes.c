@@ -55,7 +55,8 @@ static bool join_path(int argc, char **argv, int from, char *out, size_t cap)
 
 static const char *fs_name(uint32_t t)
 {
-    return t == TV_FS_EXFAT ? "exFAT" : t == TV_FS_FAT32 ? "FAT32" : "?";
+    return t == TV_FS_EXFAT ? "exFAT" : t == TV_FS_FAT32 ? "FAT32" : t == TV_FS_FAT16 ? "FAT16"
+         : t == TV_FS_FAT12 ? "FAT12" : "?";
 }
 
 static struct tv_volume_info vols[32];

@@ -11,7 +11,7 @@
 #define TV_VOLUME_LABEL_MAX 48
 #define TV_VOLUME_DEVICE_MAX 16
 
-enum tv_fs_type { TV_FS_FAT32 = 1, TV_FS_EXFAT = 2 };
+enum tv_fs_type { TV_FS_FAT32 = 1, TV_FS_EXFAT = 2, TV_FS_FAT16 = 3, TV_FS_FAT12 = 4 };
 
 #define TV_VOLUME_F_READ_ONLY  (1u << 0) /* mounted read-only (device read-only or volume damaged) */
 #define TV_VOLUME_F_ESP        (1u << 1) /* the EFI system partition */

@@ -64,7 +64,7 @@ static bool bd_may_block(void *dev)
 
 static const char *kind_name(uint32_t fs)
 {
-    return fs == TV_FS_EXFAT ? "exFAT" : "FAT32";
+    return fs == TV_FS_EXFAT ? "exFAT" : fs == TV_FS_FAT16 ? "FAT16" : fs == TV_FS_FAT12 ? "FAT12" : "FAT32";
 }
 
 /* ---- Recovery at mount: every regular file of a volume, for the disk service */
@@ -163,7 +163,7 @@ static tv_status_t resolve_for_disks(void *ctx, const char *path, tv_storage_t *
         return st;
     *seam = (tv_storage_t *)store_seam(s, i); /* the engine writes through it */
     facts->free_bytes = v.free_bytes;
-    facts->max_file_size = v.fs_type == TV_FS_FAT32 ? 0xffffffffull : DISK_UNKNOWN;
+    facts->max_file_size = v.fs_type != TV_FS_EXFAT ? 0xffffffffull : DISK_UNKNOWN; /* every FAT width */
     facts->read_only = (v.flags & TV_VOLUME_F_READ_ONLY) != 0;
     return TV_OK;
 }

@@ -407,7 +407,9 @@ tv_status_t store_info(struct store *s, unsigned index, struct tv_volume_info *o
     out->first_sector = v->first;
     vlock_take(&v->lock);
     tv_strlcpy(out->label, fs_label(v->fs), sizeof out->label);
-    out->fs_type = fs_kind(v->fs) == FS_KIND_EXFAT ? TV_FS_EXFAT : TV_FS_FAT32;
+    int kind = fs_kind(v->fs);
+    out->fs_type = kind == FS_KIND_EXFAT ? TV_FS_EXFAT : kind == FS_KIND_FAT16 ? TV_FS_FAT16
+                 : kind == FS_KIND_FAT12 ? TV_FS_FAT12 : TV_FS_FAT32;
     out->cluster_size = fs_cluster_size(v->fs);
     tv_status_t st = fs_space(v->fs, &out->size_bytes, &out->free_bytes);
     vlock_give(&v->lock);
