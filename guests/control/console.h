@@ -72,5 +72,7 @@ int cmd_mkdir(int argc, char **argv);
 __attribute__((noreturn)) void control_selftest(void);
 /* Image store check (command line "storetest"). */
 __attribute__((noreturn)) void control_storetest(void);
+/* The ESP as a volume (command line "esptest"). */
+__attribute__((noreturn)) void control_esptest(void);
 
 #endif

@@ -1,5 +1,5 @@
 /* The default control partition: an interactive console on its serial line,
- * or, with "selftest" (or "storetest") on the command line, a TAP self-test
+ * or, with "selftest" (or "storetest", "esptest") on the command line, a TAP self-test
  * for the integration tests. */
 #include "console.h"
 #include "guest.h"
@@ -11,5 +11,7 @@ int guest_main(const struct guest_boot *boot)
         control_selftest();
     if (guest_cmdline_has("storetest"))
         control_storetest();
+    if (guest_cmdline_has("esptest"))
+        control_esptest();
     console_run();
 }
