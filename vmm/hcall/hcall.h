@@ -82,6 +82,24 @@ struct hcall_ctx {
     uint32_t arg_update_mask;
 };
 
+/* Helpers the handlers share (one copy, so every call decodes alike). */
+
+/* Arguments from `first` on must be zero (room for future use). */
+static inline bool rest_zero(const uint64_t args[HCALL_NARGS], unsigned first)
+{
+    for (unsigned i = first; i < HCALL_NARGS; i++)
+        if (args[i])
+            return false;
+    return true;
+}
+
+/* Sets output o0 (RDX / EDX). */
+static inline void set_out0(struct hcall_ctx *ctx, uint64_t value)
+{
+    ctx->out[0] = value;
+    ctx->out_mask |= 1u;
+}
+
 typedef tv_status_t (*hcall_handler_fn)(struct hcall_ctx *ctx);
 
 #define HCALL_F_MGMT      (1u << 0)  /* control partition only */

@@ -34,7 +34,7 @@ static tv_status_t hc_partition_list(struct hcall_ctx *ctx)
     const struct hcall_services *svc = ctx->svc;
     uint64_t gpa = ctx->arg[0], capacity = ctx->arg[1], bytes;
 
-    if (ctx->arg[2] || ctx->arg[3] || ctx->arg[4])
+    if (!rest_zero(ctx->arg, 2))
         return TV_E_INVALID_ARGUMENT;
     if (!svc || !svc->partition_count || !svc->partition_get)
         return TV_E_UNSUPPORTED;
@@ -49,8 +49,7 @@ static tv_status_t hc_partition_list(struct hcall_ctx *ctx)
     }
 
     uint32_t count = svc->partition_count(svc->ctx);
-    ctx->out[0] = count;
-    ctx->out_mask = 1;
+    set_out0(ctx, count);
     if (count > capacity)
         return TV_E_BUFFER_TOO_SMALL;
 
@@ -81,9 +80,8 @@ static tv_status_t hc_partition_list(struct hcall_ctx *ctx)
  * be turned off. */
 static tv_status_t hc_power_off(struct hcall_ctx *ctx)
 {
-    for (unsigned i = 0; i < HCALL_NARGS; i++)
-        if (ctx->arg[i])
-            return TV_E_INVALID_ARGUMENT;
+    if (!rest_zero(ctx->arg, 0))
+        return TV_E_INVALID_ARGUMENT;
     if (!ctx->svc || !ctx->svc->power_off)
         return TV_E_UNSUPPORTED;
     return ctx->svc->power_off(ctx->svc->ctx);

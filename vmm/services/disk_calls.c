@@ -20,7 +20,7 @@ static tv_status_t hc_disk_start(struct hcall_ctx *ctx)
     const struct disk_call_state *st = ctx->host;
     const uint64_t *a = ctx->arg;
     size_t size = 0;
-    if (a[3] || a[4] || a[0] > UINT32_MAX || !disk_ops_startable((uint32_t)a[0], &size) ||
+    if (!rest_zero(a, 3) || a[0] > UINT32_MAX || !disk_ops_startable((uint32_t)a[0], &size) ||
         a[2] != size || size > sizeof(union disk_record) || a[1] == 0 || (a[1] & 7u))
         return TV_E_INVALID_ARGUMENT;
     if (!st || !st->types || !st->mgr)
@@ -33,10 +33,8 @@ static tv_status_t hc_disk_start(struct hcall_ctx *ctx)
         return s;
     uint64_t id = 0;
     s = task_types_start(st->types, st->mgr, (uint32_t)a[0], &rec, size, &id);
-    if (s == TV_OK) {
-        ctx->out[0] = id;
-        ctx->out_mask |= 1u;
-    }
+    if (s == TV_OK)
+        set_out0(ctx, id);
     return s;
 }
 

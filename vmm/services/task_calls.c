@@ -16,21 +16,6 @@ static struct task_call_state *state_of(struct hcall_ctx *ctx)
     return ctx->host;
 }
 
-/* Arguments from `first` on must be zero (room for future use). */
-static bool rest_zero(const uint64_t args[HCALL_NARGS], unsigned first)
-{
-    for (unsigned i = first; i < HCALL_NARGS; i++)
-        if (args[i])
-            return false;
-    return true;
-}
-
-static void set_out0(struct hcall_ctx *ctx, uint64_t value)
-{
-    ctx->out[0] = value;
-    ctx->out_mask |= 1u;
-}
-
 /* TASK_QUERY a0 id, a1 buffer gpa (8-aligned), a2 buffer size.
  * o0 = record size, on OK and on BUFFER_TOO_SMALL.  The buffer is checked
  * against the caller's RAM before its size is judged. */

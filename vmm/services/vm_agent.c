@@ -123,14 +123,6 @@ bool vm_agent_answer_valid(uint32_t kind, uint32_t flags, uint32_t answer)
 
 /* ---- The calls ------------------------------------------------------------ */
 
-static bool rest_zero(const uint64_t *args, unsigned first)
-{
-    for (unsigned i = first; i < HCALL_NARGS; i++)
-        if (args[i])
-            return false;
-    return true;
-}
-
 /* AGENT_ANNOUNCE a0 version, a1 caps, a2 vector. */
 static tv_status_t hc_announce(struct hcall_ctx *ctx)
 {

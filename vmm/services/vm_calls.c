@@ -11,20 +11,6 @@ static struct vm_call_state *state_of(struct hcall_ctx *ctx)
     return ctx->host;
 }
 
-static bool rest_zero(const uint64_t args[HCALL_NARGS], unsigned first)
-{
-    for (unsigned i = first; i < HCALL_NARGS; i++)
-        if (args[i])
-            return false;
-    return true;
-}
-
-static void set_out0(struct hcall_ctx *ctx, uint64_t value)
-{
-    ctx->out[0] = value;
-    ctx->out_mask |= 1u;
-}
-
 /* VM_LIST a0 buffer gpa (8-aligned), a1 capacity; o0 = number of VMs.
  * With a capacity of 0 the address is ignored (count only). */
 static tv_status_t hc_list(struct hcall_ctx *ctx)

@@ -286,7 +286,7 @@ static bool path_args_ok(struct hcall_ctx *ctx, uint64_t gpa, uint64_t len)
 static tv_status_t hc_volume_list(struct hcall_ctx *ctx)
 {
     const uint64_t *a = ctx->arg;
-    if (a[3] || a[4] || a[2] > VOLUME_LIST_MAX || a[0] > STORE_MAX_VOLUMES ||
+    if (!rest_zero(a, 3) || a[2] > VOLUME_LIST_MAX || a[0] > STORE_MAX_VOLUMES ||
         (a[2] && (a[1] == 0 || (a[1] & 7))))
         return TV_E_INVALID_ARGUMENT;
     if (a[2] && guest_mem_check(ctx->caller->mem, a[1], a[2] * sizeof(struct tv_volume_info)) != TV_OK)
@@ -322,8 +322,7 @@ static tv_status_t hc_disk_info(struct hcall_ctx *ctx)
     if (guest_mem_check(ctx->caller->mem, a[2], span ? span : 1) != TV_OK)
         return TV_E_INVALID_ARGUMENT;
     if (a[3] < sizeof(struct tv_disk_info)) {
-        ctx->out[0] = sizeof(struct tv_disk_info);
-        ctx->out_mask = 1;
+        set_out0(ctx, sizeof(struct tv_disk_info));
         return TV_E_BUFFER_TOO_SMALL;
     }
     tv_status_t s = submit(ctx, TV_HC_DISK_INFO, a[0], a[1]);
