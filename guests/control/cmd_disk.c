@@ -17,23 +17,10 @@
 #define POLL_MS   100 /* one TASK_WAIT step between redraws */
 
 static struct tv_client client;
-static bool client_ready;
 
 static bool ready(void)
 {
-    if (!guest_on_taskvisor()) {
-        guest_puts("error: not running under Taskvisor\n");
-        return false;
-    }
-    if (!client_ready) {
-        tv_status_t st = tv_client_init(&client, &guest_transport);
-        if (st != TV_OK) {
-            guest_printf("error: task client: %s\n", tv_status_name(st));
-            return false;
-        }
-        client_ready = true;
-    }
-    return true;
+    return console_client(&client, "task client");
 }
 
 static const char *const result_names[] = {

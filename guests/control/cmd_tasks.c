@@ -9,7 +9,6 @@
 #include "tv_string.h"
 
 static struct tv_client client;
-static bool client_ready;
 
 static const char *const state_names[] = {
     "queued", "running", "paused", "cancelling", "committing", "completed", "failed", "cancelled",
@@ -22,19 +21,7 @@ static const char *state_name(uint32_t s)
 
 static bool ready(void)
 {
-    if (!guest_on_taskvisor()) {
-        guest_puts("error: not running under Taskvisor\n");
-        return false;
-    }
-    if (!client_ready) {
-        tv_status_t st = tv_client_init(&client, &guest_transport);
-        if (st != TV_OK) {
-            guest_printf("error: task client: %s\n", tv_status_name(st));
-            return false;
-        }
-        client_ready = true;
-    }
-    return true;
+    return console_client(&client, "task client");
 }
 
 static bool parse_id(int argc, char **argv, uint64_t *id)

@@ -11,7 +11,6 @@
 #include "tv_string.h"
 
 static struct tv_client client;
-static bool client_ready;
 
 static const char *const vm_state_names[TV_VM_STATE_COUNT] = {
     "invalid", "off", "saved", "turning on", "restoring", "running", "paused", "saving",
@@ -25,19 +24,7 @@ static const char *vm_state(uint32_t s)
 
 static bool ready(void)
 {
-    if (!guest_on_taskvisor()) {
-        guest_puts("error: not running under Taskvisor\n");
-        return false;
-    }
-    if (!client_ready) {
-        tv_status_t st = tv_client_init(&client, &guest_transport);
-        if (st != TV_OK) {
-            guest_printf("error: VM client: %s\n", tv_status_name(st));
-            return false;
-        }
-        client_ready = true;
-    }
-    return true;
+    return console_client(&client, "VM client");
 }
 
 int cmd_vms(int argc, char **argv)

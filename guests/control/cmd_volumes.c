@@ -11,23 +11,10 @@
 #include "tv_string.h"
 
 static struct tv_client client;
-static bool client_ready;
 
 static bool ready(void)
 {
-    if (!guest_on_taskvisor()) {
-        guest_puts("error: not running under Taskvisor\n");
-        return false;
-    }
-    if (!client_ready) {
-        tv_status_t st = tv_client_init(&client, &guest_transport);
-        if (st != TV_OK) {
-            guest_printf("error: client: %s\n", tv_status_name(st));
-            return false;
-        }
-        client_ready = true;
-    }
-    return true;
+    return console_client(&client, "client");
 }
 
 static int fail(const char *what, tv_status_t st)

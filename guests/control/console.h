@@ -39,6 +39,12 @@ size_t console_read_line(char *buf, size_t size);
 /* The interactive loop: prompt, read, execute, forever (until exit). */
 __attribute__((noreturn)) void console_run(void);
 
+/* Readies *client (a zeroed static, shared by one file's commands) for a
+ * command: false, with an "error: WHAT: ..." line, when not running under
+ * Taskvisor or when the client cannot be set up. */
+struct tv_client;
+bool console_client(struct tv_client *client, const char *what);
+
 /* Commands (cmd_*.c). */
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
