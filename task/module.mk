@@ -88,7 +88,7 @@ $(BUILD)/tests/unit/test_task_stress_tsan: \
 # tests/fuzz/corpus/task_hcall/).
 FUZZ_TARGETS += $(BUILD)/fuzz/task_hcall
 $(BUILD)/fuzz/task_hcall: tests/unit/task/fuzz_task_hcall.c $(TASK_HOSTED_ALL) $(TASK_CALL_SRCS) \
-        $(wildcard task/*.h include/taskvisor/*.h lib/*.h vmm/hcall/*.h vmm/services/task_calls.h)
+        $(wildcard task/*.h include/taskvisor/*.h lib/*.h vmm/hcall/*.h vmm/services/task_calls.h tests/unit/common/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DTV_TEST_BUILD -I. -Ivmm -Itask $(filter %.c,$^) -o $@ -pthread
 TEST_SCRIPTS += tests/unit/task/check_task_freestanding.sh

@@ -53,6 +53,6 @@ $(BUILD)/tests/unit/test_vm_agent: \
 FUZZ_TARGETS += $(BUILD)/fuzz/vm_agent
 $(BUILD)/fuzz/vm_agent: tests/unit/vm/fuzz_vm_agent.c vmm/services/vm_agent.c \
         vmm/hcall/hcall_dispatch.c vmm/hcall/hcall_guest_mem.c vmm/hcall/hcall_platform.c \
-        $(TASK_HOSTED_ALL) $(wildcard include/taskvisor/*.h lib/*.h vmm/hcall/*.h vmm/services/vm_agent.h)
+        $(TASK_HOSTED_ALL) $(wildcard include/taskvisor/*.h lib/*.h vmm/hcall/*.h vmm/services/vm_agent.h tests/unit/common/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -Ivmm -Itask $(filter %.c,$^) -o $@ -pthread

@@ -7,24 +7,6 @@
 #include "platform_hosted.h"
 #include "taskvisor/hypercall.h"
 
-static tv_status_t f_read(void *ctx, uint64_t gpa, void *dst, size_t len)
-{
-    struct dt_env *e = ctx;
-    if (gpa < DT_BASE || gpa - DT_BASE > DT_SIZE || len > DT_SIZE - (gpa - DT_BASE))
-        return TV_E_INVALID_ARGUMENT;
-    memcpy(dst, e->mem + (gpa - DT_BASE), len);
-    return TV_OK;
-}
-
-static tv_status_t f_write(void *ctx, uint64_t gpa, const void *src, size_t len)
-{
-    struct dt_env *e = ctx;
-    if (gpa < DT_BASE || gpa - DT_BASE > DT_SIZE || len > DT_SIZE - (gpa - DT_BASE))
-        return TV_E_INVALID_ARGUMENT;
-    memcpy(e->mem + (gpa - DT_BASE), src, len);
-    return TV_OK;
-}
-
 /* ---- the hook seam ---------------------------------------------------------- */
 
 static struct dt_hook *hook_of(void *ctx)
@@ -158,8 +140,8 @@ static void *both_state(void *owner, const struct hcall_caller *caller)
 struct dt_env *dt_env_new(uint32_t workers)
 {
     struct dt_env *e = calloc(1, sizeof *e);
-    e->mem = aligned_alloc(4096, DT_SIZE);
-    memset(e->mem, 0, DT_SIZE);
+    hcf_ram_init(&e->ram, DT_BASE, DT_SIZE);
+    e->mem = e->ram.mem;
     e->fs = mem_fs_new();
     e->other = mem_fs_new();
     mem_fs_storage(e->fs, &e->st);
@@ -182,12 +164,10 @@ struct dt_env *dt_env_new(uint32_t workers)
         abort();
     e->disk = (struct disk_call_state){ &e->types, e->mgr };
     e->tasks = (struct task_call_state){ .mgr = e->mgr, .types = &e->types };
-    e->ram = (struct guest_mem_range){ DT_BASE, DT_SIZE };
-    e->view = (struct guest_mem_view){ &e->ram, 1, e, f_read, f_write };
     e->sections[0] = (struct hcall_section){ disk_calls, DISK_CALL_COUNT, disk_calls_state, &e->disk };
     e->sections[1] = (struct hcall_section){ task_calls, TASK_CALL_COUNT, both_state, e };
     e->table = (struct hcall_table){ e->sections, 2 };
-    e->caller = (struct hcall_caller){ .is_control = true, .wide = true, .mem = &e->view };
+    e->caller = (struct hcall_caller){ .is_control = true, .wide = true, .mem = &e->ram.view };
     if (hcall_table_check(&e->table, NULL) != TV_OK)
         abort();
     return e;
@@ -199,7 +179,7 @@ void dt_env_free(struct dt_env *e)
     task_mgr_destroy(e->mgr);
     mem_fs_free(e->fs);
     mem_fs_free(e->other);
-    free(e->mem);
+    hcf_ram_fini(&e->ram);
     free(e);
 }
 
@@ -207,10 +187,9 @@ tv_status_t dt_call(struct dt_env *e, uint32_t code, uint64_t a0, uint64_t a1, u
                     uint64_t a3, uint64_t a4, uint64_t *out)
 {
     struct hcall_regs r = { .rax = code, .rdi = a0, .rsi = a1, .rdx = a2, .r10 = a3, .r8 = a4 };
-    struct hcall_env env = { &e->table, NULL, NULL };
     enum hcall_action act;
     /* A continued call (TASK_WAIT) is re-issued as the guest would. */
-    while ((act = hcall_dispatch(&env, &e->caller, &r)) == HCALL_CONTINUE)
+    while ((act = hcf_dispatch(&e->table, &e->caller, &r)) == HCALL_CONTINUE)
         r.rax = code;
     if (act == HCALL_INJECT_UD)
         return -1;

@@ -12,6 +12,7 @@
 #include "services/disk_calls.h"
 #include "services/disk_ops.h"
 #include "services/task_calls.h"
+#include "../common/hcall_fixture.h"
 
 #define DT_BASE 0x40000ull
 #define DT_SIZE (64 * 1024)
@@ -35,7 +36,7 @@ struct dt_volume {
 #define DT_VOLUMES 6
 
 struct dt_env {
-    unsigned char *mem;
+    unsigned char *mem;          /* ram.mem: DT_SIZE bytes at DT_BASE */
     mem_fs_t *fs, *other;        /* volumes MEM (+ HOOK, RO, FAT, SMALL views) and OTHER */
     tv_storage_t st, st_other;
     struct dt_hook hook;
@@ -45,8 +46,7 @@ struct dt_env {
     struct disk_ops ops;
     struct disk_call_state disk;
     struct task_call_state tasks;
-    struct guest_mem_range ram;
-    struct guest_mem_view view;
+    struct hcf_ram ram;
     struct hcall_section sections[2];
     struct hcall_table table;
     struct hcall_caller caller;

@@ -15,25 +15,8 @@
 #include "disk_test_env.h"
 #include "taskvisor/disk.h"
 #include "taskvisor/hypercall.h"
+#include "../common/fuzz_reader.h"
 #include "vhd_test_util.h"
-
-struct reader {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint64_t take(struct reader *r, size_t bytes)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < bytes; i++) {
-        v <<= 8;
-        if (r->n) {
-            v |= *r->p++;
-            r->n--;
-        }
-    }
-    return v;
-}
 
 static struct dt_env *env;
 

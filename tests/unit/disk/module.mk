@@ -20,6 +20,6 @@ $(BUILD)/tests/unit/test_disk_calls: \
 FUZZ_TARGETS += $(BUILD)/fuzz/disk_calls
 $(BUILD)/fuzz/disk_calls: tests/unit/disk/fuzz_disk_calls.c $(DISK_TEST_SRCS) $(DISK_OPS_SRCS) \
         $(STORAGE_SRCS) $(STORAGE_TASK_SRCS) $(TASK_HOSTED_ALL) $(TASK_CALL_SRCS) \
-        $(wildcard task/*.h storage/*.h include/taskvisor/*.h lib/*.h vmm/hcall/*.h vmm/services/disk_*.h tests/unit/disk/*.h)
+        $(wildcard task/*.h storage/*.h include/taskvisor/*.h lib/*.h vmm/hcall/*.h vmm/services/disk_*.h tests/unit/disk/*.h tests/unit/common/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -Ivmm -Itask $(STORAGE_INC) -Itests/unit/disk $(filter %.c,$^) -o $@ -pthread

@@ -15,62 +15,22 @@
 #include "services/task_calls.h"
 #include "task_test_job.h"
 #include "taskvisor/hypercall.h"
+#include "../common/fuzz_reader.h"
+#include "../common/hcall_fixture.h"
 
 #define BASE 0x200000ull
 #define ARENA (64 * 1024)
 
-struct reader {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint64_t take(struct reader *r, size_t bytes)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < bytes; i++) {
-        v <<= 8;
-        if (r->n) {
-            v |= *r->p++;
-            r->n--;
-        }
-    }
-    return v;
-}
-
 struct fuzz_mem {
-    uint8_t *mem;
+    struct hcf_ram ram;
+    uint8_t *mem;                /* ram.mem */
     int mapped;
 };
-
-static uint8_t *at(struct fuzz_mem *m, uint64_t gpa, size_t len)
-{
-    if (gpa < BASE || gpa - BASE > ARENA || len > ARENA - (gpa - BASE))
-        return NULL;
-    return m->mem + (gpa - BASE);
-}
-
-static tv_status_t m_read(void *ctx, uint64_t gpa, void *dst, size_t len)
-{
-    uint8_t *p = at(ctx, gpa, len);
-    if (!p)
-        return TV_E_INVALID_ARGUMENT;
-    memcpy(dst, p, len);
-    return TV_OK;
-}
-
-static tv_status_t m_write(void *ctx, uint64_t gpa, const void *src, size_t len)
-{
-    uint8_t *p = at(ctx, gpa, len);
-    if (!p)
-        return TV_E_INVALID_ARGUMENT;
-    memcpy(p, src, len);
-    return TV_OK;
-}
 
 static void *m_map(void *ctx, uint64_t gpa, size_t len)
 {
     struct fuzz_mem *m = ctx;
-    void *p = at(m, gpa, len);
+    void *p = hcf_at(&m->ram, gpa, len);
     if (p)
         m->mapped++;
     return p;
@@ -172,8 +132,10 @@ static void check_info(const struct tv_task_info *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct fuzz_mem m;
-    if (!m.mem)
-        m.mem = aligned_alloc(4096, ARENA);
+    if (!m.mem) {
+        hcf_ram_init(&m.ram, BASE, ARENA);
+        m.mem = m.ram.mem;
+    }
     memset(m.mem, 0, ARENA);
     m.mapped = 0;
     tp_hosted_clock_manual(1000000000ull);
@@ -186,12 +148,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .mgr = mgr, .wait_slice_ns = 0, .ctx = &m, .map = m_map, .unmap = m_unmap,
         .notify = m_notify,
     };
-    struct guest_mem_range ram = { BASE, ARENA };
-    struct guest_mem_view view = { &ram, 1, &m, m_read, m_write };
     struct hcall_section section = { task_calls, TASK_CALL_COUNT, fuzz_state, &tasks };
     struct hcall_table table = { &section, 1 };
     struct hcall_env env = { &table, NULL, NULL };
-    struct hcall_caller caller = { .is_control = true, .wide = true, .mem = &view };
+    struct hcall_caller caller = { .is_control = true, .wide = true, .mem = &m.ram.view };
     uint64_t ids[40];
     size_t nids = 0;
     /* A few tasks in different states to aim at. */
@@ -248,15 +208,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct hcall_regs in = { .rax = code, .rbx = take(&r, 1), .rcx = take(&r, 1),
                                  .rsi = take(&r, 1), .rdi = take(&r, 1), .r8 = take(&r, 1),
                                  .r10 = take(&r, 1) };
-        if (caller.wide) {
-            in.rdi = args[0]; in.rsi = args[1]; in.rdx = args[2]; in.r10 = args[3];
-            in.r8 = args[4];
-        } else {
+        if (!caller.wide)
             for (int i = 0; i < 5; i++)
                 args[i] = (uint32_t)args[i];
-            in.rbx = args[0]; in.rcx = args[1]; in.rdx = args[2]; in.rsi = args[3];
-            in.rdi = args[4];
-        }
+        hcf_set_args(&in, caller.wide, args);
         struct hcall_regs out = in;
         enum hcall_action act = hcall_dispatch(&env, &caller, &out);
         struct { tv_status_t status; uint64_t out; } res;

@@ -15,6 +15,7 @@
 #include "task_platform.h"
 #include "task_test_job.h"
 #include "taskvisor/hypercall.h"
+#include "../common/hcall_fixture.h"
 
 #define BASE 0x40000ull
 #define SIZE (64 * 1024)
@@ -22,41 +23,17 @@
 
 struct fake {
     bool irq;
-    unsigned char *mem;
+    const struct hcf_ram *ram;
+    unsigned char *mem;          /* ram->mem */
     int maps, unmaps, notes;
     uint32_t last_vector;
     void *last_unmapped;
 };
 
-static unsigned char *at(struct fake *f, uint64_t gpa, size_t len)
-{
-    if (gpa < BASE || gpa - BASE > SIZE || len > SIZE - (gpa - BASE))
-        return NULL;
-    return f->mem + (gpa - BASE);
-}
-
-static tv_status_t f_read(void *ctx, uint64_t gpa, void *dst, size_t len)
-{
-    unsigned char *p = at(ctx, gpa, len);
-    if (!p)
-        return TV_E_INVALID_ARGUMENT;
-    memcpy(dst, p, len);
-    return TV_OK;
-}
-
-static tv_status_t f_write(void *ctx, uint64_t gpa, const void *src, size_t len)
-{
-    unsigned char *p = at(ctx, gpa, len);
-    if (!p)
-        return TV_E_INVALID_ARGUMENT;
-    memcpy(p, src, len);
-    return TV_OK;
-}
-
 static void *f_map(void *ctx, uint64_t gpa, size_t len)
 {
     struct fake *f = ctx;
-    void *p = at(f, gpa, len);
+    void *p = hcf_at(f->ram, gpa, len);
     if (p)
         f->maps++;
     return p;
@@ -87,8 +64,7 @@ struct env {
     struct fake f;
     struct task_mgr *mgr;
     struct task_call_state tasks;
-    struct guest_mem_range ram;
-    struct guest_mem_view view;
+    struct hcf_ram ram;
     struct hcall_section section;
     struct hcall_table table;
     struct hcall_caller caller;
@@ -104,19 +80,18 @@ static void *task_state(void *owner, const struct hcall_caller *caller)
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof *e);
-    e->f.mem = aligned_alloc(4096, SIZE);
-    memset(e->f.mem, 0, SIZE);
+    hcf_ram_init(&e->ram, BASE, SIZE);
+    e->f.ram = &e->ram;
+    e->f.mem = e->ram.mem;
     tp_hosted_clock_manual(1000 * MS);
     struct task_mgr_config cfg = { 0 };
     assert_int_equal(task_mgr_create(&cfg, &e->mgr), TV_OK);
     e->tasks = (struct task_call_state){ .mgr = e->mgr, .ctx = &e->f, .map = f_map,
                                          .unmap = f_unmap, .notify = f_notify,
                                          .interrupt_pending = f_irq };
-    e->ram = (struct guest_mem_range){ BASE, SIZE };
-    e->view = (struct guest_mem_view){ &e->ram, 1, &e->f, f_read, f_write };
     e->section = (struct hcall_section){ task_calls, TASK_CALL_COUNT, task_state, e };
     e->table = (struct hcall_table){ &e->section, 1 };
-    e->caller = (struct hcall_caller){ .is_control = true, .wide = true, .mem = &e->view };
+    e->caller = (struct hcall_caller){ .is_control = true, .wide = true, .mem = &e->ram.view };
     assert_int_equal(hcall_table_check(&e->table, NULL), TV_OK);
     *state = e;
     return 0;
@@ -127,7 +102,7 @@ static int teardown(void **state)
     struct env *e = *state;
     task_calls_release(&e->tasks);
     task_mgr_destroy(e->mgr);
-    free(e->f.mem);
+    hcf_ram_fini(&e->ram);
     free(e);
     tp_hosted_clock_real();
     return 0;
@@ -150,25 +125,14 @@ static tv_status_t hc(struct env *e, uint32_t code, uint64_t a0, uint64_t a1, ui
     if (!res)
         res = &local;
     struct hcall_regs r = { .rax = code };
-    if (e->caller.wide) {
-        r.rdi = a0; r.rsi = a1; r.rdx = a2; r.r10 = a3; r.r8 = a4;
-    } else {
-        r.rbx = a0; r.rcx = a1; r.rdx = a2; r.rsi = a3; r.rdi = a4;
-    }
-    struct hcall_env env = { &e->table, NULL, NULL };
-    enum hcall_action act = hcall_dispatch(&env, &e->caller, &r);
+    hcf_set_args(&r, e->caller.wide, (const uint64_t[HCALL_NARGS]){ a0, a1, a2, a3, a4 });
+    enum hcall_action act = hcf_dispatch(&e->table, &e->caller, &r);
     assert_int_not_equal(act, HCALL_INJECT_UD);
     res->status = act == HCALL_CONTINUE ? TV_E_CONTINUE : (tv_status_t)r.rax;
     if (act == HCALL_CONTINUE)
         assert_int_equal(r.rax, code);  /* the call repeats */
     res->out = r.rdx;
-    if (e->caller.wide) {
-        uint64_t v[5] = { r.rdi, r.rsi, r.rdx, r.r10, r.r8 };
-        memcpy(res->args, v, sizeof v);
-    } else {
-        uint64_t v[5] = { r.rbx, r.rcx, r.rdx, r.rsi, r.rdi };
-        memcpy(res->args, v, sizeof v);
-    }
+    hcf_get_args(&r, e->caller.wide, res->args);
     return res->status;
 }
 

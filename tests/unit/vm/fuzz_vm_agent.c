@@ -15,24 +15,8 @@
 #include "hcall/hcall.h"
 #include "services/vm_agent.h"
 #include "taskvisor/hypercall.h"
-
-struct reader {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint64_t take(struct reader *r, size_t bytes)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < bytes; i++) {
-        v <<= 8;
-        if (r->n) {
-            v |= *r->p++;
-            r->n--;
-        }
-    }
-    return v;
-}
+#include "../common/fuzz_reader.h"
+#include "../common/hcall_fixture.h"
 
 /* Small values most of the time (they pass the checks), anything else now and then. */
 static uint64_t arg(struct reader *r)
@@ -106,14 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 g[0] = m.seq ? m.seq : last_seq; /* aim at a real request */
             struct hcall_regs in = { .rax = code, .rbx = 0x1111, .rcx = 0x2222, .rdx = 0x3333,
                                      .rsi = 0x4444, .rdi = 0x5555, .r8 = 0x8888, .r10 = 0xaaaa };
-            if (caller.wide) {
-                in.rdi = g[0]; in.rsi = g[1]; in.rdx = g[2]; in.r10 = g[3]; in.r8 = g[4];
-            } else {
-                in.rbx = g[0] & 0xffffffffu; in.rcx = g[1] & 0xffffffffu; in.rdx = g[2] & 0xffffffffu;
-                in.rsi = g[3] & 0xffffffffu; in.rdi = g[4] & 0xffffffffu;
+            if (!caller.wide)
                 for (int i = 0; i < 5; i++)
                     g[i] &= 0xffffffffu;
-            }
+            hcf_set_args(&in, caller.wide, g);
             struct hcall_regs out = in;
             enum hcall_action act = hcall_dispatch(&env, &caller, &out);
             if (caller.cpl > 0) {

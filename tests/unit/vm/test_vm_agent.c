@@ -13,6 +13,7 @@
 #include "hcall/hcall.h"
 #include "services/vm_agent.h"
 #include "taskvisor/hypercall.h"
+#include "../common/hcall_fixture.h"
 
 struct slot {
     unsigned notified;
@@ -87,13 +88,8 @@ static tv_status_t hc_as(struct env *e, uint32_t who, uint32_t code, uint64_t a0
 {
     e->caller.partition_id = who;
     struct hcall_regs r = { .rax = code, .rdx = 0xdead, .rsi = 0xbeef, .rdi = 0xcafe };
-    if (e->caller.wide) {
-        r.rdi = a0; r.rsi = a1; r.rdx = a2; r.r10 = a3; r.r8 = a4;
-    } else {
-        r.rbx = a0; r.rcx = a1; r.rdx = a2; r.rsi = a3; r.rdi = a4;
-    }
-    struct hcall_env env = { &e->table, NULL, NULL };
-    enum hcall_action act = hcall_dispatch(&env, &e->caller, &r);
+    hcf_set_args(&r, e->caller.wide, (const uint64_t[HCALL_NARGS]){ a0, a1, a2, a3, a4 });
+    enum hcall_action act = hcf_dispatch(&e->table, &e->caller, &r);
     if (act == HCALL_INJECT_UD)
         return -1;
     assert_int_equal(act, HCALL_ADVANCE);

@@ -17,6 +17,7 @@
 #include "task_platform.h"
 #include "taskvisor/agent.h"
 #include "taskvisor/hypercall.h"
+#include "../common/hcall_fixture.h"
 
 #define BASE 0x40000ull
 #define SIZE (64 * 1024)
@@ -28,15 +29,13 @@ struct fake_vm {
 };
 
 struct env {
-    unsigned char *mem;
     struct fake_vm vms[3];   /* 0 ctl (control, running), 1 hb (off), 2 other (off) */
     struct vm_directory dir;
     struct task_mgr *mgr;
     struct task_types types;
     struct vm_task_types vm_types;
     struct vm_call_state calls;
-    struct guest_mem_range ram;
-    struct guest_mem_view view;
+    struct hcf_ram ram;
     struct hcall_section section;
     struct hcall_table table;
     struct hcall_caller caller;
@@ -44,31 +43,6 @@ struct env {
 };
 
 static struct env *cur;
-
-static unsigned char *at(struct env *e, uint64_t gpa, size_t len)
-{
-    if (gpa < BASE || gpa - BASE > SIZE || len > SIZE - (gpa - BASE))
-        return NULL;
-    return e->mem + (gpa - BASE);
-}
-
-static tv_status_t f_read(void *ctx, uint64_t gpa, void *dst, size_t len)
-{
-    unsigned char *p = at(ctx, gpa, len);
-    if (!p)
-        return TV_E_INVALID_ARGUMENT;
-    memcpy(dst, p, len);
-    return TV_OK;
-}
-
-static tv_status_t f_write(void *ctx, uint64_t gpa, const void *src, size_t len)
-{
-    unsigned char *p = at(ctx, gpa, len);
-    if (!p)
-        return TV_E_INVALID_ARGUMENT;
-    memcpy(p, src, len);
-    return TV_OK;
-}
 
 static uint32_t d_count(void *ctx) { (void)ctx; return 3; }
 
@@ -149,8 +123,7 @@ static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof *e);
     cur = e;
-    e->mem = aligned_alloc(4096, SIZE);
-    memset(e->mem, 0, SIZE);
+    hcf_ram_init(&e->ram, BASE, SIZE);
     def(&e->vms[0], 0, "ctl", TV_VM_RUNNING, TV_VM_F_CONTROL | TV_VM_F_AUTOSTART);
     def(&e->vms[1], 1, "hb", TV_VM_TURNED_OFF, 0);
     def(&e->vms[2], 2, "other", TV_VM_TURNED_OFF, 0);
@@ -160,12 +133,10 @@ static int setup(void **state)
     task_types_init(&e->types);
     assert_int_equal(vm_task_types_add(&e->types, &e->vm_types, &e->dir, runs), TV_OK);
     e->calls = (struct vm_call_state){ e->mgr, &e->types, &e->dir };
-    e->ram = (struct guest_mem_range){ BASE, SIZE };
-    e->view = (struct guest_mem_view){ &e->ram, 1, e, f_read, f_write };
     e->section = (struct hcall_section){ vm_calls, VM_CALL_COUNT, call_state, e };
     e->table = (struct hcall_table){ &e->section, 1 };
     e->caller = (struct hcall_caller){ .partition_id = 0, .is_control = true, .wide = true,
-                                       .mem = &e->view };
+                                       .mem = &e->ram.view };
     assert_int_equal(hcall_table_check(&e->table, NULL), TV_OK);
     *state = e;
     return 0;
@@ -175,7 +146,7 @@ static int teardown(void **state)
 {
     struct env *e = *state;
     task_mgr_destroy(e->mgr);
-    free(e->mem);
+    hcf_ram_fini(&e->ram);
     free(e);
     return 0;
 }
@@ -184,13 +155,8 @@ static tv_status_t hc(struct env *e, uint32_t code, uint64_t a0, uint64_t a1, ui
                       uint64_t a3, uint64_t *out)
 {
     struct hcall_regs r = { .rax = code, .rdx = 0xdead };
-    if (e->caller.wide) {
-        r.rdi = a0; r.rsi = a1; r.rdx = a2; r.r10 = a3;
-    } else {
-        r.rbx = a0; r.rcx = a1; r.rdx = a2; r.rsi = a3;
-    }
-    struct hcall_env env = { &e->table, NULL, NULL };
-    enum hcall_action act = hcall_dispatch(&env, &e->caller, &r);
+    hcf_set_args(&r, e->caller.wide, (const uint64_t[HCALL_NARGS]){ a0, a1, a2, a3, 0 });
+    enum hcall_action act = hcf_dispatch(&e->table, &e->caller, &r);
     assert_int_equal(act, HCALL_ADVANCE);
     if (out)
         *out = r.rdx;
@@ -233,7 +199,7 @@ static void list_and_query(void **state)
     assert_int_equal(hc(e, TV_HC_VM_LIST, BASE, 2, 0, 0, &out), TV_OK);
     assert_int_equal(out, 3);
     struct tv_vm_info recs[2];
-    memcpy(recs, e->mem, sizeof recs);
+    memcpy(recs, e->ram.mem, sizeof recs);
     assert_string_equal(recs[0].name, "ctl");
     assert_int_equal(recs[0].flags & TV_VM_F_SELF, TV_VM_F_SELF);
     assert_string_equal(recs[1].name, "hb");
@@ -250,7 +216,7 @@ static void list_and_query(void **state)
                      TV_OK);
     assert_int_equal(out, sizeof(struct tv_vm_info));
     struct tv_vm_info r;
-    memcpy(&r, e->mem + 0x1000, sizeof r);
+    memcpy(&r, e->ram.mem + 0x1000, sizeof r);
     assert_string_equal(r.name, "other");
     assert_int_equal(hc(e, TV_HC_VM_QUERY, 2, BASE + 0x1000, 100, 0, &out), TV_E_BUFFER_TOO_SMALL);
     assert_int_equal(out, sizeof(struct tv_vm_info));
