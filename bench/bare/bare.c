@@ -13,11 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct gregs { uint64_t rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15, rax; };
+#include "bare_hw.h"
 
-extern uint64_t bare_pml4[512];
 extern uint64_t bare_gdt[5];
-void bare_svm_run(uint64_t vmcb_pa, struct gregs *g);
 int bare_vmx_run(struct gregs *g, int launched);
 extern char bare_vmx_exit[];
 
@@ -38,19 +36,7 @@ static char guest_cmdline[256];
  * guest's image goes. */
 static uint8_t module_copy[4u << 20];
 
-/* ---- hardware access ---- */
-static inline void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(p)); }
-static inline uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
-static inline uint64_t rdmsr(uint32_t m)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(m));
-    return ((uint64_t)hi << 32) | lo;
-}
-static inline void wrmsr(uint32_t m, uint64_t v)
-{
-    __asm__ volatile("wrmsr" :: "c"(m), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
+/* ---- hardware access (outb, inb, rdmsr, wrmsr: bare_hw.h) ---- */
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
@@ -61,13 +47,7 @@ static inline uint64_t rdcr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0
 static inline void wrcr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" :: "r"(v)); }
 static inline void wrcr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" :: "r"(v)); }
 
-/* ---- serial output (COM1, as the firmware left it) ---- */
-static void putc_(char c)
-{
-    for (int i = 0; i < 100000 && !(inb(0x3fd) & 0x20); i++)
-        ;
-    outb(0x3f8, (uint8_t)c);
-}
+/* ---- serial output (COM1, as the firmware left it; putc_, puts_: bare_hw.h) ---- */
 static void serial_init(void)
 {
     outb(0x3f9, 0);      /* no interrupts */
@@ -77,7 +57,6 @@ static void serial_init(void)
     outb(0x3fb, 0x03);   /* 8N1 */
     outb(0x3fa, 0xc7);   /* FIFOs on, cleared */
 }
-static void puts_(const char *s) { while (*s) { if (*s == '\n') putc_('\r'); putc_(*s++); } }
 static void puthex(uint64_t v)
 {
     puts_("0x");
@@ -149,47 +128,21 @@ static uint32_t load_guest(uint32_t info)
 }
 
 /* ---- SVM (APM vol. 2, 15.5 and appendix B: VMCB layout) ---- */
-#define VMCB(off, type) (*(volatile type *)(page_vmcb + (off)))
-struct vmcb_seg { uint16_t sel, attr; uint32_t limit; uint64_t base; };
-static void svm_seg(uint32_t off, uint16_t sel, uint16_t attr, uint32_t limit)
-{
-    volatile struct vmcb_seg *s = (volatile struct vmcb_seg *)(page_vmcb + off);
-    s->sel = sel;
-    s->attr = attr;
-    s->limit = limit;
-    s->base = 0;
-}
+#define VMCB(off, type) VMCB_AT(page_vmcb, off, type)
 
 static __attribute__((noreturn)) void run_svm(uint32_t entry)
 {
     uint32_t r[4];
     cpuid(0x8000000a, 0, r);
     bool nrips = (r[3] >> 3) & 1;
-    wrmsr(0xc0000080, rdmsr(0xc0000080) | (1u << 12)); /* EFER.SVME */
-    wrmsr(0xc0010117, (uint64_t)(uintptr_t)page_hsave); /* VM_HSAVE_PA */
+    svm_enable(page_hsave);
     VMCB(0x00c, uint32_t) = (1u << 18) | (1u << 24) | (1u << 31); /* CPUID, HLT, SHUTDOWN */
     VMCB(0x010, uint32_t) = (1u << 0) | (1u << 1);                /* VMRUN, VMMCALL */
     VMCB(0x058, uint32_t) = 1;                                    /* ASID */
     VMCB(0x090, uint64_t) = 1;                                    /* nested paging */
     VMCB(0x0b0, uint64_t) = (uint64_t)(uintptr_t)bare_pml4;       /* nCR3 */
-    svm_seg(0x400, 0x10, 0xc93, 0xffffffff);   /* ES */
-    svm_seg(0x410, 0x08, 0xc9b, 0xffffffff);   /* CS */
-    svm_seg(0x420, 0x10, 0xc93, 0xffffffff);   /* SS */
-    svm_seg(0x430, 0x10, 0xc93, 0xffffffff);   /* DS */
-    svm_seg(0x440, 0x10, 0xc93, 0xffffffff);   /* FS */
-    svm_seg(0x450, 0x10, 0xc93, 0xffffffff);   /* GS */
-    svm_seg(0x460, 0, 0, 0xffff);              /* GDTR */
-    svm_seg(0x470, 0, 0x82, 0xffff);           /* LDTR */
-    svm_seg(0x480, 0, 0, 0xffff);              /* IDTR */
-    svm_seg(0x490, 0, 0x8b, 0x67);             /* TR */
-    VMCB(0x4d0, uint64_t) = 1u << 12;          /* EFER: SVME */
-    VMCB(0x558, uint64_t) = 0x11;              /* CR0: PE | ET */
-    VMCB(0x560, uint64_t) = 0x400;             /* DR7 */
-    VMCB(0x568, uint64_t) = 0xffff0ff0;        /* DR6 */
-    VMCB(0x570, uint64_t) = 2;                 /* RFLAGS */
-    VMCB(0x578, uint64_t) = entry;             /* RIP */
-    VMCB(0x5f8, uint64_t) = 0x2badb002;        /* RAX */
-    VMCB(0x668, uint64_t) = 0x0007040600070406ull; /* guest PAT */
+    svm_guest_flat32(page_vmcb, entry);
+    VMCB(0x5f8, uint64_t) = 0x2badb002;        /* RAX: the Multiboot1 magic */
     g.rbx = (uint64_t)(uintptr_t)guest_mbi;
     puts_(nrips ? "BARE: SVM with next-RIP, entering the guest\n"
                 : "BARE: SVM without next-RIP, entering the guest\n");

@@ -32,10 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct gregs { uint64_t rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15, rax; };
+#include "bare_hw.h"
 
-extern uint64_t bare_pml4[512];
-void bare_svm_run(uint64_t vmcb_pa, struct gregs *g);
 void bare_main(uint32_t magic, uint32_t info);
 
 #define VEC_TIMER    240
@@ -64,37 +62,18 @@ static uint64_t idt[256][2] __attribute__((aligned(16)));
 static volatile uint64_t irqs;
 static uint32_t timer_count;
 
-/* ---- hardware access ---- */
-static inline void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(p)); }
-static inline uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+/* ---- hardware access (outb, inb, rdmsr, wrmsr: bare_hw.h) ---- */
 static inline uint64_t rdtsc(void)
 {
     uint32_t lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
     return ((uint64_t)hi << 32) | lo;
 }
-static inline uint64_t rdmsr(uint32_t m)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(m));
-    return ((uint64_t)hi << 32) | lo;
-}
-static inline void wrmsr(uint32_t m, uint64_t v)
-{
-    __asm__ volatile("wrmsr" :: "c"(m), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
 static inline uint32_t apic_rd(uint32_t r) { return *(volatile uint32_t *)(uintptr_t)(APIC_BASE + r); }
 static inline void apic_wr(uint32_t r, uint32_t v) { *(volatile uint32_t *)(uintptr_t)(APIC_BASE + r) = v; }
 static inline void irq_window(void) { __asm__ volatile("sti; nop; cli" ::: "memory"); }
 
-/* ---- serial output ---- */
-static void putc_(char c)
-{
-    for (int i = 0; i < 100000 && !(inb(0x3fd) & 0x20); i++)
-        ;
-    outb(0x3f8, (uint8_t)c);
-}
-static void puts_(const char *s) { while (*s) { if (*s == '\n') putc_('\r'); putc_(*s++); } }
+/* ---- serial output (putc_, puts_: bare_hw.h) ---- */
 static void putu(uint64_t v)
 {
     char b[24];
@@ -206,14 +185,7 @@ static void vector_state(struct vstate *s)
 }
 
 /* ---- SVM (APM vol. 2, appendix B: VMCB layout) ---- */
-#define VMCB(off, type) (*(volatile type *)(page_vmcb + (off)))
-static void svm_seg(uint32_t off, uint16_t sel, uint16_t attr, uint32_t limit)
-{
-    VMCB(off, uint16_t) = sel;
-    VMCB(off + 2, uint16_t) = attr;
-    VMCB(off + 4, uint32_t) = limit;
-    VMCB(off + 8, uint64_t) = 0;
-}
+#define VMCB(off, type) VMCB_AT(page_vmcb, off, type)
 
 /* The guest, 32-bit flat, IF=0 for ever:
  *   top: mov ecx, 16; mov edi, guest_buf; mov dx, 0x80; rep insb; jmp top */
@@ -236,8 +208,7 @@ static void svm_setup(bool virq)
     uint32_t entry = guest_setup();
     for (unsigned i = 0; i < sizeof iopm; i++)
         iopm[i] = 0xff;                                 /* every port exits */
-    wrmsr(0xc0000080, rdmsr(0xc0000080) | (1u << 12)); /* EFER.SVME */
-    wrmsr(0xc0010117, (uint64_t)(uintptr_t)page_hsave);
+    svm_enable(page_hsave);
     /* INTR, IOIO, HLT, SHUTDOWN; VINTR with the pending virtual interrupt. */
     VMCB(0x00c, uint32_t) = (1u << 0) | (1u << 27) | (1u << 24) | (1u << 31) | (virq ? 1u << 4 : 0);
     VMCB(0x010, uint32_t) = 1u << 0;                    /* VMRUN */
@@ -248,23 +219,7 @@ static void svm_setup(bool virq)
     VMCB(0x064, uint32_t) = 0x60;
     VMCB(0x090, uint64_t) = 1;                          /* nested paging */
     VMCB(0x0b0, uint64_t) = (uint64_t)(uintptr_t)bare_pml4;
-    svm_seg(0x400, 0x10, 0xc93, 0xffffffff);   /* ES */
-    svm_seg(0x410, 0x08, 0xc9b, 0xffffffff);   /* CS */
-    svm_seg(0x420, 0x10, 0xc93, 0xffffffff);   /* SS */
-    svm_seg(0x430, 0x10, 0xc93, 0xffffffff);   /* DS */
-    svm_seg(0x440, 0x10, 0xc93, 0xffffffff);   /* FS */
-    svm_seg(0x450, 0x10, 0xc93, 0xffffffff);   /* GS */
-    svm_seg(0x460, 0, 0, 0xffff);              /* GDTR */
-    svm_seg(0x470, 0, 0x82, 0xffff);           /* LDTR */
-    svm_seg(0x480, 0, 0, 0xffff);              /* IDTR */
-    svm_seg(0x490, 0, 0x8b, 0x67);             /* TR */
-    VMCB(0x4d0, uint64_t) = 1u << 12;          /* EFER: SVME */
-    VMCB(0x558, uint64_t) = 0x11;              /* CR0: PE | ET */
-    VMCB(0x560, uint64_t) = 0x400;             /* DR7 */
-    VMCB(0x568, uint64_t) = 0xffff0ff0;        /* DR6 */
-    VMCB(0x570, uint64_t) = 2;                 /* RFLAGS: IF=0 */
-    VMCB(0x578, uint64_t) = entry;             /* RIP */
-    VMCB(0x668, uint64_t) = 0x0007040600070406ull;
+    svm_guest_flat32(page_vmcb, entry);
 }
 
 void bare_main(uint32_t magic, uint32_t info)
