@@ -156,89 +156,91 @@ static long do_version(void __user *uarg)
     return ret;
 }
 
-/* POWER_OFF (0x003): the monitor enters ACPI S5 and this call never returns;
- * it comes back only with the reason it could not. */
-static long do_power_off(void __user *uarg)
+/* The shape of most ioctls: the caller's structure (`size` bytes) is copied
+ * into a kmalloc'd buffer (physically contiguous, so a call may hand the
+ * monitor its address), `call` checks and runs it there, and on success the
+ * buffer goes back to the caller.  A call's error skips the copy-out. */
+static long tv_ioctl_call(void __user *uarg, size_t size, long (*call)(void *k))
 {
-    struct tvdev_power_off p;
-
-    if (copy_from_user(&p, uarg, sizeof p))
-        return -EFAULT;
-    if (!tvd_check_power_off(&p))
-        return -EINVAL;
-    p.status = (u32)tv_hypercall(TV_HC_POWER_OFF, 0, 0, 0, 0, 0, NULL);
-    if (copy_to_user(uarg, &p, sizeof p))
-        return -EFAULT;
-    return 0;
-}
-
-static long do_query(void __user *uarg)
-{
-    struct tvdev_task_query *k = kmalloc(sizeof *k, GFP_KERNEL);
-    struct hc_out o = { 0, 0 };
-    long ret = 0;
+    void *k = kmalloc(size, GFP_KERNEL);
+    long ret;
 
     if (!k)
         return -ENOMEM;
-    if (copy_from_user(k, uarg, sizeof *k)) {
+    if (copy_from_user(k, uarg, size))
         ret = -EFAULT;
-        goto out;
-    }
-    if (!tvd_check_query(k)) {
-        ret = -EINVAL;
-        goto out;
-    }
-    memset(&k->info, 0, sizeof k->info); /* nothing of the caller's goes back */
-    k->status = (u32)tv_hypercall(TV_HC_TASK_QUERY, k->id, virt_to_phys(&k->info),
-                                  sizeof k->info, 0, 0, &o);
-    if (copy_to_user(uarg, k, sizeof *k))
+    else
+        ret = call(k);
+    if (ret == 0 && copy_to_user(uarg, k, size))
         ret = -EFAULT;
-out:
     kfree(k);
     return ret;
 }
 
-static long do_list(void __user *uarg)
+/* POWER_OFF (0x003): the monitor enters ACPI S5 and this call never returns;
+ * it comes back only with the reason it could not. */
+static long do_power_off(void *arg)
+{
+    struct tvdev_power_off *p = arg;
+
+    if (!tvd_check_power_off(p))
+        return -EINVAL;
+    p->status = (u32)tv_hypercall(TV_HC_POWER_OFF, 0, 0, 0, 0, 0, NULL);
+    return 0;
+}
+
+static long do_query(void *arg)
+{
+    struct tvdev_task_query *k = arg;
+    struct hc_out o = { 0, 0 };
+
+    if (!tvd_check_query(k))
+        return -EINVAL;
+    memset(&k->info, 0, sizeof k->info); /* nothing of the caller's goes back */
+    k->status = (u32)tv_hypercall(TV_HC_TASK_QUERY, k->id, virt_to_phys(&k->info),
+                                  sizeof k->info, 0, 0, &o);
+    return 0;
+}
+
+static long do_list(void *arg)
 {
     const u32 chunk = PAGE_SIZE / sizeof(struct tv_task_event);
-    struct tvdev_task_list l;
+    struct tvdev_task_list *l = arg;
     struct tv_task_event *bounce;
     struct tv_task_event __user *dst;
     struct hc_out o;
     u64 cursor;
     long ret = 0;
 
-    if (copy_from_user(&l, uarg, sizeof l))
-        return -EFAULT;
-    if (!tvd_check_list(&l))
+    if (!tvd_check_list(l))
         return -EINVAL;
     bounce = (struct tv_task_event *)__get_free_page(GFP_KERNEL);
     if (!bounce)
         return -ENOMEM;
-    dst = (struct tv_task_event __user *)(uintptr_t)l.entries;
-    cursor = l.cursor;
-    l.count = 0;
-    l.status = TV_OK;
+    dst = (struct tv_task_event __user *)(uintptr_t)l->entries;
+    cursor = l->cursor;
+    l->count = 0;
+    l->status = TV_OK;
     /* A zero capacity still asks the monitor (it checks the flags). */
     do {
-        u32 want = min(l.capacity - l.count, chunk);
+        u32 want = min(l->capacity - l->count, chunk);
         u64 got;
 
         o.rdx = 0;
-        l.status = (u32)tv_hypercall(TV_HC_TASK_LIST, cursor, want ? virt_to_phys(bounce) : 0,
-                                     want, l.flags, 0, &o);
-        if (l.status != TV_OK)
+        l->status = (u32)tv_hypercall(TV_HC_TASK_LIST, cursor, want ? virt_to_phys(bounce) : 0,
+                                      want, l->flags, 0, &o);
+        if (l->status != TV_OK)
             break;
         got = o.rdx;
         if (got > want) {
-            l.status = TV_E_CORRUPT; /* the monitor broke its contract */
+            l->status = TV_E_CORRUPT; /* the monitor broke its contract */
             break;
         }
-        if (got && copy_to_user(dst + l.count, bounce, got * sizeof *bounce)) {
+        if (got && copy_to_user(dst + l->count, bounce, got * sizeof *bounce)) {
             ret = -EFAULT;
             break;
         }
-        l.count += (u32)got;
+        l->count += (u32)got;
         if (got < want || want == 0)
             break;
         cursor = bounce[got - 1].id;
@@ -247,51 +249,45 @@ static long do_list(void __user *uarg)
             break;
         }
         cond_resched();
-    } while (l.count < l.capacity);
+    } while (l->count < l->capacity);
     free_page((unsigned long)bounce);
-    if (ret == 0 && copy_to_user(uarg, &l, sizeof l))
-        ret = -EFAULT;
     return ret;
 }
 
-static long do_verb(void __user *uarg)
+static long do_verb(void *arg)
 {
-    struct tvdev_task_verb v;
+    struct tvdev_task_verb *v = arg;
     u32 code;
 
-    if (copy_from_user(&v, uarg, sizeof v))
-        return -EFAULT;
-    if (!tvd_check_verb(&v, &code))
+    if (!tvd_check_verb(v, &code))
         return -EINVAL;
-    v.status = (u32)tv_hypercall(code, v.id, 0, 0, 0, 0, NULL);
-    return copy_to_user(uarg, &v, sizeof v) ? -EFAULT : 0;
+    v->status = (u32)tv_hypercall(code, v->id, 0, 0, 0, 0, NULL);
+    return 0;
 }
 
 /* TASK_WAIT in slices (tvdev_decode.h): the monitor's own continuation keeps
  * each slice short for the CPU; between slices a signal ends the wait
  * (-EINTR: Ctrl-C) and the scheduler may run others. */
-static long do_wait(void __user *uarg)
+static long do_wait(void *arg)
 {
-    struct tvdev_task_wait w;
+    struct tvdev_task_wait *w = arg;
     struct tvd_wait plan;
 
-    if (copy_from_user(&w, uarg, sizeof w))
-        return -EFAULT;
-    if (!tvd_check_wait(&w))
+    if (!tvd_check_wait(w))
         return -EINVAL;
-    tvd_wait_begin(&plan, w.timeout_ms, ktime_get_ns());
+    tvd_wait_begin(&plan, w->timeout_ms, ktime_get_ns());
     for (;;) {
         u32 slice;
         bool last = tvd_wait_next(&plan, ktime_get_ns(), &slice);
 
-        w.status = (u32)tv_hypercall(TV_HC_TASK_WAIT, w.id, slice, 0, 0, 0, NULL);
-        if (w.status != TV_E_TIMEOUT || last)
+        w->status = (u32)tv_hypercall(TV_HC_TASK_WAIT, w->id, slice, 0, 0, 0, NULL);
+        if (w->status != TV_E_TIMEOUT || last)
             break;
         if (signal_pending(current))
             return -EINTR;
         cond_resched();
     }
-    return copy_to_user(uarg, &w, sizeof w) ? -EFAULT : 0;
+    return 0;
 }
 
 static long do_events(struct tv_file *f, void __user *uarg)
@@ -325,147 +321,112 @@ static long do_events(struct tv_file *f, void __user *uarg)
 /* The disk class: the record goes through a kmalloc'd bounce buffer, checked
  * for its size against the call (tvd_check_disk) before anything is copied;
  * the monitor reads it once from there. */
-static long do_disk(void __user *uarg)
+static long do_disk(void *arg)
 {
-    struct tvdev_disk d;
+    struct tvdev_disk *d = arg;
     struct hc_out o = { 0, 0 };
     void *rec;
 
-    if (copy_from_user(&d, uarg, sizeof d))
-        return -EFAULT;
-    if (!tvd_check_disk(&d))
+    if (!tvd_check_disk(d))
         return -EINVAL;
-    rec = kmalloc(d.in_size, GFP_KERNEL);
+    rec = kmalloc(d->in_size, GFP_KERNEL);
     if (!rec)
         return -ENOMEM;
-    if (copy_from_user(rec, (const void __user *)(uintptr_t)d.in, d.in_size)) {
+    if (copy_from_user(rec, (const void __user *)(uintptr_t)d->in, d->in_size)) {
         kfree(rec);
         return -EFAULT;
     }
-    switch (d.call) {
+    switch (d->call) {
     case TV_HC_DISK_START:
-        d.status = (u32)tv_hypercall(TV_HC_DISK_START, d.arg, virt_to_phys(rec), d.in_size, 0, 0,
-                                     &o);
-        d.result = d.status == TV_OK ? o.rdx : 0;
+        d->status = (u32)tv_hypercall(TV_HC_DISK_START, d->arg, virt_to_phys(rec), d->in_size, 0,
+                                      0, &o);
+        d->result = d->status == TV_OK ? o.rdx : 0;
         break;
     case TV_HC_DIR_CREATE:
-        d.status = (u32)tv_hypercall(TV_HC_DIR_CREATE, virt_to_phys(rec), d.in_size, 0, 0, 0, &o);
-        d.result = 0;
+        d->status = (u32)tv_hypercall(TV_HC_DIR_CREATE, virt_to_phys(rec), d->in_size, 0, 0, 0,
+                                      &o);
+        d->result = 0;
         break;
     }
     kfree(rec);
-    return copy_to_user(uarg, &d, sizeof d) ? -EFAULT : 0;
+    return 0;
 }
 
 /* ---- virtual machines ---------------------------------------------------------- */
 /* VM_LIST has no cursor: the monitor writes the first capacity records in
  * one go, so the bounce is one physically contiguous run of zeroed pages
  * (at most 64 records, 8 pages). */
-static long do_vm_list(void __user *uarg)
+static long do_vm_list(void *arg)
 {
-    struct tvdev_vm_list l;
+    struct tvdev_vm_list *l = arg;
     struct hc_out o = { 0, 0 };
     size_t bytes;
     unsigned int order = 0;
     unsigned long pages = 0;
     long ret = 0;
 
-    if (copy_from_user(&l, uarg, sizeof l))
-        return -EFAULT;
-    if (!tvd_check_vm_list(&l))
+    if (!tvd_check_vm_list(l))
         return -EINVAL;
-    bytes = (size_t)l.capacity * sizeof(struct tv_vm_info);
+    bytes = (size_t)l->capacity * sizeof(struct tv_vm_info);
     if (bytes) {
         order = get_order(bytes);
         pages = __get_free_pages(GFP_KERNEL | __GFP_ZERO, order);
         if (!pages)
             return -ENOMEM;
     }
-    l.status = (u32)tv_hypercall(TV_HC_VM_LIST, pages ? virt_to_phys((void *)pages) : 0,
-                                 l.capacity, 0, 0, 0, &o);
-    l.total = 0;
-    l.count = 0;
-    if (l.status == TV_OK) {
-        l.total = o.rdx > U32_MAX ? U32_MAX : (u32)o.rdx;
-        l.count = tvd_vm_list_written(o.rdx, l.capacity);
-        if (l.count && copy_to_user((void __user *)(uintptr_t)l.entries, (void *)pages,
-                                    (size_t)l.count * sizeof(struct tv_vm_info)))
+    l->status = (u32)tv_hypercall(TV_HC_VM_LIST, pages ? virt_to_phys((void *)pages) : 0,
+                                 l->capacity, 0, 0, 0, &o);
+    l->total = 0;
+    l->count = 0;
+    if (l->status == TV_OK) {
+        l->total = o.rdx > U32_MAX ? U32_MAX : (u32)o.rdx;
+        l->count = tvd_vm_list_written(o.rdx, l->capacity);
+        if (l->count && copy_to_user((void __user *)(uintptr_t)l->entries, (void *)pages,
+                                    (size_t)l->count * sizeof(struct tv_vm_info)))
             ret = -EFAULT;
     }
     if (pages)
         free_pages(pages, order);
-    if (ret == 0 && copy_to_user(uarg, &l, sizeof l))
-        ret = -EFAULT;
     return ret;
 }
 
-static long do_vm_query(void __user *uarg)
+static long do_vm_query(void *arg)
 {
-    struct tvdev_vm_query *k = kmalloc(sizeof *k, GFP_KERNEL);
+    struct tvdev_vm_query *k = arg;
     struct hc_out o = { 0, 0 };
-    long ret = 0;
 
-    if (!k)
-        return -ENOMEM;
-    if (copy_from_user(k, uarg, sizeof *k)) {
-        ret = -EFAULT;
-        goto out;
-    }
-    if (!tvd_check_vm_query(k)) {
-        ret = -EINVAL;
-        goto out;
-    }
+    if (!tvd_check_vm_query(k))
+        return -EINVAL;
     memset(&k->info, 0, sizeof k->info); /* nothing of the caller's goes back */
     k->status = (u32)tv_hypercall(TV_HC_VM_QUERY, k->id, virt_to_phys(&k->info), sizeof k->info,
                                   0, 0, &o);
-    if (copy_to_user(uarg, k, sizeof *k))
-        ret = -EFAULT;
-out:
-    kfree(k);
-    return ret;
+    return 0;
 }
 
-static long do_vm_op(void __user *uarg)
+static long do_vm_op(void *arg)
 {
-    struct tvdev_vm_op v;
+    struct tvdev_vm_op *v = arg;
     struct hc_out o = { 0, 0 };
 
-    if (copy_from_user(&v, uarg, sizeof v))
-        return -EFAULT;
-    if (!tvd_check_vm_op(&v))
+    if (!tvd_check_vm_op(v))
         return -EINVAL;
-    v.status = (u32)tv_hypercall(v.call, v.id, v.flags, 0, 0, 0, &o);
-    v.task = v.status == TV_OK ? o.rdx : 0;
-    return copy_to_user(uarg, &v, sizeof v) ? -EFAULT : 0;
+    v->status = (u32)tv_hypercall(v->call, v->id, v->flags, 0, 0, 0, &o);
+    v->task = v->status == TV_OK ? o.rdx : 0;
+    return 0;
 }
 
-static long do_test_start(void __user *uarg)
+/* Only test builds of the monitor have the call: tv_ioctl asks first. */
+static long do_test_start(void *arg)
 {
-    struct tvdev_test_start *k;
+    struct tvdev_test_start *k = arg;
     struct hc_out o = { 0, 0 };
-    long ret = 0;
 
-    if (!(monitor_features & TV_FEAT_TEST_CALLS))
-        return -ENOTTY; /* only test builds of the monitor have the call */
-    k = kmalloc(sizeof *k, GFP_KERNEL);
-    if (!k)
-        return -ENOMEM;
-    if (copy_from_user(k, uarg, sizeof *k)) {
-        ret = -EFAULT;
-        goto out;
-    }
-    if (!tvd_check_test_start(k)) {
-        ret = -EINVAL;
-        goto out;
-    }
+    if (!tvd_check_test_start(k))
+        return -EINVAL;
     k->status = (u32)tv_hypercall(TV_HC_TEST_TASK_START, virt_to_phys(&k->spec),
                                   sizeof k->spec, 0, 0, 0, &o);
     k->id = k->status == TV_OK ? o.rdx : 0;
-    if (copy_to_user(uarg, k, sizeof *k))
-        ret = -EFAULT;
-out:
-    kfree(k);
-    return ret;
+    return 0;
 }
 
 static long tv_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -474,17 +435,22 @@ static long tv_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
     switch (cmd) {
     case TVDEV_IOC_VERSION:    return do_version(uarg);
-    case TVDEV_IOC_POWER_OFF:  return do_power_off(uarg);
-    case TVDEV_IOC_TASK_QUERY: return do_query(uarg);
-    case TVDEV_IOC_TASK_LIST:  return do_list(uarg);
-    case TVDEV_IOC_TASK_VERB:  return do_verb(uarg);
-    case TVDEV_IOC_TASK_WAIT:  return do_wait(uarg);
+#define CALL(type, fn) tv_ioctl_call(uarg, sizeof(struct type), fn)
+    case TVDEV_IOC_POWER_OFF:  return CALL(tvdev_power_off, do_power_off);
+    case TVDEV_IOC_TASK_QUERY: return CALL(tvdev_task_query, do_query);
+    case TVDEV_IOC_TASK_LIST:  return CALL(tvdev_task_list, do_list);
+    case TVDEV_IOC_TASK_VERB:  return CALL(tvdev_task_verb, do_verb);
+    case TVDEV_IOC_TASK_WAIT:  return CALL(tvdev_task_wait, do_wait);
     case TVDEV_IOC_EVENTS:     return do_events(file->private_data, uarg);
-    case TVDEV_IOC_DISK:       return do_disk(uarg);
-    case TVDEV_IOC_VM_LIST:    return do_vm_list(uarg);
-    case TVDEV_IOC_VM_QUERY:   return do_vm_query(uarg);
-    case TVDEV_IOC_VM_OP:      return do_vm_op(uarg);
-    case TVDEV_IOC_TEST_START: return do_test_start(uarg);
+    case TVDEV_IOC_DISK:       return CALL(tvdev_disk, do_disk);
+    case TVDEV_IOC_VM_LIST:    return CALL(tvdev_vm_list, do_vm_list);
+    case TVDEV_IOC_VM_QUERY:   return CALL(tvdev_vm_query, do_vm_query);
+    case TVDEV_IOC_VM_OP:      return CALL(tvdev_vm_op, do_vm_op);
+    case TVDEV_IOC_TEST_START:
+        if (!(monitor_features & TV_FEAT_TEST_CALLS))
+            return -ENOTTY; /* only test builds of the monitor have the call */
+        return CALL(tvdev_test_start, do_test_start);
+#undef CALL
     default:                   return -ENOTTY;
     }
 }
