@@ -42,6 +42,31 @@ static tv_status_t dev_ioctl(struct tv_linux *lx, unsigned long cmd, void *arg, 
     }
 }
 
+/* A call's answer with one output: the device's failure when the ioctl
+ * failed, else the monitor's status, and on success *out = value. */
+static tv_status_t answer(tv_status_t ioctl_st, uint32_t status, uint64_t value, uint64_t *out)
+{
+    if (ioctl_st != TV_OK)
+        return ioctl_st;
+    if (status == TV_OK)
+        *out = value;
+    return (tv_status_t)status;
+}
+
+/* A query's answer (TASK_QUERY, VM_QUERY): o0 = the record's size on OK
+ * and BUFFER_TOO_SMALL; on OK the record goes to the caller's buffer. */
+static tv_status_t query_answer(tv_status_t ioctl_st, uint32_t status, const void *rec,
+                                size_t size, uint64_t buf, uint64_t *out)
+{
+    if (ioctl_st != TV_OK)
+        return ioctl_st;
+    if (status == TV_OK || status == TV_E_BUFFER_TOO_SMALL)
+        *out = size;
+    if (status == TV_OK)
+        memcpy((void *)(uintptr_t)buf, rec, size);
+    return (tv_status_t)status;
+}
+
 static tv_status_t do_query(struct tv_linux *lx, const uint64_t a[5], uint64_t *out)
 {
     if (a[3] || a[4])
@@ -54,13 +79,7 @@ static tv_status_t do_query(struct tv_linux *lx, const uint64_t a[5], uint64_t *
     memset(&q, 0, sizeof q);
     q.id = a[0];
     tv_status_t st = dev_ioctl(lx, TVDEV_IOC_TASK_QUERY, &q, true);
-    if (st != TV_OK)
-        return st;
-    if (q.status == TV_OK || q.status == TV_E_BUFFER_TOO_SMALL)
-        *out = sizeof(struct tv_task_info);
-    if (q.status == TV_OK)
-        memcpy((void *)(uintptr_t)a[1], &q.info, sizeof q.info);
-    return (tv_status_t)q.status;
+    return query_answer(st, q.status, &q.info, sizeof q.info, a[1], out);
 }
 
 static tv_status_t do_list(struct tv_linux *lx, const uint64_t a[5], uint64_t *out)
@@ -74,11 +93,7 @@ static tv_status_t do_list(struct tv_linux *lx, const uint64_t a[5], uint64_t *o
     l.capacity = (uint32_t)a[2];
     l.flags = (uint32_t)a[3];
     tv_status_t st = dev_ioctl(lx, TVDEV_IOC_TASK_LIST, &l, true);
-    if (st != TV_OK)
-        return st;
-    if (l.status == TV_OK)
-        *out = l.count;
-    return (tv_status_t)l.status;
+    return answer(st, l.status, l.count, out);
 }
 
 static tv_status_t do_verb(struct tv_linux *lx, uint32_t verb, const uint64_t a[5])
@@ -135,11 +150,9 @@ static tv_status_t do_test_start(struct tv_linux *lx, const uint64_t a[5], uint6
     memset(&t, 0, sizeof t);
     memcpy(&t.spec, (const void *)(uintptr_t)a[0], sizeof t.spec);
     tv_status_t st = dev_ioctl(lx, TVDEV_IOC_TEST_START, &t, true);
-    if (st != TV_OK)
-        return st == TV_E_UNSUPPORTED ? TV_E_UNKNOWN_CALL : st; /* not a test build */
-    if (t.status == TV_OK)
-        *out = t.id;
-    return (tv_status_t)t.status;
+    if (st == TV_E_UNSUPPORTED)
+        st = TV_E_UNKNOWN_CALL; /* not a test build */
+    return answer(st, t.status, t.id, out);
 }
 
 /* DISK_START: a1 is the client's token for its record (its user address);
@@ -155,11 +168,7 @@ static tv_status_t do_disk_start(struct tv_linux *lx, const uint64_t a[5], uint6
     d.in = a[1];
     d.in_size = (uint32_t)a[2];
     tv_status_t st = dev_ioctl(lx, TVDEV_IOC_DISK, &d, true);
-    if (st != TV_OK)
-        return st;
-    if (d.status == TV_OK)
-        *out = d.result;
-    return (tv_status_t)d.status;
+    return answer(st, d.status, d.result, out);
 }
 
 /* DIR_CREATE: a0 is the token of the path (in the client's scratch page), a1
@@ -186,11 +195,7 @@ static tv_status_t do_vm_list(struct tv_linux *lx, const uint64_t a[5], uint64_t
     l.entries = a[1] ? a[0] : 0;
     l.capacity = (uint32_t)a[1];
     tv_status_t st = dev_ioctl(lx, TVDEV_IOC_VM_LIST, &l, true);
-    if (st != TV_OK)
-        return st;
-    if (l.status == TV_OK)
-        *out = l.total;
-    return (tv_status_t)l.status;
+    return answer(st, l.status, l.total, out);
 }
 
 static tv_status_t do_vm_query(struct tv_linux *lx, const uint64_t a[5], uint64_t *out)
@@ -205,13 +210,7 @@ static tv_status_t do_vm_query(struct tv_linux *lx, const uint64_t a[5], uint64_
     memset(&q, 0, sizeof q);
     q.id = (uint32_t)a[0];
     tv_status_t st = dev_ioctl(lx, TVDEV_IOC_VM_QUERY, &q, true);
-    if (st != TV_OK)
-        return st;
-    if (q.status == TV_OK || q.status == TV_E_BUFFER_TOO_SMALL)
-        *out = sizeof(struct tv_vm_info);
-    if (q.status == TV_OK)
-        memcpy((void *)(uintptr_t)a[1], &q.info, sizeof q.info);
-    return (tv_status_t)q.status;
+    return query_answer(st, q.status, &q.info, sizeof q.info, a[1], out);
 }
 
 static tv_status_t do_vm_op(struct tv_linux *lx, uint32_t code, const uint64_t a[5], uint64_t *out)
@@ -224,11 +223,7 @@ static tv_status_t do_vm_op(struct tv_linux *lx, uint32_t code, const uint64_t a
     v.id = (uint32_t)a[0];
     v.flags = (uint32_t)a[1]; /* shutdown/restart: TV_VM_OP_F_FORCE; the driver refuses others */
     tv_status_t st = dev_ioctl(lx, TVDEV_IOC_VM_OP, &v, true);
-    if (st != TV_OK)
-        return st;
-    if (v.status == TV_OK)
-        *out = v.task;
-    return (tv_status_t)v.status;
+    return answer(st, v.status, v.task, out);
 }
 
 static tv_status_t lx_call(void *ctx, uint32_t code, const uint64_t a[5], uint64_t *out)
