@@ -12,6 +12,7 @@
  *   cmdline = text passed to the guest
  *   control = yes
  *   autostart = no       (optional: default yes, started at boot)
+ *   disk    = VOLUME:/path/disk.vhd   (optional, repeatable: a virtio-blk disk)
  */
 #include "boot_config.h"
 
@@ -20,7 +21,7 @@
 
 enum key_id {
     KEY_MONITOR, KEY_LOG_LEVEL, KEY_OPTIONS,           /* global */
-    KEY_IMAGE, KEY_MEMORY, KEY_CMDLINE, KEY_CONTROL, KEY_INITRD, KEY_AUTOSTART, /* per partition */
+    KEY_IMAGE, KEY_MEMORY, KEY_CMDLINE, KEY_CONTROL, KEY_INITRD, KEY_AUTOSTART, KEY_DISK, /* per partition */
     KEY_COUNT
 };
 
@@ -28,6 +29,7 @@ static const char *const key_names[KEY_COUNT] = {
     [KEY_MONITOR] = "monitor", [KEY_LOG_LEVEL] = "log_level", [KEY_OPTIONS] = "options",
     [KEY_IMAGE] = "image", [KEY_MEMORY] = "memory", [KEY_CMDLINE] = "cmdline",
     [KEY_CONTROL] = "control", [KEY_INITRD] = "initrd", [KEY_AUTOSTART] = "autostart",
+    [KEY_DISK] = "disk",
 };
 
 struct parser {
@@ -193,6 +195,31 @@ static tv_status_t set_control(struct parser *p, const char *value)
     return TV_OK;
 }
 
+/* "disk = VOLUME:/path": an image in the image store (the volume name and
+ * the path are judged again when the VM starts, against the volumes that
+ * exist then); up to TV_BOOT_MAX_DISKS per partition, in PCI slot order. */
+static tv_status_t add_disk(struct parser *p, const char *value)
+{
+    struct tv_config_partition *part = p->part;
+    const char *colon = value;
+    while (*colon && *colon != ':')
+        colon++;
+    if (!*colon)
+        colon = 0;
+    if (part->disk_count >= TV_BOOT_MAX_DISKS)
+        return fail(p, TV_E_LIMIT, "partition '%s' has more than %d 'disk =' lines", part->name,
+                    TV_BOOT_MAX_DISKS);
+    if (!colon || colon == value || colon[1] != '/' || !tv_config_path_is_valid(value))
+        return fail(p, TV_E_INVALID_ARGUMENT,
+                    "'disk' must be VOLUME:/path of an image in the image store, not '%.60s'",
+                    value);
+    struct tv_boot_disk *d = &part->disks[part->disk_count++];
+    tv_strlcpy(d->path, value, sizeof d->path);
+    d->mode = TV_DISK_MODE_NORMAL;
+    d->line = p->line;
+    return TV_OK;
+}
+
 static tv_status_t set_key(struct parser *p, enum key_id key, const char *value)
 {
     struct tv_boot_config *cfg = p->cfg;
@@ -232,6 +259,8 @@ static tv_status_t set_key(struct parser *p, enum key_id key, const char *value)
             p->part->flags |= TV_PART_NO_AUTOSTART;
         return TV_OK;
     }
+    case KEY_DISK:
+        return add_disk(p, value);
     case KEY_COUNT:
         break;
     }
@@ -257,7 +286,7 @@ static tv_status_t parse_assignment(struct parser *p, char *s)
     for (int k = first; k < last; k++) {
         if (tv_strcmp(s, key_names[k]) != 0)
             continue;
-        if (p->key_line[k])
+        if (p->key_line[k] && k != KEY_DISK)
             return fail(p, TV_E_EXISTS, "'%s' is given twice (first at line %u)",
                         s, (unsigned)p->key_line[k]);
         p->key_line[k] = p->line;
@@ -275,7 +304,7 @@ static tv_status_t parse_assignment(struct parser *p, char *s)
     if (p->part)
         return fail(p, TV_E_CORRUPT,
                     "unknown key '%.40s' in partition '%s' (expected image, memory, cmdline, "
-                    "control, initrd or autostart)", s, p->part->name);
+                    "control, initrd, autostart or disk)", s, p->part->name);
     return fail(p, TV_E_CORRUPT,
                 "unknown key '%.40s' (expected monitor, log_level or options)", s);
 }

@@ -27,6 +27,8 @@ struct tv_config_partition {
     uint32_t image_line;                /* line of its "image =" key */
     char initrd_path[TV_BOOT_PATH_LEN]; /* "" when the partition has none */
     uint32_t initrd_line;               /* line of its "initrd =" key, 0 when none */
+    uint32_t disk_count;                /* "disk =" lines (repeatable) */
+    struct tv_boot_disk disks[TV_BOOT_MAX_DISKS];
 };
 
 struct tv_boot_config {

@@ -7,13 +7,14 @@
 #include <stdint.h>
 
 #define TV_BOOT_INFO_MAGIC    0x4f464e4954425654ull /* "TVBTINFO" little-endian */
-#define TV_BOOT_INFO_VERSION  2   /* 2: initrd per partition */
+#define TV_BOOT_INFO_VERSION  3   /* 2: initrd per partition; 3: virtual disks */
 
 #define TV_BOOT_MAX_MEM         512
 #define TV_BOOT_MAX_PARTITIONS  8
 #define TV_BOOT_NAME_LEN        32
 #define TV_BOOT_CMDLINE_LEN     256
 #define TV_BOOT_PATH_LEN        128
+#define TV_BOOT_MAX_DISKS       4   /* virtual disks per VM */
 
 /* Memory region types.  Only TV_MEM_USABLE may be handed out by the monitor's
  * page allocator; everything else is kept away from the monitor and guests. */
@@ -41,6 +42,20 @@ struct tv_boot_mem_region {
  * (VM_STARTUP).  Clear (the default) starts it at boot, as before. */
 #define TV_PART_NO_AUTOSTART (1u << 1)
 
+/* How a VM uses a virtual disk ("disk = VOLUME:/path.vhd"): the hook for
+ * undo disks (a differencing child made at Startup, kept, discarded or
+ * merged at TurnOff).  Only NORMAL exists so far: the image itself is
+ * opened for writing for the run. */
+enum tv_disk_mode {
+    TV_DISK_MODE_NORMAL = 0,
+};
+
+struct tv_boot_disk {
+    char path[TV_BOOT_PATH_LEN];          /* "VOLUME:/path.vhd" in the image store */
+    uint32_t mode;                        /* enum tv_disk_mode */
+    uint32_t line;                        /* config line, for messages */
+};
+
 struct tv_boot_partition {
     char name[TV_BOOT_NAME_LEN];          /* NUL-terminated */
     char image_path[TV_BOOT_PATH_LEN];    /* as written in the config, for messages */
@@ -53,6 +68,9 @@ struct tv_boot_partition {
     char initrd_path[TV_BOOT_PATH_LEN];   /* "" when none */
     uint64_t initrd_phys;                 /* initial ramdisk file bytes (0 when none) */
     uint64_t initrd_size;
+    uint32_t disk_count;                  /* virtio-blk disks, in PCI slot order */
+    uint32_t reserved;
+    struct tv_boot_disk disks[TV_BOOT_MAX_DISKS];
 };
 
 enum tv_log_level {

@@ -93,6 +93,9 @@ EFI_STATUS tv_load_partitions(struct tv_efi_volume *vol, const struct tv_boot_co
         bp->memory_bytes = cp->memory_bytes;
         bp->flags = cp->flags;
         bp->vcpus = 1;
+        /* Virtual disks are opened by the monitor, in its image store. */
+        bp->disk_count = cp->disk_count;
+        tv_memcpy(bp->disks, cp->disks, sizeof bp->disks);
         bi->partition_count = i + 1;
         if (cfg->log_level >= TV_LOG_INFO)
             tv_print("taskvisor: partition %s%s: %s, %llu bytes at 0x%llx, %llu MiB of memory\n",

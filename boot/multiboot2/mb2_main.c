@@ -288,6 +288,9 @@ void mb2_main(uint32_t magic, uint32_t info_pa)
         bp->memory_bytes = cp->memory_bytes;
         bp->flags = cp->flags;
         bp->vcpus = 1;
+        /* Virtual disks are opened by the monitor, in its image store. */
+        bp->disk_count = cp->disk_count;
+        tv_memcpy(bp->disks, cp->disks, sizeof bp->disks);
         if (cp->initrd_path[0]) {
             const struct tv_mb2_module *r = find_module(cp->initrd_path);
             if (!r)

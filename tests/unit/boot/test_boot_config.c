@@ -357,9 +357,31 @@ static void autostart_defaults_to_yes(void **state)
     expect_error(HEAD "autostart = no\n" PART, TV_E_CORRUPT, 2, "belongs inside a [partition");
 }
 
+/* disk: repeatable, VOLUME:/path, at most TV_BOOT_MAX_DISKS, in order. */
+static void disks_are_listed_in_order(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(HEAD PART "disk = TVFAT:/vm/a.vhd\ndisk = DATA:/b.vhd\n"
+                           "[partition b]\nimage = b.bin\nmemory = 4M\n"), TV_OK);
+    assert_int_equal(cfg.partitions[0].disk_count, 2);
+    assert_string_equal(cfg.partitions[0].disks[0].path, "TVFAT:/vm/a.vhd");
+    assert_string_equal(cfg.partitions[0].disks[1].path, "DATA:/b.vhd");
+    assert_int_equal(cfg.partitions[0].disks[0].mode, TV_DISK_MODE_NORMAL);
+    assert_int_equal(cfg.partitions[0].disks[1].line, 6);
+    assert_int_equal(cfg.partitions[1].disk_count, 0);
+    expect_error(HEAD PART "disk = /vm/a.vhd\n", TV_E_INVALID_ARGUMENT, 5, "VOLUME:/path");
+    expect_error(HEAD PART "disk = :/a.vhd\n", TV_E_INVALID_ARGUMENT, 5, "VOLUME:/path");
+    expect_error(HEAD PART "disk = TVFAT:a.vhd\n", TV_E_INVALID_ARGUMENT, 5, "VOLUME:/path");
+    expect_error(HEAD PART "disk = TVFAT:/a/../b.vhd\n", TV_E_INVALID_ARGUMENT, 5, "VOLUME:/path");
+    expect_error(HEAD PART "disk = V:/1.vhd\ndisk = V:/2.vhd\ndisk = V:/3.vhd\ndisk = V:/4.vhd\n"
+                 "disk = V:/5.vhd\n", TV_E_LIMIT, 9, "more than 4 'disk =' lines");
+    expect_error(HEAD "disk = V:/a.vhd\n" PART, TV_E_CORRUPT, 2, "belongs inside a [partition");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(disks_are_listed_in_order),
         cmocka_unit_test(parses_full_config),
         cmocka_unit_test(initrd_is_a_partition_path),
         cmocka_unit_test(autostart_defaults_to_yes),
