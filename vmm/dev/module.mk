@@ -30,3 +30,18 @@ FUZZ_TARGETS += $(BUILD)/fuzz/cmos_rtc
 $(BUILD)/fuzz/cmos_rtc: tests/fuzz/fuzz_cmos_rtc.c vmm/dev/cmos_rtc.c vmm/dev/cmos_rtc.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ivmm $(filter %.c,$^) -o $@
+
+# The virtual disk devices: the PCI bus, the virtio-pci registers and the
+# virtio-blk request parser (portable; the monitor binds them in
+# vmm/vm/vm_disks.c).
+VDISK_DEV_SRCS := vmm/dev/vpci.c vmm/dev/virtio_pci_blk.c vmm/dev/virtio_blk_queue.c
+PORTABLE_SRCS += $(VDISK_DEV_SRCS)
+UNIT_TESTS += $(BUILD)/tests/unit/test_virtio_blk
+$(BUILD)/tests/unit/test_virtio_blk: $(call host_objs,tests/unit/dev/test_virtio_blk.c $(VDISK_DEV_SRCS) $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+FUZZ_TARGETS += $(BUILD)/fuzz/virtio_blk
+$(BUILD)/fuzz/virtio_blk: tests/fuzz/fuzz_virtio_blk.c $(VDISK_DEV_SRCS) $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -Ivmm $(filter %.c,$^) -o $@
