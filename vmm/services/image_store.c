@@ -259,6 +259,11 @@ tv_status_t image_store_init(const char *options)
     return st;
 }
 
+bool image_store_ready(void)
+{
+    return calls && volume_calls_store(calls) != 0;
+}
+
 unsigned image_store_count(void)
 {
     return calls ? store_count(volume_calls_store(calls)) : 0;

@@ -15,6 +15,8 @@
  * sealed).  Calls made before the mount has finished wait for it. */
 tv_status_t image_store_init(const char *options);
 
+/* The volumes are mounted (the store's thread has finished at boot). */
+bool image_store_ready(void);
 /* 0 until the volumes are mounted. */
 unsigned image_store_count(void);
 tv_status_t image_store_info(unsigned index, struct tv_volume_info *out);

@@ -5,6 +5,7 @@
 #include "arch/x86/cpu.h"
 #include "kernel/log.h"
 #include "vm/partition.h"
+#include "vm/vm_disks.h"
 #include "taskvisor/hypercall.h"
 #include "dev/cmos_rtc.h"
 #include "dev/legacy_ports.h"
@@ -22,6 +23,8 @@ static uint32_t port_read(struct vcpu *v, uint16_t port, unsigned size)
     if (cmos_rtc_handles_port(port) && size == 1)
         return cmos_rtc_read(&p->cmos, port, (int64_t)(wallclock_unix_ns() / 1000000000ull));
     uint32_t v32;
+    if (vm_disks_port_read(p, port, size, &v32))
+        return v32;
     if (legacy_port_read(port, size, &v32))
         return v32;
     return size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffffu;
@@ -38,6 +41,8 @@ static void port_write(struct vcpu *v, uint16_t port, unsigned size, uint32_t va
         cmos_rtc_write(&p->cmos, port, (uint8_t)value);
         return;
     }
+    if (vm_disks_port_write(p, port, size, value))
+        return;
     /* The exit port is a 32-bit register (include/taskvisor/hypercall.h):
      * only a 32-bit OUT (or OUTSD) stops the partition with its value; an
      * 8- or 16-bit write is dropped like a write to an unknown port, so a

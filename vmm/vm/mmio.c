@@ -15,6 +15,7 @@
 #include "vm/mmio.h"
 #include "vm/guest_insn.h"
 #include "vm/partition.h"
+#include "vm/vm_disks.h"
 #include "emul/x86_mmio.h"
 #include "dev/ioapic.h"
 #include "dev/vapic_mmio.h"
@@ -34,6 +35,8 @@ static tv_status_t dev_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *va
         *value = vapic_mmio_read(&v->apic, &p->xapic, off, size);
     else if (page == IOAPIC_BASE_GPA)
         *value = ioapic_mmio_read(&p->ioapic, off, size);
+    else if (vm_disks_mmio_read(p, gpa, size, value))
+        ;
     else
         *value = all_ones(size);
     return TV_OK;
@@ -48,6 +51,8 @@ static tv_status_t dev_write(void *ctx, uint64_t gpa, unsigned size, uint64_t va
         vapic_mmio_write(&v->apic, &p->xapic, off, size, value);
     else if (page == IOAPIC_BASE_GPA)
         ioapic_mmio_write(&p->ioapic, off, size, value);
+    else
+        (void)vm_disks_mmio_write(p, gpa, size, value);  /* the BARs of the virtual disks */
     /* else dropped */
     return TV_OK;
 }

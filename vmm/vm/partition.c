@@ -1,6 +1,7 @@
 /* Creating partitions from the boot configuration: RAM, nested page
  * tables, the guest image, the vCPU and its thread. */
 #include "vm/partition.h"
+#include "vm/vm_disks.h"
 #include "vm/fpu.h"
 #include "kernel/log.h"
 #include "kernel/options.h"
@@ -169,13 +170,19 @@ static void uart_irq(void *ctx, bool level)
 /* Console input arrives on the poller's thread: the pin's vector is posted
  * straight to the vCPU (posting is thread-safe, the I/O APIC state is the
  * vCPU thread's).  A spare interrupt finds IIR empty and is harmless. */
-static void uart_rx_kick(void *ctx)
+void partition_pulse_irq(struct partition *p, unsigned pin)
 {
-    struct partition *p = ctx;
-    uint64_t rte = __atomic_load_n(&p->ioapic.redir[UART_ISA_IRQ], __ATOMIC_RELAXED);
+    if (pin >= IOAPIC_PINS)
+        return;
+    uint64_t rte = __atomic_load_n(&p->ioapic.redir[pin], __ATOMIC_RELAXED);
     if (!(rte & (1ull << 16)))
         ioapic_deliver(p, (uint8_t)rte, (uint8_t)(rte >> 56), (rte >> 11) & 1,
                        (uint8_t)((rte >> 8) & 7));
+}
+
+static void uart_rx_kick(void *ctx)
+{
+    partition_pulse_irq(ctx, UART_ISA_IRQ);
 }
 
 /* The platform description every partition finds at MPTABLE_GPA (in the
@@ -297,6 +304,8 @@ tv_status_t partition_define(const struct tv_boot_partition *bp, uint32_t id,
 void partition_release(struct partition *p)
 {
     struct vcpu *v = &p->vcpu;
+    /* The disks' threads write guest RAM: they end before it is freed. */
+    vm_disks_stop(p);
     /* The vAPIC timer must not fire into a vCPU that is gone. */
     vapic_destroy(&v->apic);
     bool irq = irq_save(); /* VMCLEAR and the backend's current-VMCS record: see build */

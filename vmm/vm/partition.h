@@ -58,6 +58,7 @@ struct partition {
     volatile bool thread_done;      /* the vCPU thread has released everything */
     struct thread *joiner;          /* waits for thread_done */
     struct vm_agent agent;          /* the guest agent of the current run (services/vm_agent.c) */
+    struct vm_disk_set *disks;      /* open virtual disks and their PCI bus (vm/vm_disks.c), or NULL */
 };
 
 extern struct partition *partitions[MAX_PARTITIONS];
@@ -104,6 +105,10 @@ bool guest_ram_fault_in(struct partition *p, uint64_t gpa);
  * RAM is TV_E_INVALID_ARGUMENT. */
 tv_status_t guest_read_cb(void *part, uint64_t gpa, void *dst, size_t len);
 tv_status_t guest_write_cb(void *part, uint64_t gpa, const void *src, size_t len);
+/* Sends the vector of I/O APIC pin `pin` as its redirection entry says,
+ * unless masked: for devices served on other threads (posting is
+ * thread-safe; the I/O APIC's own state belongs to the vCPU's thread). */
+void partition_pulse_irq(struct partition *p, unsigned pin);
 /* The partition with this id, NULL if none. */
 struct partition *partition_by_id(uint32_t id);
 /* Called on the vCPU thread when the partition has stopped: marks it stopped

@@ -2,6 +2,7 @@
  * interrupts, sleep in HLT.  Guest state is touched only on this thread;
  * other threads post requests (vcpu_post_request) and wake it. */
 #include "vm/vcpu.h"
+#include "vm/vm_disks.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
 #include "vm/exit.h"
@@ -161,6 +162,12 @@ void vcpu_thread_main(void *arg)
 {
     struct vcpu *v = arg;
     struct vm_exit exit;
+    /* A VM started at boot opens its disks here, before its first
+     * instruction (at boot nothing could wait for the image store); a
+     * Startup has opened them already. */
+    tv_status_t dst = vm_disks_start(v->part);
+    if (dst != TV_OK)
+        vcpu_stop(v, STOP_INTERNAL_ERROR, (uint64_t)dst, "its virtual disks cannot be opened");
     for (;;) {
         cpu_cli();
         uint32_t req = __atomic_exchange_n(&v->requests, 0, __ATOMIC_SEQ_CST);
@@ -202,6 +209,10 @@ void vcpu_thread_main(void *arg)
         trap_nmi_report();
     }
     cpu_sti();
+    /* The disks close as soon as the guest is gone, before anyone hears it
+     * stopped (a test build's verdict powers the machine off right then,
+     * unmounting the volumes the images are on). */
+    vm_disks_stop(v->part);
     partition_stopped(v->part);
     /* This run is over: its VMCB/VMCS, extended state, nested page tables
      * and guest RAM go back to the allocators (the record, the VM's

@@ -1,6 +1,7 @@
 /* VM states, claims and operations: see vm_life.h. */
 #include "vm/vm_life.h"
 #include "vm/partition.h"
+#include "vm/vm_disks.h"
 #include "kernel/log.h"
 #include "kernel/sched.h"
 #include "kernel/spinlock.h"
@@ -119,6 +120,8 @@ void partition_vcpu_ended(struct partition *p)
 {
     begin_turning_off(p);
     forget_agent(p);
+    /* TurnOff: the disk threads finish their request, the images close. */
+    vm_disks_stop(p);
     partition_release(p);
     bool irq = irq_save();
     p->vcpu.thread = 0; /* nothing may wake this thread again */
@@ -149,6 +152,10 @@ tv_status_t vm_startup(struct partition *p, struct task_job *job)
     if (job)
         task_job_set_total(job, p->mem_bytes + p->def.image_size + p->def.initrd_size);
     st = partition_build(p, build_progress, job);
+    /* The disks open once the machine exists (vm/vm_disks.c); the engine's
+     * lock marks each image in use until the VM turns off. */
+    if (st == TV_OK)
+        st = vm_disks_start(p);
     /* Past this point the vCPU belongs to the scheduler: not cancelable. */
     if (st == TV_OK && job)
         st = task_job_point_of_no_return(job);
