@@ -27,6 +27,15 @@ static bool ready(void)
     return console_client(&client, "VM client");
 }
 
+uint32_t console_vm_state(const char *name)
+{
+    uint32_t id;
+    struct tv_vm_info info;
+    if (!ready() || tv_vm_find(&client, name, &id) != TV_OK || tv_vm_query(&client, id, &info) != TV_OK)
+        return 0;
+    return info.state;
+}
+
 int cmd_vms(int argc, char **argv)
 {
     (void)argc;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONSOLE_LINE_MAX 160
 #define CONSOLE_ARGS_MAX 16
@@ -68,6 +69,8 @@ int cmd_disk_convert(int argc, char **argv);
 int cmd_disk_check(int argc, char **argv);
 int cmd_vms(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
+/* The state (TV_VM_*) of the VM called name, 0 when it cannot be read. */
+uint32_t console_vm_state(const char *name);
 /* cmd_volumes.c: the image store's read-only commands. */
 int cmd_volumes(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
@@ -80,5 +83,7 @@ __attribute__((noreturn)) void control_selftest(void);
 __attribute__((noreturn)) void control_storetest(void);
 /* The ESP as a volume (command line "esptest"). */
 __attribute__((noreturn)) void control_esptest(void);
+/* "vmdisktest": a VM's disk is in use while it runs (vm_disk_inuse). */
+__attribute__((noreturn)) void control_vmdisktest(void);
 
 #endif

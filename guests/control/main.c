@@ -1,5 +1,6 @@
 /* The default control partition: an interactive console on its serial line,
- * or, with "selftest" (or "storetest", "esptest") on the command line, a TAP self-test
+ * or, with "selftest" (or "storetest", "esptest", "vmdisktest") on the command line, a
+ * TAP self-test
  * for the integration tests. */
 #include "console.h"
 #include "guest.h"
@@ -13,5 +14,7 @@ int guest_main(const struct guest_boot *boot)
         control_storetest();
     if (guest_cmdline_has("esptest"))
         control_esptest();
+    if (guest_cmdline_has("vmdisktest"))
+        control_vmdisktest();
     console_run();
 }

@@ -7,6 +7,7 @@
 #include "console.h"
 #include "guest.h"
 #include "tv_string.h"
+#include "taskvisor/vm.h"
 
 static int run_line(const char *text)
 {
@@ -69,5 +70,28 @@ void control_storetest(void)
     expect_fail("mkdir TVFAT:/vms");
     expect_ok("disk create dynamic TVFAT:/vms/a.vhd 16");
     expect_ok("mkdir TVFAT:/vms/old disks"); /* a name with a space: the rest of the line */
+    guest_exit_summary();
+}
+
+/* "vmdisktest" (scenario vm_disk_inuse): starts the VM vblk, whose
+ * definition names TVFAT:/vm/disk.vhd, and while it runs a disk operation
+ * on that image is refused as in use (the log line is judged: BUSY); once
+ * the VM has turned off by itself the same operation runs. */
+static bool vm_off(const char *name)
+{
+    return console_vm_state(name) == TV_VM_TURNED_OFF;
+}
+
+void control_vmdisktest(void)
+{
+    expect_ok("vm start vblk");
+    expect_fail("disk compact TVFAT:/vm/disk.vhd");
+    uint64_t khz = cpuid(TV_CPUID_LEAF_TIMING, 0).eax, end = rdtsc() + khz * 120000;
+    bool off = false;
+    while (!(off = vm_off("vblk")) && rdtsc() < end)
+        for (int i = 0; i < 100000; i++)
+            cpu_pause();
+    report("the VM vblk turned off by itself", off);
+    expect_ok("disk compact TVFAT:/vm/disk.vhd");
     guest_exit_summary();
 }

@@ -22,6 +22,9 @@
 #                           child's writes applied with dd).
 #                           IMG.vhds gets one line per VHD: "PATH TYPE VIRTUAL
 #                           FILE" (qemu-img info's virtual size, the file's size).
+#   mkstore.sh add-vm IMG   adds TVFAT:/vm/disk.vhd (a guest's disk, below)
+#   mkstore.sh check-vm IMG the volumes clean and what the vblk guest wrote
+#                           there (see the commands below)
 #   mkstore.sh check IMG [LOG]
 #                           after the run: fsck.fat -n and fsck.exfat -n clean on
 #                           every volume, VolumeDirty clear (a clean unmount);
@@ -41,6 +44,20 @@ P3=$((P2 + N2)) N3=$((16 * 2048))
 GUID3=0FC63DAF-8483-4772-8E79-3D69D8470001
 
 part() { dd if="$img" of="$tmp/p$1" bs=512 skip="$2" count="$3" status=none; }
+
+# Every volume passes fsck, exFAT's VolumeDirty is clear (a clean unmount).
+fsck_all() {
+    part 1 $P1 $N1
+    part 2 $P2 $N2
+    part 3 $P3 $N3
+    out=$(fsck.fat -n "$tmp/p1" 2>&1) || { echo "fsck.fat -n on TVFAT: $out" | tr '\n' ' '; exit 1; }
+    for i in 2 3; do
+        out=$(fsck.exfat -n "$tmp/p$i" 2>&1) || { echo "fsck.exfat -n on partition $i: $out" | tr '\n' ' '; exit 1; }
+        # VolumeFlags (boot sector offset 106), bit 1 = VolumeDirty.
+        flags=$(od -An -tu2 -j106 -N2 "$tmp/p$i" | tr -d ' ')
+        if [ $((flags & 2)) -ne 0 ]; then echo "partition $i: exFAT VolumeDirty still set"; exit 1; fi
+    done
+}
 
 exfat_copy() {   # image, then "src dst" pairs relative to the mount
     local f=$1; shift
@@ -135,16 +152,7 @@ create)
     dd if="$tmp/p3" of="$img" bs=512 seek=$P3 conv=notrunc status=none
     ;;
 check)
-    part 1 $P1 $N1
-    part 2 $P2 $N2
-    part 3 $P3 $N3
-    out=$(fsck.fat -n "$tmp/p1" 2>&1) || { echo "fsck.fat -n on TVFAT: $out" | tr '\n' ' '; exit 1; }
-    for i in 2 3; do
-        out=$(fsck.exfat -n "$tmp/p$i" 2>&1) || { echo "fsck.exfat -n on partition $i: $out" | tr '\n' ' '; exit 1; }
-        # VolumeFlags (boot sector offset 106), bit 1 = VolumeDirty.
-        flags=$(od -An -tu2 -j106 -N2 "$tmp/p$i" | tr -d ' ')
-        if [ $((flags & 2)) -ne 0 ]; then echo "partition $i: exFAT VolumeDirty still set"; exit 1; fi
-    done
+    fsck_all
     log=${3:-}
     [ -n "$log" ] || exit 0
     need() {   # a fixed string the log must hold
@@ -201,5 +209,34 @@ check)
     need '0FC63DAF-8483-4772-8E79-3D69D8470001: exFAT, '
     need 'partition 3, label ""'
     ;;
-*) echo "usage: $0 create|check IMG" >&2; exit 2 ;;
+add-vm)
+    # After create: TVFAT:/vm/disk.vhd, a dynamic 8 MiB VHD (qemu-img: 16388
+    # sectors) whose first 64 KiB hold 0x77 (qemu-io), for a guest's disk.
+    part 1 $P1 $N1
+    qemu-img create -q -f vpc "$tmp/disk.vhd" 8M
+    qemu-io -f vpc -c "write -P 0x77 0 64k" "$tmp/disk.vhd" >/dev/null
+    mmd -i "$tmp/p1" ::/vm
+    mcopy -i "$tmp/p1" "$tmp/disk.vhd" ::/vm/disk.vhd
+    dd if="$tmp/p1" of="$img" bs=512 seek=$P1 conv=notrunc status=none
+    ;;
+check-vm)
+    # After the vblk guest's run: clean volumes, a sound VHD (tvdisk check)
+    # holding what the guest wrote through its virtio-blk disk (qemu-io
+    # reads the patterns: 0x77 kept, 0xA5 at sectors 200-215, zeros after
+    # them, 0x3C in the last sector).
+    fsck_all
+    mcopy -n -i "$tmp/p1" ::/vm/disk.vhd "$tmp/disk.vhd" || { echo "TVFAT:/vm/disk.vhd is gone"; exit 1; }
+    tvdisk=$(dirname "$0")/../../build/bin/tvdisk
+    out=$("$tvdisk" check "$tmp/disk.vhd" 2>&1) || { echo "tvdisk check disk.vhd: $out" | tr '\n' ' '; exit 1; }
+    last=$(( $(qemu-img info -f vpc --output=json "$tmp/disk.vhd" | sed -n 's/.*"virtual-size": *\([0-9]*\).*/\1/p') - 512 ))
+    for r in "0x77 0 65536" "0xa5 102400 8192" "0 110592 512" "0x3c $last 512"; do
+        set -- $r
+        out=$(qemu-io -r -f vpc -c "read -P $1 $2 $3" "$tmp/disk.vhd" 2>&1) || true
+        if ! grep -q "^read $3/$3 bytes" <<<"$out" || grep -qi "fail" <<<"$out"; then
+            echo "disk.vhd: $3 bytes at $2 are not all $1: $out" | tr '\n' ' '
+            exit 1
+        fi
+    done
+    ;;
+*) echo "usage: $0 create|check|add-vm|check-vm IMG" >&2; exit 2 ;;
 esac

@@ -29,7 +29,10 @@
 #                           (FAT32 and exFAT volumes holding VHDs), which after
 #                           the run must pass fsck with exFAT's VolumeDirty clear
 #                           (and hold in the serial log the values the control
-#                           console prints when it runs the commands).
+#                           console prints when it runs the commands).  SIZE
+#                           "vmstore" is that disk plus TVFAT:/vm/disk.vhd
+#                           (mkstore.sh add-vm), checked after the run for
+#                           what the vblk guest wrote (mkstore.sh check-vm).
 #   # machine: TYPE         QEMU machine type (default pc; q35 has ECAM/MCFG)
 # Judged by tests/integration/judge.sh (rules at its top): PASS needs the
 # monitor's pass exit (isa-debug-exit status 33; a timeout, a KILL or any
@@ -84,9 +87,10 @@ run_one() {
     while read -r kind size; do
         local imgf=$dir/disk$n.img
         local ro= chk=check
-        if [ "$size" = store ]; then
-            chk=store
-            if ! tests/integration/mkstore.sh create "$imgf" >"$dir/mkdisk.log" 2>&1; then
+        if [ "$size" = store ] || [ "$size" = vmstore ]; then
+            chk=$size
+            if ! { tests/integration/mkstore.sh create "$imgf" &&
+                   { [ "$size" = store ] || tests/integration/mkstore.sh add-vm "$imgf"; }; } >"$dir/mkdisk.log" 2>&1; then
                 echo "not ok - $name: cannot create store disk $n (see $dir/mkdisk.log)" >"$dir/result"
                 return
             fi
@@ -135,6 +139,9 @@ run_one() {
         [ -n "$why" ] && break
         if [ "${checks[$i]}" = store ]; then
             why=$(tests/integration/mkstore.sh check "${disks[$i]}" "$log") ||
+                why=${why:-"store check of ${disks[$i]} failed"}
+        elif [ "${checks[$i]}" = vmstore ]; then
+            why=$(tests/integration/mkstore.sh check-vm "${disks[$i]}") ||
                 why=${why:-"store check of ${disks[$i]} failed"}
         else
             why=$(python3 tests/integration/mkdisk.py "${checks[$i]}" "${disks[$i]}") ||
