@@ -51,12 +51,16 @@ static void fix_checksum(uint8_t *buf, size_t start, size_t end, size_t at)
     buf[at] = (uint8_t)-sum;
 }
 
-static void io_int(struct out *o, uint8_t type, uint8_t irq, uint8_t ioapic, uint8_t pin)
+#define FLAGS_CONFORM   0x0u /* polarity and trigger conform to the bus: ISA is edge, active high */
+#define FLAGS_LEVEL_LOW 0xfu /* active low (bits 1:0 = 3), level-triggered (bits 3:2 = 3) */
+
+static void io_int(struct out *o, uint8_t type, uint16_t flags, uint8_t bus, uint8_t irq,
+                   uint8_t ioapic, uint8_t pin)
 {
     put8(o, ENTRY_IOINT);
     put8(o, type);
-    put16(o, 0);          /* polarity and trigger conform to the bus: ISA is edge, active high */
-    put8(o, 0);           /* source bus: ISA (id 0) */
+    put16(o, flags);
+    put8(o, bus);
     put8(o, irq);
     put8(o, ioapic);
     put8(o, pin);
@@ -66,8 +70,10 @@ tv_status_t mptable_build(const struct mptable_platform *pf, uint32_t gpa, uint8
                           size_t cap, size_t *len)
 {
     if (!pf || !buf || !len || pf->cpus == 0 || pf->cpus > MPTABLE_MAX_CPUS ||
-        pf->ioapic_pins == 0 || pf->ioapic_id < pf->cpus || (gpa & 15))
+        pf->ioapic_pins == 0 || pf->ioapic_id < pf->cpus || (gpa & 15) || pf->pci_slots > 31 ||
+        (pf->pci_slots && pf->pci_first_pin + pf->pci_slots > pf->ioapic_pins))
         return TV_E_INVALID_ARGUMENT;
+    const uint8_t isa_bus = pf->pci_slots ? 1 : 0;
     struct out o = { buf, cap, 0, false };
     uint32_t table = gpa + FLOAT_SIZE;
 
@@ -108,8 +114,14 @@ tv_status_t mptable_build(const struct mptable_platform *pf, uint32_t gpa, uint8
         put32(&o, 0);
         put32(&o, 0);
     }
+    if (pf->pci_slots) {
+        put8(&o, ENTRY_BUS);
+        put8(&o, 0);
+        puts_n(&o, "PCI", 6);
+        entries++;
+    }
     put8(&o, ENTRY_BUS);
-    put8(&o, 0);
+    put8(&o, isa_bus);
     puts_n(&o, "ISA", 6);
     entries++;
     put8(&o, ENTRY_IOAPIC);
@@ -126,9 +138,14 @@ tv_status_t mptable_build(const struct mptable_platform *pf, uint32_t gpa, uint8
         uint8_t pin = irq == 0 ? 2 : irq;
         if (pin >= pf->ioapic_pins)
             continue;
-        io_int(&o, INT_TYPE_INT, irq, pf->ioapic_id, pin);
+        io_int(&o, INT_TYPE_INT, FLAGS_CONFORM, isa_bus, irq, pf->ioapic_id, pin);
         entries++;
     }
+    /* PCI interrupts (D.3): the source IRQ is the device number in bits
+     * 6:2 and the pin (0 = INTA#) in bits 1:0. */
+    for (uint8_t slot = 1; slot <= pf->pci_slots; slot++, entries++)
+        io_int(&o, INT_TYPE_INT, FLAGS_LEVEL_LOW, 0, (uint8_t)(slot << 2), pf->ioapic_id,
+               (uint8_t)(pf->pci_first_pin + slot - 1));
     /* Local interrupts: ExtINT on LINT0 and NMI on LINT1 of every local
      * APIC (0xFF), the usual wiring (5.1). */
     const uint8_t lint_type[2] = { INT_TYPE_EXTINT, INT_TYPE_NMI };

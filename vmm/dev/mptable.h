@@ -26,6 +26,12 @@ struct mptable_platform {
     uint8_t ioapic_version;
     uint32_t ioapic_addr;
     uint32_t ioapic_pins;          /* ISA IRQs 0-15 are routed when the I/O APIC has them */
+    /* PCI: 0 for none.  Otherwise PCI bus 0 is described (MP bus ID 0, as
+     * an OS matches MP bus IDs with PCI bus numbers; the ISA bus becomes ID
+     * 1) with INTA# of slots 1..pci_slots on pins pci_first_pin + slot - 1,
+     * level-triggered, active low as PCI interrupts are. */
+    uint8_t pci_slots;
+    uint8_t pci_first_pin;
 };
 
 /* Builds the floating pointer (at gpa) followed by the configuration table

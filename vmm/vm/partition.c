@@ -197,6 +197,8 @@ static tv_status_t place_mptable(struct partition *p)
         .lapic_addr = (uint32_t)XAPIC_BASE_GPA, .lapic_version = 0x14,
         .ioapic_id = 1, .ioapic_version = IOAPIC_VERSION,
         .ioapic_addr = (uint32_t)IOAPIC_BASE_GPA, .ioapic_pins = IOAPIC_PINS,
+        /* The virtual disks' INTA# lines (vm/vm_disks.h): slot 1 + n, pin 16 + n. */
+        .pci_slots = (uint8_t)p->def.disk_count, .pci_first_pin = VM_DISK_FIRST_PIN,
     };
     tv_status_t st = mptable_build(&pf, MPTABLE_GPA, buf, sizeof buf, &len);
     return st == TV_OK ? guest_write(p, MPTABLE_GPA, buf, len) : st;

@@ -195,6 +195,52 @@ static void mptable_layout(void **state)
     assert_int_equal(irq0_pin, 2);
 }
 
+/* With PCI slots: bus 0 is PCI, ISA moves to bus 1, and each slot's INTA#
+ * is a level-triggered, active-low entry on its pin. */
+static void mptable_pci_routing(void **state)
+{
+    (void)state;
+    uint8_t buf[512];
+    size_t len = 0;
+    const struct mptable_platform pf = {
+        .cpus = 1, .lapic_addr = 0xfee00000u, .ioapic_id = 1, .ioapic_version = 0x11,
+        .ioapic_addr = 0xfec00000u, .ioapic_pins = 24, .pci_slots = 2, .pci_first_pin = 16,
+    };
+    assert_int_equal(mptable_build(&pf, 0xf0000, buf, sizeof buf, &len), TV_OK);
+    const uint8_t *h = buf + 16;
+    uint16_t count;
+    memcpy(&count, h + 34, 2);
+    const uint8_t *e = h + 44;
+    int pci_bus = -1, isa_bus = -1, isa4_bus = -1, pins[3] = { -1, -1, -1 };
+    for (unsigned i = 0; i < count; i++) {
+        if (e[0] == 0) {
+            e += 20;
+            continue;
+        }
+        if (e[0] == 1 && !memcmp(e + 2, "PCI   ", 6))
+            pci_bus = e[1];
+        if (e[0] == 1 && !memcmp(e + 2, "ISA   ", 6))
+            isa_bus = e[1];
+        if (e[0] == 3 && e[4] == 0 && (e[5] & 3) == 0 && e[5] >> 2 <= 2) {
+            uint16_t flags;
+            memcpy(&flags, e + 2, 2);
+            assert_int_equal(flags, 0xf);
+            pins[e[5] >> 2] = e[7];
+        }
+        if (e[0] == 3 && e[4] == 1 && e[5] == 4)
+            isa4_bus = e[4];
+        e += 8;
+    }
+    assert_int_equal(pci_bus, 0);
+    assert_int_equal(isa_bus, 1);
+    assert_int_equal(isa4_bus, 1);
+    assert_int_equal(pins[1], 16);
+    assert_int_equal(pins[2], 17);
+    struct mptable_platform bad = pf;
+    bad.pci_slots = 9;                    /* 16 + 9 > 24 pins */
+    assert_int_equal(mptable_build(&bad, 0xf0000, buf, sizeof buf, &len), TV_E_INVALID_ARGUMENT);
+}
+
 static void mptable_refusals(void **state)
 {
     (void)state;
@@ -321,6 +367,7 @@ int main(void)
         cmocka_unit_test(ioapic_registers),
         cmocka_unit_test(ioapic_edges),
         cmocka_unit_test(mptable_layout),
+        cmocka_unit_test(mptable_pci_routing),
         cmocka_unit_test(mptable_refusals),
         cmocka_unit_test(legacy_port_answers),
         cmocka_unit_test(cmos_dates),
