@@ -78,8 +78,19 @@ $(BUILD)/guests/linux-initramfs-test.cpio.gz: guests/linux/init scripts/mkinitra
 	    guests/linux/tvctl-ops-selftest.sh=bin/tvctl-ops-selftest \
 	    $(BUILD)/guests/linux/tvwatch=bin/tvwatch
 
+# The virtual disk initramfs (vm_disk_linux, tv.vdisk): the kernel's own
+# virtio modules (VIRTIO* are modules in Debian's kernel) and the script.
+LINUX_MODDIR := $(if $(LINUX_IMAGE_PKG),/lib/modules/$(LINUX_IMAGE_PKG)/kernel/drivers)
+LINUX_VDISK_MODS := $(addprefix $(LINUX_MODDIR)/,virtio/virtio_ring.ko virtio/virtio.ko \
+    virtio/virtio_pci_modern_dev.ko virtio/virtio_pci_legacy_dev.ko virtio/virtio_pci.ko block/virtio_blk.ko)
+$(BUILD)/guests/linux-initramfs-vdisk.cpio.gz: guests/linux/init scripts/mkinitramfs.py $(LINUX_BUSYBOX) \
+        $(BUILD)/guests/linux/tvexit guests/linux/vdisk-selftest.sh $(LINUX_VDISK_MODS)
+	@mkdir -p $(dir $@)
+	python3 scripts/mkinitramfs.py $@ guests/linux/init $(LINUX_BUSYBOX) $(BUILD)/guests/linux/tvexit=bin/tvexit \
+	    guests/linux/vdisk-selftest.sh=bin/vdisk-selftest $(foreach m,$(LINUX_VDISK_MODS),$(m)=lib/$(notdir $(m)))
+
 LINUX_GUEST_FILES := $(BUILD)/guests/vmlinuz $(BUILD)/guests/linux-initramfs.cpio.gz \
-    $(BUILD)/guests/linux-initramfs-test.cpio.gz
+    $(BUILD)/guests/linux-initramfs-test.cpio.gz $(BUILD)/guests/linux-initramfs-vdisk.cpio.gz
 ALL_TARGETS += $(LINUX_GUEST_FILES)
 .PHONY: linux-guest
 linux-guest: $(LINUX_GUEST_FILES)
