@@ -42,6 +42,7 @@ static const struct status_entry status_table[TV_STATUS_COUNT] = {
     [TV_E_GUEST_LOCKED]     = { "GUEST_LOCKED", "the guest is locked (only a forced one works)" },
     [TV_E_SHUTDOWN_IN_PROGRESS] = { "SHUTDOWN_IN_PROGRESS", "a shutdown is already in progress" },
     [TV_E_NO_SESSION]       = { "NO_SESSION", "nobody is logged on" },
+    [TV_E_INCOMPATIBLE_SAVED_STATE] = { "INCOMPATIBLE_SAVED_STATE", "the saved state is corrupt or does not match" },
 };
 
 const char *tv_status_name(tv_status_t status)

@@ -38,6 +38,8 @@ enum tv_task_result task_result_for_status(tv_status_t st)
         return TV_TASK_RESULT_DISK;
     case TV_E_TIMEOUT:
         return TV_TASK_RESULT_TIMEOUT;
+    case TV_E_INCOMPATIBLE_SAVED_STATE:
+        return TV_TASK_RESULT_INCOMPATIBLE_SAVED_STATE;
     case TV_E_INVALID_ARGUMENT:
         return TV_TASK_RESULT_ILLEGAL_VALUE;
     default:

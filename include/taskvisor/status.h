@@ -44,6 +44,7 @@ enum {
     TV_E_GUEST_LOCKED       = 33, /* the guest is locked: only a forced one works (MACHINE_LOCKED) */
     TV_E_SHUTDOWN_IN_PROGRESS = 34, /* a shutdown or restart is already under way */
     TV_E_NO_SESSION         = 35, /* logoff: nobody logged on (NO_SUCH_LOGON_SESSION) */
+    TV_E_INCOMPATIBLE_SAVED_STATE = 36, /* a saved state that is corrupt or does not match the VM, CPU or monitor (vmTaskResult_IncompatibleSavedStateError) */
     TV_STATUS_COUNT
 };
 

@@ -1,11 +1,24 @@
 # vmm/services: the VM lifecycle's portable parts, tested hosted.
-VM_PORTABLE_SRCS := vmm/services/vm_state.c
+VM_PORTABLE_SRCS := vmm/services/vm_state.c vmm/services/vm_savefile.c
 PORTABLE_SRCS += $(VM_PORTABLE_SRCS)
 
 UNIT_TESTS += $(BUILD)/tests/unit/test_vm_state
 $(BUILD)/tests/unit/test_vm_state: $(call host_objs,tests/unit/vm/test_vm_state.c $(VM_PORTABLE_SRCS) $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+# The saved-state file format and its parser (Save / restore).
+UNIT_TESTS += $(BUILD)/tests/unit/test_vm_savefile
+$(BUILD)/tests/unit/test_vm_savefile: $(call host_objs,tests/unit/vm/test_vm_savefile.c vmm/services/vm_savefile.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $^ -o $@ $(HOST_LDFLAGS) -lcmocka
+
+# libFuzzer target: the saved-state parser over arbitrary files.
+FUZZ_TARGETS += $(BUILD)/fuzz/vm_savefile
+$(BUILD)/fuzz/vm_savefile: tests/unit/vm/fuzz_vm_savefile.c vmm/services/vm_savefile.c $(LIB_SRCS) \
+        $(wildcard include/taskvisor/*.h lib/*.h vmm/services/vm_savefile.h tests/unit/vm/savefile_build.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I. -Ivmm -Itests/unit/vm $(filter %.c,$^) -o $@
 
 # The VM hypercalls under the one dispatcher, with the one task-type registry.
 VM_CALL_SRCS := vmm/services/vm_calls.c vmm/hcall/hcall_dispatch.c vmm/hcall/hcall_guest_mem.c \
