@@ -67,6 +67,7 @@ enum tv_hypercall {
     TV_HC_VM_RESTART           = 0x308,
     TV_HC_VM_LOGOFF            = 0x309,
     TV_HC_VM_CAN_SHUTDOWN      = 0x30a, /* a query, not a task */
+    TV_HC_VM_SAVE              = 0x30b, /* a task: the VM's state to its file, then SAVED */
     /* 0x380-0x38f: the guest agent's own calls (include/taskvisor/agent.h);
      * not management calls: a partition acts on its own agent only. */
     TV_HC_AGENT_ANNOUNCE       = 0x380,

@@ -13,12 +13,12 @@
 enum tv_vm_state {
     TV_VM_INVALID        = 0,
     TV_VM_TURNED_OFF     = 1, /* off, nothing saved */
-    TV_VM_SAVED          = 2, /* off, guest state saved (not produced yet) */
+    TV_VM_SAVED          = 2, /* off, guest state saved in its file (VM_SAVE) */
     TV_VM_TURNING_ON     = 3, /* Startup: partition being built, image loaded */
-    TV_VM_RESTORING      = 4, /* Startup from a saved state (not produced yet) */
+    TV_VM_RESTORING      = 4, /* Startup from a saved state */
     TV_VM_RUNNING        = 5,
     TV_VM_PAUSED         = 6, /* vCPU held by the monitor */
-    TV_VM_SAVING         = 7, /* not produced yet */
+    TV_VM_SAVING         = 7, /* VM_SAVE writing the file; the vCPU held */
     TV_VM_TURNING_OFF    = 8, /* vCPU stopping, partition being destroyed */
     TV_VM_MERGING_DRIVES = 9, /* not produced yet */
     TV_VM_STATE_COUNT         /* VMVMState's 10, DeleteMachine, has no use here */
@@ -109,6 +109,16 @@ struct tv_vm_info {
  *            running, its agent announced shutdown, no operation on it,
  *            not the control partition), else 0 (Virtual PC's CanShutdown;
  *            its S_FALSE for a VM that is off is our 0). */
+
+/* VM_SAVE    a0 VM id -> o0 = task id.  Refusals: NOT_FOUND,
+ *            VM_NOT_RUNNING (off or saved), BUSY, CONTROL_PARTITION,
+ *            UNSUPPORTED (no saved-state file configured: save.NAME or
+ *            save_dir, docs/savestate.md).  Progress: bytes of guest
+ *            memory written.  Cancelable until the file is committed (the
+ *            VM keeps running, the previous saved state stays).  A Startup
+ *            of the SAVED VM then restores it (state RESTORING); a file
+ *            that is corrupt or does not match fails that task with
+ *            INCOMPATIBLE_SAVED_STATE and the VM stays SAVED. */
 
 /* The argument record of the VM task types (task_types_start). */
 struct tv_vm_op_args {

@@ -80,6 +80,10 @@ const struct option_spec monitor_options[] = {
     { "task_wait_slice_us", OPT_NUMBER, 1, 1000000, 0 },
     { "blk_timeout_ms", OPT_NUMBER, 10, 600000, 0 },      /* per block request */
     { "agent_timeout_ms", OPT_NUMBER, 10, 600000, 0 },    /* guest agent's answer (docs/agent.md) */
+    /* Where VM_SAVE writes a VM's state (docs/savestate.md): save.NAME is
+     * the file of VM NAME, save_dir a folder for NAME.vsv of every VM. */
+    { "save.", OPT_PATH, 0, 0, 0 },
+    { "save_dir", OPT_PATH, 0, 0, 0 },
 #ifdef TV_TEST_BUILD
     /* The scenario verdict (vmm/testing/verdict.c): test builds only. */
     { "expect.", OPT_EXPECT, 0, 0xffffffffull, "triple_fault|bad_access|entry_failed|running|exception_loop|off" },
@@ -91,6 +95,7 @@ const struct option_spec monitor_options[] = {
     { "blk_selftest_fault", OPT_WORD, 0, 0, "no_doorbell|device_error" },
     { "disk_memvol", OPT_NUMBER, 0, 1, 0 },         /* the TESTMEM volume (testing/disk_memvol.c) */
     { "timer_stall_test", OPT_WORD, 0, 0, "yes|tpr" },  /* testing/test_hooks.c */
+    { "save_test_corrupt", OPT_NUMBER, 1, 1000, 0 }, /* vm/vm_save.c: damage the Nth saved state */
 #endif
 };
 const unsigned monitor_option_count = sizeof monitor_options / sizeof monitor_options[0];
@@ -199,6 +204,17 @@ bool options_check(const char *line, const struct option_spec *specs, unsigned c
                 ok = false;
             }
             break;
+        case OPT_PATH: {
+            const char *colon = 0;
+            for (size_t i = 0; i < vlen && !colon; i++)
+                if (val[i] == ':')
+                    colon = val + i;
+            if (!colon || colon == val || colon[1] != '/') {
+                tv_snprintf(why, why_len, "option %s: expected VOLUME:/path", word);
+                ok = false;
+            }
+            break;
+        }
         case OPT_EXPECT:
             if (vlen > 5 && tv_strncmp(val, "exit:", 5) == 0)
                 ok = check_number(val + 5, s, why, why_len, word);

@@ -18,6 +18,7 @@ enum option_kind {
     OPT_NUMBER,     /* decimal or 0x hex in [min, max] */
     OPT_WORD,       /* one of the '|'-separated words in `words` */
     OPT_EXPECT,     /* exit:N, or one of `words` */
+    OPT_PATH,       /* VOLUME:/path (a ':' followed by '/') */
 };
 
 struct option_spec {

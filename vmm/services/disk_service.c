@@ -35,6 +35,13 @@ void disk_service_set_resolver(disk_resolve_fn fn, void *ctx)
     disk_ops_set_resolver(&ops, fn, ctx);
 }
 
+tv_status_t disk_service_resolve(const char *path, tv_storage_t **seam, const char **inner,
+                                 struct disk_volume_facts *facts)
+{
+    *facts = (struct disk_volume_facts){ DISK_UNKNOWN, DISK_UNKNOWN, false };
+    return ops.resolve ? ops.resolve(ops.resolve_ctx, path, seam, inner, facts) : TV_E_NOT_FOUND;
+}
+
 tv_status_t disk_service_recover_volume(const char *volume, tv_storage_t *seam, disk_list_fn list,
                                         void *list_ctx, struct disk_recover_result *out)
 {

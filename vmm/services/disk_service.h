@@ -19,6 +19,10 @@
 tv_status_t disk_service_init(void);
 
 void disk_service_set_resolver(disk_resolve_fn fn, void *ctx);
+/* The resolver's answer for other users of volumes (VM saved states):
+ * TV_E_NOT_FOUND until one is set or for an unknown volume. */
+tv_status_t disk_service_resolve(const char *path, tv_storage_t **seam, const char **inner,
+                                 struct disk_volume_facts *facts);
 
 /* Recovery of one freshly mounted volume (disk_recover_volume with wait):
  * returns when every interrupted operation on it was finished or rolled

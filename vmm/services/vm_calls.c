@@ -85,6 +85,7 @@ static tv_status_t hc_resume(struct hcall_ctx *ctx) { return start_op(ctx, VM_OP
 static tv_status_t hc_shutdown(struct hcall_ctx *ctx) { return start_op(ctx, VM_OP_SHUTDOWN); }
 static tv_status_t hc_restart(struct hcall_ctx *ctx) { return start_op(ctx, VM_OP_RESTART); }
 static tv_status_t hc_logoff(struct hcall_ctx *ctx) { return start_op(ctx, VM_OP_LOGOFF); }
+static tv_status_t hc_save(struct hcall_ctx *ctx) { return start_op(ctx, VM_OP_SAVE); }
 
 bool vm_info_can_shutdown(const struct tv_vm_info *r)
 {
@@ -118,6 +119,7 @@ const struct hcall_desc vm_calls[VM_CALL_COUNT] = {
     { TV_HC_VM_RESTART, "VM_RESTART", HCALL_F_MGMT, hc_restart },
     { TV_HC_VM_LOGOFF, "VM_LOGOFF", HCALL_F_MGMT, hc_logoff },
     { TV_HC_VM_CAN_SHUTDOWN, "VM_CAN_SHUTDOWN", HCALL_F_MGMT, hc_can_shutdown },
+    { TV_HC_VM_SAVE, "VM_SAVE", HCALL_F_MGMT, hc_save },
 };
 
 /* ---- The task types ----------------------------------------------------- */
@@ -165,11 +167,13 @@ static tv_status_t prepare(const struct vm_task_types *types, uint32_t op, const
     tv_snprintf(out->description, sizeof out->description, "%s%s of VM %s",
                 c->forced ? "forced " : "", vm_op_name(op), rec.name);
     /* Startup is cancelable until the guest's first instruction (its driver
-     * passes the point of no return there), the guest operations until the
-     * agent answered (the request is withdrawn, the VM left as it was);
-     * the others never: a TurnOff half done cannot be undone, and
-     * Pause/Resume are instants. */
-    out->not_cancelable = op != VM_OP_STARTUP && !vm_op_is_guest(op);
+     * passes the point of no return there; a restore before it removes the
+     * saved state), the guest operations until the agent answered (the
+     * request is withdrawn, the VM left as it was), Save until the rename
+     * that commits its file (the VM left running, no new saved state); the
+     * others never: a TurnOff half done cannot be undone, and Pause/Resume
+     * are instants. */
+    out->not_cancelable = op != VM_OP_STARTUP && op != VM_OP_SAVE && !vm_op_is_guest(op);
     out->not_pausable = true;
     return TV_OK;
 }
@@ -187,10 +191,11 @@ PREP(prep_resume, VM_OP_RESUME)
 PREP(prep_shutdown, VM_OP_SHUTDOWN)
 PREP(prep_restart, VM_OP_RESTART)
 PREP(prep_logoff, VM_OP_LOGOFF)
+PREP(prep_save, VM_OP_SAVE)
 
 static tv_status_t (*const preps[VM_OP_COUNT])(void *, const void *, struct task_prepared *) = {
     prep_startup, prep_turn_off, prep_reset, prep_pause, prep_resume,
-    prep_shutdown, prep_restart, prep_logoff,
+    prep_shutdown, prep_restart, prep_logoff, prep_save,
 };
 
 static void cleanup(void *ctx)
@@ -211,7 +216,7 @@ static tv_status_t run(struct task_job *job, void *ctx)
 
 static const char *const type_names[VM_OP_COUNT] = {
     "vm.startup", "vm.turn_off", "vm.reset", "vm.pause", "vm.resume",
-    "vm.shutdown", "vm.restart", "vm.logoff",
+    "vm.shutdown", "vm.restart", "vm.logoff", "vm.save",
 };
 
 tv_status_t vm_task_types_add(struct task_types *reg, struct vm_task_types *st,

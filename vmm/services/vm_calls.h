@@ -35,7 +35,7 @@ struct vm_call_state {
     const struct vm_directory *dir;
 };
 
-#define VM_CALL_COUNT 11u
+#define VM_CALL_COUNT 12u
 #define VM_CALL_LIST_MAX 64u /* records per VM_LIST */
 extern const struct hcall_desc vm_calls[VM_CALL_COUNT];
 

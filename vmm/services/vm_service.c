@@ -9,6 +9,8 @@
 #include "vm/vm_life.h"
 #include "kernel/options.h"
 #include "services/vm_agent.h"
+#include "tv_fmt.h"
+#include "tv_string.h"
 
 static uint32_t dir_count(void *ctx)
 {
@@ -85,10 +87,15 @@ static tv_status_t run_logoff(struct task_job *job, struct vm_op_ctx *c)
     return vm_logoff(partition_by_id(c->vm_id), job);
 }
 
+static tv_status_t run_save(struct task_job *job, struct vm_op_ctx *c)
+{
+    return vm_save(partition_by_id(c->vm_id), job);
+}
+
 static const vm_op_run_fn runs[VM_OP_COUNT] = {
     [VM_OP_STARTUP] = run_startup, [VM_OP_TURN_OFF] = run_turn_off, [VM_OP_RESET] = run_reset,
     [VM_OP_PAUSE] = run_pause, [VM_OP_RESUME] = run_resume, [VM_OP_SHUTDOWN] = run_shutdown,
-    [VM_OP_RESTART] = run_restart, [VM_OP_LOGOFF] = run_logoff,
+    [VM_OP_RESTART] = run_restart, [VM_OP_LOGOFF] = run_logoff, [VM_OP_SAVE] = run_save,
 };
 
 /* The agent calls reach the caller's own agent, nobody else's. */
@@ -123,6 +130,23 @@ static void post_event(uint32_t vm_id, uint64_t seq, uint32_t state)
         task_events_post(mgr, TV_EVENT_KIND_VM, vm_id, seq, state);
 }
 
+/* Where each VM's saved state lives: save.NAME=VOLUME:/file, else
+ * save_dir=VOLUME:/folder and NAME.vsv in it, else nowhere (VM_SAVE is
+ * then refused with UNSUPPORTED).  docs/savestate.md. */
+static void set_save_path(struct partition *p, const char *options)
+{
+    char key[8 + TV_BOOT_NAME_LEN], dir[TV_BOOT_PATH_LEN];
+    tv_snprintf(key, sizeof key, "save.%s", p->name);
+    p->save_path[0] = 0;
+    if (option_get(options, key, p->save_path, sizeof p->save_path))
+        return;
+    if (!option_get(options, "save_dir", dir, sizeof dir))
+        return;
+    size_t n = tv_strlen(dir);
+    tv_snprintf(p->save_path, sizeof p->save_path, "%s%s%s.vsv", dir,
+                n && dir[n - 1] == '/' ? "" : "/", p->name);
+}
+
 tv_status_t vm_service_init(const char *options)
 {
     struct task_types *types = task_service_types();
@@ -130,9 +154,14 @@ tv_status_t vm_service_init(const char *options)
         return TV_E_INVALID_STATE;
     vm_set_agent_timeout_ms(option_get_u64(options, "agent_timeout_ms",
                                            VM_AGENT_TIMEOUT_MS_DEFAULT));
+#ifdef TV_TEST_BUILD
+    vm_save_test_set_corrupt(option_get_u64(options, "save_test_corrupt", 0));
+#endif
     tv_status_t st = TV_OK;
-    for (uint32_t i = 0; i < partition_count && st == TV_OK; i++)
+    for (uint32_t i = 0; i < partition_count && st == TV_OK; i++) {
         st = vm_agent_init(&partitions[i]->agent, agent_notify, partitions[i]);
+        set_save_path(partitions[i], options);
+    }
     if (st == TV_OK)
         st = vm_task_types_add(types, &vm_types, &directory, runs);
     if (st != TV_OK)

@@ -27,8 +27,10 @@ static const bool allowed[N][N] = {
      * stopping itself (exit port, triple fault, a fatal exit) */
     [RUN] = { [PAU] = 1, [SAV] = 1, [TOF] = 1 },
     [PAU] = { [RUN] = 1, [SAV] = 1, [TOF] = 1 },
-    /* saving -> running: cancelled before its point of no return */
-    [SAV] = { [SVD] = 1, [RUN] = 1 },
+    /* saving -> running or paused (as it was): cancelled or failed before
+     * its point of no return; -> turning off: the guest stopped itself
+     * while the file was being written (no saved state) */
+    [SAV] = { [SVD] = 1, [RUN] = 1, [PAU] = 1, [TOF] = 1 },
     [TOF] = { [OFF] = 1 },
     [MRG] = { [OFF] = 1, [SVD] = 1 },
 };
@@ -52,7 +54,7 @@ bool vm_transition_allowed(uint32_t from, uint32_t to)
 /* what[op][state]: TV_OK when op may start on a VM in that state, else the
  * refusal.  "Between two states" is BUSY: wait for the operation doing it. */
 static const tv_status_t what[VM_OP_COUNT][N] = {
-    [VM_OP_STARTUP]  = { [OFF] = OK, [SVD] = TV_E_UNSUPPORTED, [ON] = RUNG, [RST] = RUNG,
+    [VM_OP_STARTUP]  = { [OFF] = OK, [SVD] = OK, [ON] = RUNG, [RST] = RUNG,
                          [RUN] = RUNG, [PAU] = RUNG, [SAV] = RUNG, [TOF] = BUSY, [MRG] = BUSY },
     [VM_OP_TURN_OFF] = { [OFF] = NRUN, [SVD] = NRUN, [ON] = BUSY, [RST] = BUSY,
                          [RUN] = OK, [PAU] = OK, [SAV] = BUSY, [TOF] = BUSY, [MRG] = BUSY },
@@ -70,6 +72,9 @@ static const tv_status_t what[VM_OP_COUNT][N] = {
                          [RUN] = OK, [PAU] = NRUN, [SAV] = BUSY, [TOF] = BUSY, [MRG] = BUSY },
     [VM_OP_LOGOFF]   = { [OFF] = NRUN, [SVD] = NRUN, [ON] = BUSY, [RST] = BUSY,
                          [RUN] = OK, [PAU] = NRUN, [SAV] = BUSY, [TOF] = BUSY, [MRG] = BUSY },
+    /* Virtual PC's Save needed a running VM; a paused one is saved too. */
+    [VM_OP_SAVE]     = { [OFF] = NRUN, [SVD] = NRUN, [ON] = BUSY, [RST] = BUSY,
+                         [RUN] = OK, [PAU] = OK, [SAV] = BUSY, [TOF] = BUSY, [MRG] = BUSY },
 };
 
 tv_status_t vm_op_check(uint32_t op, uint32_t state, bool is_control)
@@ -89,6 +94,7 @@ static const uint32_t op_types[VM_OP_COUNT] = {
     [VM_OP_RESET] = TV_TASK_TYPE_VM_RESET, [VM_OP_PAUSE] = TV_TASK_TYPE_VM_PAUSE,
     [VM_OP_RESUME] = TV_TASK_TYPE_VM_RESUME, [VM_OP_SHUTDOWN] = TV_TASK_TYPE_VM_SHUTDOWN,
     [VM_OP_RESTART] = TV_TASK_TYPE_VM_RESTART, [VM_OP_LOGOFF] = TV_TASK_TYPE_VM_LOGOFF,
+    [VM_OP_SAVE] = TV_TASK_TYPE_VM_SAVE,
 };
 
 tv_status_t vm_op_claim_refusal(uint32_t held, uint32_t op)
@@ -121,7 +127,7 @@ uint32_t vm_op_task_type(uint32_t op)
 static const char *const op_names[VM_OP_COUNT] = {
     [VM_OP_STARTUP] = "startup", [VM_OP_TURN_OFF] = "turn off", [VM_OP_RESET] = "reset",
     [VM_OP_PAUSE] = "pause", [VM_OP_RESUME] = "resume", [VM_OP_SHUTDOWN] = "shutdown",
-    [VM_OP_RESTART] = "restart", [VM_OP_LOGOFF] = "logoff",
+    [VM_OP_RESTART] = "restart", [VM_OP_LOGOFF] = "logoff", [VM_OP_SAVE] = "save",
 };
 
 const char *vm_op_name(uint32_t op)

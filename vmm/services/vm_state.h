@@ -22,6 +22,7 @@ enum vm_op {
     VM_OP_SHUTDOWN,   /* through the guest agent (IVMGuestOS) */
     VM_OP_RESTART,
     VM_OP_LOGOFF,
+    VM_OP_SAVE,       /* memory, vCPU and devices to a file; the VM then off, SAVED */
     VM_OP_COUNT
 };
 
@@ -32,8 +33,8 @@ bool vm_transition_allowed(uint32_t from, uint32_t to);
  * control partition).  TV_OK, or the refusal Virtual PC gave: VM_RUNNING,
  * VM_NOT_RUNNING, INVALID_STATE (pause of a paused VM, resume of a running
  * one), BUSY (the VM is between two states), CONTROL_PARTITION (turn off,
- * reset or pause of the control partition), UNSUPPORTED (startup from a
- * saved state: no restore yet), INVALID_ARGUMENT (unknown op or state). */
+ * reset, pause or save of the control partition), INVALID_ARGUMENT (unknown
+ * op or state).  A Startup of a SAVED VM restores it. */
 tv_status_t vm_op_check(uint32_t op, uint32_t state, bool is_control);
 
 /* Why op cannot claim a VM that operation `held` holds: SHUTDOWN_IN_PROGRESS

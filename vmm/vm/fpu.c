@@ -159,6 +159,33 @@ void fpu_switch_to(struct vcpu *v)
         set_xcr0(v->xcr0);
 }
 
+void fpu_vcpu_sync(struct vcpu *v)
+{
+    struct percpu *cpu = this_cpu();
+    if (cpu->fpu_owner != v)
+        return;
+    if (have_xsave)
+        set_xcr0(host_xcr0_mask);
+    save(v);
+    save_debug_pkru(v);
+    cpu->fpu_owner = 0;
+}
+
+uint32_t fpu_features(void)
+{
+    return (have_xsave ? FPU_F_XSAVE : 0) | (have_pku ? FPU_F_PKU : 0);
+}
+
+uint32_t fpu_mxcsr_mask(void)
+{
+    /* FXSAVE writes the CPU's MXCSR_MASK at byte 28 (SDM 10.5.1.2). */
+    static uint8_t area[512] __attribute__((aligned(16)));
+    __asm__ volatile("fxsave64 %0" : "=m"(area) :: "memory");
+    uint32_t mask;
+    tv_memcpy(&mask, area + 28, 4);
+    return mask ? mask : 0xffbf;
+}
+
 bool fpu_guest_xsetbv(struct vcpu *v, uint32_t index, uint64_t value)
 {
     /* SDM XSETBV: only XCR0; x87 must stay on; AVX needs SSE; nothing the

@@ -382,6 +382,11 @@ tv_status_t partition_build(struct partition *p, partition_progress_fn progress,
 
     struct guest_mem_writer w = { p, guest_write_cb, writer_zero };
     struct guest_entry_state entry;
+    tv_memset(&entry, 0, sizeof entry);
+    /* A restore takes memory (the MP table included) and registers from
+     * the saved state: nothing is loaded. */
+    if (p->restoring)
+        goto devices;
     char cmdline[TV_BOOT_CMDLINE_LEN + 32];
     tv_strlcpy(cmdline, bp->cmdline, sizeof cmdline);
     if (plan.protocol == GUEST_PROTO_LINUX &&
@@ -408,13 +413,14 @@ tv_status_t partition_build(struct partition *p, partition_progress_fn progress,
             goto fail;
     }
 
-    struct vcpu *v = &p->vcpu;
-    v->part = p;
-    v->id = 0;
     if ((st = place_mptable(p)) != TV_OK) {
         log_err("partition %s: cannot place the MP table (%d)", p->name, st);
         goto fail;
     }
+devices:;
+    struct vcpu *v = &p->vcpu;
+    v->part = p;
+    v->id = 0;
     vuart_init(&p->uart, p->name, (p->flags & TV_PART_CONTROL) != 0);
     cmos_rtc_init(&p->cmos);
     p->uart.raw = p->console_raw;

@@ -59,6 +59,10 @@ struct partition {
     struct thread *joiner;          /* waits for thread_done */
     struct vm_agent agent;          /* the guest agent of the current run (services/vm_agent.c) */
     struct vm_disk_set *disks;      /* open virtual disks and their PCI bus (vm/vm_disks.c), or NULL */
+    /* Save / restore (services/vm_save.c). */
+    char save_path[TV_BOOT_PATH_LEN]; /* "VOLUME:/path" of its saved state; "" = none configured */
+    bool restoring;                 /* partition_build: no image, the file gives the memory */
+    volatile bool save_committed;   /* the file is in place: the vCPU's end means SAVED */
 };
 
 extern struct partition *partitions[MAX_PARTITIONS];

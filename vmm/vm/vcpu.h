@@ -100,6 +100,7 @@ enum vcpu_stop_reason {
 };
 
 struct fpu_area;
+struct save_vcpu;
 
 struct vcpu {
     struct partition *part;
@@ -195,6 +196,17 @@ struct virt_ops {
     const struct pt_format *npt_format;
     unsigned npt_perms;
     void (*npt_flush)(struct vcpu *v);
+    /* Save / restore (services/vm_save.c): the state the backend keeps in
+     * its control block (segments in its own encoding, CR0/2/3/4, DR6 where
+     * it holds it, DR7, EFER, PAT, the syscall/sysenter MSRs, PDPTEs, the
+     * event being delivered, interruptibility, CPL) into or out of the
+     * record; common code does the rest.  Interrupts off, vCPU not running.
+     * load_state takes a record of its own vendor that passed
+     * save_vcpu_check; what the hardware still refuses fails the next entry
+     * (the guest stops, ENTRY_FAILED), never the monitor. */
+    void (*save_state)(struct vcpu *v, struct save_vcpu *out);
+    void (*load_state)(struct vcpu *v, const struct save_vcpu *in);
+    uint32_t save_vendor;           /* enum save_vendor */
 };
 
 extern const struct virt_ops *virt;

@@ -54,6 +54,8 @@ tv_status_t vm_claim(struct partition *p, uint32_t op)
 {
     bool irq = spin_lock_irqsave(&vm_lock);
     tv_status_t st = vm_op_check(op, p->vm_state, (p->flags & TV_PART_CONTROL) != 0);
+    if (st == TV_OK && op == VM_OP_SAVE && !p->save_path[0])
+        st = TV_E_UNSUPPORTED; /* nowhere to write it (save.NAME / save_dir) */
     if (st == TV_OK && p->op_claim)
         st = vm_op_claim_refusal(p->op_claim - 1, op);
     if (st == TV_OK)
@@ -126,7 +128,16 @@ void partition_vcpu_ended(struct partition *p)
     bool irq = irq_save();
     p->vcpu.thread = 0; /* nothing may wake this thread again */
     irq_restore(irq);
-    vm_set_state(p, TV_VM_TURNED_OFF);
+    /* A Save that committed its file stopped it: SAVED; a guest that stopped
+     * itself while a Save wrote (not committed) is off like any other. */
+    if (p->save_committed) {
+        p->save_committed = false;
+        vm_set_state(p, TV_VM_SAVED);
+    } else {
+        if (vm_get_state(p) == TV_VM_SAVING)
+            vm_set_state(p, TV_VM_TURNING_OFF);
+        vm_set_state(p, TV_VM_TURNED_OFF);
+    }
     irq = irq_save();
     p->thread_done = true;
     if (p->joiner)
@@ -145,6 +156,8 @@ static tv_status_t build_progress(void *ctx, uint64_t bytes)
 
 tv_status_t vm_startup(struct partition *p, struct task_job *job)
 {
+    if (vm_get_state(p) == TV_VM_SAVED)
+        return vm_restore(p, job);
     tv_status_t st = vm_set_state(p, TV_VM_TURNING_ON);
     if (st != TV_OK)
         return st;

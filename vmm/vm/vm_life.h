@@ -46,6 +46,22 @@ tv_status_t vm_reset(struct partition *p, struct task_job *job);
 tv_status_t vm_pause(struct partition *p, struct task_job *job);
 tv_status_t vm_resume(struct partition *p, struct task_job *job);
 
+/* Save and restore (vm/vm_save.c, docs/savestate.md).
+ * save: the vCPU held, memory (the chunks the guest touched), vCPU and
+ * device state written to "<save_path>.tmp", flushed, then renamed over
+ * save_path (the commit, the point of no return), then the partition
+ * released: SAVED.  Cancelable until the commit: the temporary file is
+ * removed and the VM continues as it was.  Progress: bytes of memory.
+ * restore (vm_startup of a SAVED VM): RESTORING, the partition built
+ * without its image, the file parsed and checked (INCOMPATIBLE_SAVED_STATE
+ * on any mismatch or damage: the VM stays SAVED), the state applied, the
+ * file removed, the vCPU launched.  Cancelable until the file is removed. */
+tv_status_t vm_save(struct partition *p, struct task_job *job);
+tv_status_t vm_restore(struct partition *p, struct task_job *job);
+#ifdef TV_TEST_BUILD
+void vm_save_test_set_corrupt(uint64_t nth);
+#endif
+
 /* Through the guest agent (vm/vm_guest_os.c, docs/agent.md): the request,
  * then at most agent_timeout_ms for the answer (TV_E_TIMEOUT, a forced
  * request too: Virtual PC documents no fallback to TurnOff), then for DONE

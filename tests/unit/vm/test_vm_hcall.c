@@ -90,6 +90,7 @@ static tv_status_t fake_run(struct task_job *job, struct vm_op_ctx *c)
         [VM_OP_RESET] = TV_VM_RUNNING, [VM_OP_PAUSE] = TV_VM_PAUSED,
         [VM_OP_RESUME] = TV_VM_RUNNING, [VM_OP_SHUTDOWN] = TV_VM_TURNED_OFF,
         [VM_OP_RESTART] = TV_VM_RUNNING, [VM_OP_LOGOFF] = TV_VM_RUNNING,
+        [VM_OP_SAVE] = TV_VM_SAVED,
     };
     cur->last_forced = c->forced;
     task_job_set_total(job, 10);
@@ -99,7 +100,8 @@ static tv_status_t fake_run(struct task_job *job, struct vm_op_ctx *c)
 }
 
 static const vm_op_run_fn runs[VM_OP_COUNT] = { fake_run, fake_run, fake_run, fake_run,
-                                                 fake_run, fake_run, fake_run, fake_run };
+                                                 fake_run, fake_run, fake_run, fake_run,
+                                                 fake_run };
 
 static void *call_state(void *owner, const struct hcall_caller *caller)
 {
@@ -174,9 +176,9 @@ static size_t tasks(struct env *e)
 static void codes_and_permissions(void **state)
 {
     struct env *e = *state;
-    for (uint32_t c = TV_HC_VM_LIST; c <= TV_HC_VM_CAN_SHUTDOWN; c++)
+    for (uint32_t c = TV_HC_VM_LIST; c <= TV_HC_VM_SAVE; c++)
         assert_non_null(hcall_lookup(&e->table, c, false, NULL));
-    assert_int_equal(hc(e, TV_HC_VM_CAN_SHUTDOWN + 1, 0, 0, 0, 0, NULL), TV_E_UNKNOWN_CALL);
+    assert_int_equal(hc(e, TV_HC_VM_SAVE + 1, 0, 0, 0, 0, NULL), TV_E_UNKNOWN_CALL);
     assert_int_equal(hc(e, TV_HC_AGENT_ANNOUNCE, 1, 1, 0, 0, NULL), TV_E_UNKNOWN_CALL); /* not this section */
     e->caller.is_control = false;
     assert_int_equal(hc(e, TV_HC_VM_LIST, 0, 0, 0, 0, NULL), TV_E_ACCESS_DENIED);
@@ -245,8 +247,11 @@ static void refusals_create_no_task(void **state)
     assert_int_equal(hc(e, TV_HC_VM_RESET, 0, 0, 0, 0, NULL), TV_E_CONTROL_PARTITION);
     assert_int_equal(hc(e, TV_HC_VM_PAUSE, 0, 0, 0, 0, NULL), TV_E_CONTROL_PARTITION);
     assert_int_equal(hc(e, TV_HC_VM_STARTUP, 0, 0, 0, 0, NULL), TV_E_VM_RUNNING);
+    assert_int_equal(hc(e, TV_HC_VM_SAVE, 1, 0, 0, 0, NULL), TV_E_VM_NOT_RUNNING);
+    assert_int_equal(hc(e, TV_HC_VM_SAVE, 0, 0, 0, 0, NULL), TV_E_CONTROL_PARTITION);
+    assert_int_equal(hc(e, TV_HC_VM_SAVE, 1, 1, 0, 0, NULL), TV_E_INVALID_ARGUMENT);
     e->vms[2].info.state = TV_VM_SAVED;
-    assert_int_equal(hc(e, TV_HC_VM_STARTUP, 2, 0, 0, 0, NULL), TV_E_UNSUPPORTED);
+    assert_int_equal(hc(e, TV_HC_VM_SAVE, 2, 0, 0, 0, NULL), TV_E_VM_NOT_RUNNING);
     assert_int_equal(tasks(e), 0);
     for (int i = 0; i < 3; i++)
         assert_int_equal(e->vms[i].claim, 0);
@@ -325,7 +330,7 @@ static void types_are_registered_once(void **state)
     struct task_types other;
     task_types_init(&other);
     vm_op_run_fn missing[VM_OP_COUNT] = { fake_run, fake_run, fake_run, fake_run,
-                                          fake_run, fake_run, fake_run, 0 };
+                                          fake_run, fake_run, fake_run, fake_run, 0 };
     assert_int_equal(vm_task_types_add(&other, &second, &e->dir, missing), TV_E_INVALID_ARGUMENT);
     assert_non_null(task_types_get(&e->types, TV_TASK_TYPE_VM_RESUME));
     struct tv_vm_op_args args = { 1, 0 };

@@ -33,7 +33,9 @@ static bool expected_move(uint32_t from, uint32_t to)
         { TV_VM_PAUSED, TV_VM_SAVING },
         { TV_VM_PAUSED, TV_VM_TURNING_OFF },
         { TV_VM_SAVING, TV_VM_SAVED },
-        { TV_VM_SAVING, TV_VM_RUNNING },
+        { TV_VM_SAVING, TV_VM_RUNNING },           /* Save cancelled / failed */
+        { TV_VM_SAVING, TV_VM_PAUSED },            /* the same for a paused VM */
+        { TV_VM_SAVING, TV_VM_TURNING_OFF },       /* the guest stopped itself meanwhile */
         { TV_VM_TURNING_OFF, TV_VM_TURNED_OFF },
         { TV_VM_MERGING_DRIVES, TV_VM_TURNED_OFF },
         { TV_VM_MERGING_DRIVES, TV_VM_SAVED },
@@ -59,7 +61,7 @@ static void transitions_match_the_lifecycle(void **state)
             allowed += want;
         }
     }
-    assert_int_equal(allowed, 20);
+    assert_int_equal(allowed, 22);
     /* No state moves to itself: every change is an event. */
     for (uint32_t s = 0; s < N; s++)
         assert_false(vm_transition_allowed(s, s));
@@ -94,7 +96,14 @@ static void operations_are_checked_per_state(void **state)
         { VM_OP_STARTUP, TV_VM_PAUSED, TV_E_VM_RUNNING },
         { VM_OP_STARTUP, TV_VM_TURNING_ON, TV_E_VM_RUNNING },
         { VM_OP_STARTUP, TV_VM_TURNING_OFF, TV_E_BUSY },
-        { VM_OP_STARTUP, TV_VM_SAVED, TV_E_UNSUPPORTED },
+        { VM_OP_STARTUP, TV_VM_SAVED, TV_OK },     /* a restore */
+        { VM_OP_STARTUP, TV_VM_RESTORING, TV_E_VM_RUNNING },
+        { VM_OP_SAVE, TV_VM_RUNNING, TV_OK },
+        { VM_OP_SAVE, TV_VM_PAUSED, TV_OK },
+        { VM_OP_SAVE, TV_VM_TURNED_OFF, TV_E_VM_NOT_RUNNING },
+        { VM_OP_SAVE, TV_VM_SAVED, TV_E_VM_NOT_RUNNING },
+        { VM_OP_SAVE, TV_VM_SAVING, TV_E_BUSY },
+        { VM_OP_SAVE, TV_VM_RESTORING, TV_E_BUSY },
         { VM_OP_TURN_OFF, TV_VM_RUNNING, TV_OK },
         { VM_OP_TURN_OFF, TV_VM_PAUSED, TV_OK },
         { VM_OP_TURN_OFF, TV_VM_TURNED_OFF, TV_E_VM_NOT_RUNNING },
@@ -136,7 +145,10 @@ static void operations_are_checked_per_state(void **state)
     /* Every allowed operation leads somewhere the transition table allows. */
     for (uint32_t s = 1; s < N; s++) {
         if (vm_op_check(VM_OP_STARTUP, s, false) == TV_OK)
-            assert_true(vm_transition_allowed(s, TV_VM_TURNING_ON));
+            assert_true(vm_transition_allowed(s, s == TV_VM_SAVED ? TV_VM_RESTORING : TV_VM_TURNING_ON));
+        if (vm_op_check(VM_OP_SAVE, s, false) == TV_OK)
+            assert_true(vm_transition_allowed(s, TV_VM_SAVING) &&
+                        vm_transition_allowed(TV_VM_SAVING, s)); /* a cancel goes back */
         if (vm_op_check(VM_OP_TURN_OFF, s, false) == TV_OK)
             assert_true(vm_transition_allowed(s, TV_VM_TURNING_OFF));
         if (vm_op_check(VM_OP_RESET, s, false) == TV_OK)

@@ -5,6 +5,7 @@
 #include "kernel/log.h"
 #include "kernel/percpu.h"
 #include "vm/vcpu.h"
+#include "services/vm_savefile.h"
 #include "mm/mm.h"
 #include "mm/pagetable.h"
 #include "tv_fmt.h"
@@ -478,6 +479,76 @@ static void svm_npt_flush(struct vcpu *v)
     ((struct svm_vcpu *)v->arch)->first_run = true;
 }
 
+/* Save / restore: the VMCB's state save area is current after every exit
+ * (VMSAVE included), so it is copied as it is; segments keep the packed
+ * attribute form (APM 15.5.1). */
+static const unsigned seg_off[SAVE_SEG_COUNT] = {
+    [SAVE_ES] = VMCB_ES, [SAVE_CS] = VMCB_CS, [SAVE_SS] = VMCB_SS, [SAVE_DS] = VMCB_DS,
+    [SAVE_FS] = VMCB_FS, [SAVE_GS] = VMCB_GS, [SAVE_GDTR] = VMCB_GDTR, [SAVE_LDTR] = VMCB_LDTR,
+    [SAVE_IDTR] = VMCB_IDTR, [SAVE_TR] = VMCB_TR,
+};
+
+static void svm_save_state(struct vcpu *v, struct save_vcpu *o)
+{
+    const uint8_t *vm = ((struct svm_vcpu *)v->arch)->vmcb;
+    for (unsigned i = 0; i < SAVE_SEG_COUNT; i++) {
+        const uint8_t *s = vm + seg_off[i];
+        o->seg[i] = (struct save_seg){ .sel = *(const volatile uint16_t *)s,
+                                       .attr = *(const volatile uint16_t *)(s + 2),
+                                       .limit = *(const volatile uint32_t *)(s + 4),
+                                       .base = *(const volatile uint64_t *)(s + 8) };
+    }
+    o->cpl = vmcb_get_cpl(vm);
+    o->cr0 = vmcb_get_cr0(vm);
+    o->cr2 = vmcb_get_cr2(vm);
+    o->cr3 = vmcb_get_cr3(vm);
+    o->cr4 = vmcb_get_cr4(vm);
+    o->dr6 = vmcb_get_dr6(vm);
+    o->dr7 = vmcb_get_dr7(vm);
+    o->efer = vmcb_get_efer(vm) & ~EFER_SVME;
+    o->pat = vmcb_get_g_pat(vm);
+    o->star = vmcb_get_star(vm);
+    o->lstar = vmcb_get_lstar(vm);
+    o->cstar = vmcb_get_cstar(vm);
+    o->sfmask = vmcb_get_sfmask(vm);
+    o->kernel_gs_base = vmcb_get_kernel_gs_base(vm);
+    o->sysenter_cs = vmcb_get_sysenter_cs(vm);
+    o->sysenter_esp = vmcb_get_sysenter_esp(vm);
+    o->sysenter_eip = vmcb_get_sysenter_eip(vm);
+    o->pending_event = vmcb_get_event_inj(vm);
+    o->interruptibility = vmcb_get_int_state(vm) & 1;
+}
+
+static void svm_load_state(struct vcpu *v, const struct save_vcpu *in)
+{
+    uint8_t *vm = ((struct svm_vcpu *)v->arch)->vmcb;
+    for (unsigned i = 0; i < SAVE_SEG_COUNT; i++) {
+        const struct save_seg *s = &in->seg[i];
+        vmcb_set_seg(vm, seg_off[i], s->sel, (uint16_t)(s->attr & 0xfff), s->limit, s->base);
+    }
+    vmcb_set_cpl(vm, (uint8_t)in->cpl);
+    vmcb_set_cr0(vm, in->cr0);
+    vmcb_set_cr2(vm, in->cr2);
+    vmcb_set_cr3(vm, in->cr3);
+    vmcb_set_cr4(vm, in->cr4);  /* bits this CPU lacks fail VMRUN: the guest stops */
+    vmcb_set_dr6(vm, in->dr6);
+    vmcb_set_dr7(vm, in->dr7);
+    v->efer = in->efer & ~EFER_LMA;
+    vmcb_set_efer(vm, in->efer | EFER_SVME);
+    vmcb_set_g_pat(vm, in->pat);
+    vmcb_set_star(vm, in->star);
+    vmcb_set_lstar(vm, in->lstar);
+    vmcb_set_cstar(vm, in->cstar);
+    vmcb_set_sfmask(vm, in->sfmask);
+    vmcb_set_kernel_gs_base(vm, in->kernel_gs_base);
+    vmcb_set_sysenter_cs(vm, in->sysenter_cs);
+    vmcb_set_sysenter_esp(vm, in->sysenter_esp);
+    vmcb_set_sysenter_eip(vm, in->sysenter_eip);
+    vmcb_set_event_inj(vm, in->pending_event);
+    vmcb_set_int_state(vm, in->interruptibility & 1);
+    ((struct svm_vcpu *)v->arch)->first_run = true; /* a full TLB flush at entry */
+}
+
 const struct virt_ops svm_ops = {
     .name = "AMD SVM",
     .probe = svm_probe,
@@ -507,4 +578,7 @@ const struct virt_ops svm_ops = {
     .npt_format = &pt_format_x86_64,
     .npt_perms = PT_READ | PT_WRITE | PT_EXEC | PT_USER,
     .npt_flush = svm_npt_flush,
+    .save_state = svm_save_state,
+    .load_state = svm_load_state,
+    .save_vendor = SAVE_VENDOR_SVM,
 };

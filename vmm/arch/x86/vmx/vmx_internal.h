@@ -63,6 +63,11 @@ uint64_t cr4_mask(void);
 uint64_t real_cr0(uint64_t guest);
 uint64_t real_cr4(uint64_t guest);
 
+struct save_vcpu;
+/* Save / restore of the guest-state area (vmx_vmcs.c). */
+void vmx_save_state(struct vcpu *v, struct save_vcpu *out);
+void vmx_load_state(struct vcpu *v, const struct save_vcpu *in);
+
 /* vmx_exit.c: entry, exit decoding and the CR exits. */
 void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit);
 /* The guest's view of CR0/CR4 (the current VMCS). */

@@ -4,6 +4,7 @@
 #include "arch/x86/vmx/vmx_internal.h"
 #include "arch/x86/cpu.h"
 #include "vm/vcpu.h"
+#include "services/vm_savefile.h"
 #include "mm/pagetable.h"
 
 static void vmx_get_mode(struct vcpu *v, struct guest_mode *m)
@@ -150,4 +151,7 @@ const struct virt_ops vmx_ops = {
     .npt_format = &pt_format_ept,
     .npt_perms = PT_READ | PT_WRITE | PT_EXEC,
     .npt_flush = vmx_npt_flush,
+    .save_state = vmx_save_state,
+    .load_state = vmx_load_state,
+    .save_vendor = SAVE_VENDOR_VMX,
 };

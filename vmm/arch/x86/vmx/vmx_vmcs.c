@@ -7,6 +7,7 @@
 #include "kernel/log.h"
 #include "kernel/percpu.h"
 #include "vm/vcpu.h"
+#include "services/vm_savefile.h"
 #include "mm/mm.h"
 #include "tv_string.h"
 
@@ -227,4 +228,126 @@ void vmx_reset_pm32(struct vcpu *v)
     vmw(v, VMCS_GUEST_EFER, 0);
     vmw(v, VMCS_ENTRY_CTLS, vmx_caps.entry & ~ENTRY_IA32E);
     v->regs.rflags = 0x2;
+}
+
+/* Save / restore: the guest-state area (SDM 24.4) and the switched MSRs'
+ * area, in the VMCS's own encodings (access rights with the unusable bit;
+ * the pending event as VM-entry interruption information). */
+static uint64_t *msr_slot(struct vcpu *v, uint32_t msr)
+{
+    struct vmx_msr_entry *area = phys_to_virt(((struct vmx_vcpu *)v->arch)->msr_area_pa);
+    for (unsigned i = 0; i < SWITCHED_COUNT; i++)
+        if (area[i].index == msr)
+            return &area[i].value;
+    return 0; /* never: every MSR asked for is switched */
+}
+
+static uint64_t msr_get(struct vcpu *v, uint32_t msr)
+{
+    uint64_t *p = msr_slot(v, msr);
+    return p ? *p : 0;
+}
+
+static void msr_set(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+    uint64_t *p = msr_slot(v, msr);
+    if (p)
+        *p = value;
+}
+
+/* SAVE_ES.. order is VMX's own segment order (ES CS SS DS FS GS LDTR TR). */
+static const unsigned vseg[8] = { SAVE_ES, SAVE_CS, SAVE_SS, SAVE_DS, SAVE_FS, SAVE_GS,
+                                  SAVE_LDTR, SAVE_TR };
+
+void vmx_save_state(struct vcpu *v, struct save_vcpu *o)
+{
+    struct vmx_vcpu *x = v->arch;
+    load_vmcs(v);
+    for (unsigned i = 0; i < 8; i++) {
+        struct save_seg *s = &o->seg[vseg[i]];
+        s->sel = (uint16_t)vmread(VMCS_GUEST_ES_SEL + 2 * i);
+        s->attr = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2 * i);
+        s->limit = (uint32_t)vmread(VMCS_GUEST_ES_LIMIT + 2 * i);
+        s->base = vmread(VMCS_GUEST_ES_BASE + 2 * i);
+    }
+    o->seg[SAVE_GDTR].limit = (uint32_t)vmread(VMCS_GUEST_GDTR_LIMIT);
+    o->seg[SAVE_GDTR].base = vmread(VMCS_GUEST_GDTR_BASE);
+    o->seg[SAVE_IDTR].limit = (uint32_t)vmread(VMCS_GUEST_IDTR_LIMIT);
+    o->seg[SAVE_IDTR].base = vmread(VMCS_GUEST_IDTR_BASE);
+    o->cpl = (o->seg[SAVE_SS].attr >> 5) & 3;  /* SS.DPL (SDM 24.4.1) */
+    o->cr0 = guest_cr0();
+    o->cr2 = x->cr2;
+    o->cr3 = vmread(VMCS_GUEST_CR3);
+    o->cr4 = guest_cr4();
+    o->dr7 = vmread(VMCS_GUEST_DR7);
+    o->dr6 = v->dr6;  /* live in the hardware register: fpu_vcpu_sync took it */
+    o->efer = vmread(VMCS_GUEST_EFER);
+    o->pat = vmread(VMCS_GUEST_PAT);
+    o->debugctl = vmread(VMCS_GUEST_DEBUGCTL);
+    o->sysenter_cs = vmread(VMCS_GUEST_SYSENTER_CS);
+    o->sysenter_esp = vmread(VMCS_GUEST_SYSENTER_ESP);
+    o->sysenter_eip = vmread(VMCS_GUEST_SYSENTER_EIP);
+    o->star = msr_get(v, MSR_STAR);
+    o->lstar = msr_get(v, MSR_LSTAR);
+    o->cstar = msr_get(v, MSR_CSTAR);
+    o->sfmask = msr_get(v, MSR_SFMASK);
+    o->kernel_gs_base = msr_get(v, MSR_KERNEL_GS_BASE);
+    for (unsigned i = 0; i < 4; i++)
+        o->pdpte[i] = vmread(VMCS_GUEST_PDPTE0 + 2 * i);
+    uint32_t info = (uint32_t)vmread(VMCS_ENTRY_INTR_INFO);
+    if (info & INTR_INFO_VALID) {
+        o->pending_event = info;
+        if (info & INTR_INFO_ERROR_VALID)
+            o->pending_event |= vmread(VMCS_ENTRY_EXC_ERROR) << 32;
+        o->event_insn_len = (uint32_t)vmread(VMCS_ENTRY_INSN_LEN) & 0xf;
+    }
+    o->interruptibility = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY) & 0xf;
+}
+
+void vmx_load_state(struct vcpu *v, const struct save_vcpu *in)
+{
+    struct vmx_vcpu *x = v->arch;
+    load_vmcs(v);
+    for (unsigned i = 0; i < 8; i++) {
+        const struct save_seg *s = &in->seg[vseg[i]];
+        set_seg(v, i, s->sel, s->attr, s->limit, s->base);
+    }
+    vmw(v, VMCS_GUEST_GDTR_LIMIT, in->seg[SAVE_GDTR].limit);
+    vmw(v, VMCS_GUEST_GDTR_BASE, in->seg[SAVE_GDTR].base);
+    vmw(v, VMCS_GUEST_IDTR_LIMIT, in->seg[SAVE_IDTR].limit);
+    vmw(v, VMCS_GUEST_IDTR_BASE, in->seg[SAVE_IDTR].base);
+    vmw(v, VMCS_CR0_SHADOW, in->cr0);
+    vmw(v, VMCS_GUEST_CR0, real_cr0(in->cr0));
+    vmw(v, VMCS_CR4_SHADOW, in->cr4);
+    vmw(v, VMCS_GUEST_CR4, real_cr4(in->cr4));
+    vmw(v, VMCS_GUEST_CR3, in->cr3);
+    x->cr2 = in->cr2;
+    vmw(v, VMCS_GUEST_DR7, in->dr7);
+    v->dr6 = in->dr6;
+    vmw(v, VMCS_GUEST_PAT, in->pat);
+    vmw(v, VMCS_GUEST_DEBUGCTL, in->debugctl);
+    vmw(v, VMCS_GUEST_SYSENTER_CS, in->sysenter_cs);
+    vmw(v, VMCS_GUEST_SYSENTER_ESP, in->sysenter_esp);
+    vmw(v, VMCS_GUEST_SYSENTER_EIP, in->sysenter_eip);
+    msr_set(v, MSR_STAR, in->star);
+    msr_set(v, MSR_LSTAR, in->lstar);
+    msr_set(v, MSR_CSTAR, in->cstar);
+    msr_set(v, MSR_SFMASK, in->sfmask);
+    msr_set(v, MSR_KERNEL_GS_BASE, in->kernel_gs_base);
+    for (unsigned i = 0; i < 4; i++)
+        vmw(v, VMCS_GUEST_PDPTE0 + 2 * i, in->pdpte[i]);
+    /* EFER and the IA-32e entry control follow EFER.LME and CR0.PG. */
+    v->efer = in->efer & ~EFER_LMA;
+    sync_long_mode(v, in->cr0);
+    if (in->pending_event & INTR_INFO_VALID) {
+        vmw(v, VMCS_ENTRY_INTR_INFO, (uint32_t)in->pending_event);
+        vmw(v, VMCS_ENTRY_EXC_ERROR, in->pending_event >> 32);
+        vmw(v, VMCS_ENTRY_INSN_LEN, in->event_insn_len);
+    } else {
+        vmw(v, VMCS_ENTRY_INTR_INFO, 0);
+    }
+    vmw(v, VMCS_GUEST_INTERRUPTIBILITY, in->interruptibility);
+    vmw(v, VMCS_GUEST_ACTIVITY, 0);
+    vmw(v, VMCS_GUEST_PENDING_DBG, 0);
+    x->flush_ept = true;
 }
