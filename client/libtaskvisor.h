@@ -151,6 +151,15 @@ tv_status_t tv_vm_turn_off(struct tv_client *client, uint32_t vm_id, struct tv_t
 tv_status_t tv_vm_reset(struct tv_client *client, uint32_t vm_id, struct tv_task *task_out);
 tv_status_t tv_vm_pause(struct tv_client *client, uint32_t vm_id, struct tv_task *task_out);
 tv_status_t tv_vm_resume(struct tv_client *client, uint32_t vm_id, struct tv_task *task_out);
+/* Save (docs/savestate.md): the VM's memory, vCPU and device state to its
+ * saved-state file, then the VM is off and SAVED; tv_vm_startup resumes
+ * it.  Refused with TV_E_VM_NOT_RUNNING (off or saved), TV_E_BUSY,
+ * TV_E_CONTROL_PARTITION, TV_E_UNSUPPORTED (no file configured).  The
+ * task's progress is in bytes of memory; it is cancelable until the file
+ * is committed (the VM keeps running, no new saved state).  A Startup from
+ * a file that is damaged or does not match ends with
+ * TV_E_INCOMPATIBLE_SAVED_STATE and the VM stays SAVED. */
+tv_status_t tv_vm_save(struct tv_client *client, uint32_t vm_id, struct tv_task *task_out);
 
 /* ---- Through the guest agent (IVMGuestOS, docs/agent.md) --------------
  * Refused up front like the others, plus TV_E_AGENT_NOT_PRESENT (the VM's

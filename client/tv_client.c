@@ -365,6 +365,11 @@ tv_status_t tv_vm_resume(struct tv_client *c, uint32_t vm_id, struct tv_task *ta
     return vm_op(c, TV_HC_VM_RESUME, vm_id, task_out);
 }
 
+tv_status_t tv_vm_save(struct tv_client *c, uint32_t vm_id, struct tv_task *task_out)
+{
+    return vm_op(c, TV_HC_VM_SAVE, vm_id, task_out);
+}
+
 /* ---- IVMGuestOS: through the guest agent -------------------------------- */
 
 static tv_status_t guest_op(struct tv_client *client, uint32_t code, uint32_t vm_id,

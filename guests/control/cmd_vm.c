@@ -102,9 +102,10 @@ static const struct {
     { "start", tv_vm_startup, 0 }, { "off", tv_vm_turn_off, 0 }, { "reset", tv_vm_reset, 0 },
     { "pause", tv_vm_pause, 0 },   { "resume", tv_vm_resume, 0 },
     { "shutdown", 0, do_shutdown }, { "restart", 0, do_restart }, { "logoff", tv_vm_logoff, 0 },
+    { "save", tv_vm_save, 0 },
 };
 
-#define VM_USAGE "usage: vm start|off|reset|pause|resume|logoff NAME, vm shutdown|restart [--force] NAME\n"
+#define VM_USAGE "usage: vm start|off|reset|pause|resume|logoff|save NAME, vm shutdown|restart [--force] NAME\n"
 
 int cmd_vm(int argc, char **argv)
 {
@@ -119,7 +120,7 @@ int cmd_vm(int argc, char **argv)
         v++;
     if (v == sizeof verbs / sizeof verbs[0]) {
         guest_printf("vm: unknown operation '%s' (start, off, reset, pause, resume, shutdown, "
-                     "restart, logoff)\n", argv[1]);
+                     "restart, logoff, save)\n", argv[1]);
         return 1;
     }
     if (force && !verbs[v].forceable) {
