@@ -4,7 +4,7 @@ include guests/lib/guestlib.mk
 
 TEST_GUESTS := libselftest hello control_calls cpl3_ud mgmt_denied triple_fault oob_access \
                svm_insns canary_scan apic_timer spinner bench ram_scan exit_port serial_flood irq_pending_ins \
-               sleeper heartbeat agentvm vblk
+               sleeper heartbeat agentvm vblk savevm
 $(foreach g,$(TEST_GUESTS),$(eval $(call guest_image,$(g),tests/guest/$(g).c)))
 
 # mb1_longmode does not use the library: its own Multiboot1 entry and layout.

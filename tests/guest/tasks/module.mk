@@ -13,3 +13,5 @@ $(eval $(call guest_image,vm_ops,tests/guest/tasks/vm_ops.c $(TASK_GUEST_CLIENT)
 ALL_TARGETS += $(BUILD)/guests/vm_ops.elf
 $(eval $(call guest_image,vm_agent_ops,tests/guest/tasks/vm_agent_ops.c $(TASK_GUEST_CLIENT)))
 ALL_TARGETS += $(BUILD)/guests/vm_agent_ops.elf
+$(eval $(call guest_image,vm_save_ops,tests/guest/tasks/vm_save_ops.c $(TASK_GUEST_CLIENT)))
+ALL_TARGETS += $(BUILD)/guests/vm_save_ops.elf
