@@ -260,7 +260,8 @@ static tv_status_t lx_call(void *ctx, uint32_t code, const uint64_t a[5], uint64
     case TV_HC_VM_SHUTDOWN:
     case TV_HC_VM_RESTART:
     case TV_HC_VM_LOGOFF:
-    case TV_HC_VM_CAN_SHUTDOWN: return do_vm_op(lx, code, a, out);
+    case TV_HC_VM_CAN_SHUTDOWN:
+    case TV_HC_VM_SAVE: return do_vm_op(lx, code, a, out);
     default: return TV_E_UNSUPPORTED; /* not offered by the device */
     }
 }

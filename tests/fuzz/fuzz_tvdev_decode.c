@@ -251,7 +251,7 @@ static void fuzz_disk_vm(struct in *in)
         o.call = TV_HC_VM_LIST + (o.call & 15);
     if (tvd_check_vm_op(&o)) {
         bool forceable = o.call == TV_HC_VM_SHUTDOWN || o.call == TV_HC_VM_RESTART;
-        CHECK(o.call >= TV_HC_VM_STARTUP && o.call <= TV_HC_VM_CAN_SHUTDOWN &&
+        CHECK(o.call >= TV_HC_VM_STARTUP && o.call <= TV_HC_VM_SAVE &&
               (forceable ? (o.flags & ~TV_VM_OP_F_FORCE) == 0 : o.flags == 0) &&
               !o.reserved[0] && !o.reserved[1]);
     }

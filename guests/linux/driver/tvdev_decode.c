@@ -177,6 +177,7 @@ bool tvd_check_vm_op(const struct tvdev_vm_op *o)
     case TV_HC_VM_PAUSE:
     case TV_HC_VM_RESUME:
     case TV_HC_VM_LOGOFF:
+    case TV_HC_VM_SAVE:
     case TV_HC_VM_CAN_SHUTDOWN:
         return o->flags == 0;
     default:

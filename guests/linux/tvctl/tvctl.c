@@ -193,7 +193,7 @@ static int usage(void)
             "                               a disk operation (PATH: VOLUME:/dir/name.vhd)\n"
             "  mkdir VOLUME:/PATH           make a folder on a volume (its parent must exist)\n"
             "  vms                          virtual machines and their state\n"
-            "  vm show NAME | vm start|off|reset|pause|resume|logoff NAME\n"
+            "  vm show NAME | vm start|off|reset|pause|resume|logoff|save NAME\n"
             "  vm shutdown|restart [--force] NAME | vm can-shutdown NAME\n"
             "                               one VM; an operation on it\n"
             "  (disk and vm operations follow their task as wait does; [--no-wait]\n"
@@ -864,6 +864,7 @@ static int cmd_vm(int argc, char **argv)
         { "start", tv_vm_startup, NULL },  { "off", tv_vm_turn_off, NULL },
         { "reset", tv_vm_reset, NULL },    { "pause", tv_vm_pause, NULL },
         { "resume", tv_vm_resume, NULL },  { "logoff", tv_vm_logoff, NULL },
+        { "save", tv_vm_save, NULL },
         { "shutdown", NULL, tv_vm_shutdown }, { "restart", NULL, tv_vm_restart },
     };
     int which = -1;

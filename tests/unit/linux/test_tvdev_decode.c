@@ -419,7 +419,8 @@ static void vm_checks(void **state)
     struct tvdev_vm_op o;
     const uint32_t calls[] = { TV_HC_VM_STARTUP, TV_HC_VM_TURN_OFF, TV_HC_VM_RESET,
                                TV_HC_VM_PAUSE,   TV_HC_VM_RESUME,   TV_HC_VM_SHUTDOWN,
-                               TV_HC_VM_RESTART, TV_HC_VM_LOGOFF,   TV_HC_VM_CAN_SHUTDOWN };
+                               TV_HC_VM_RESTART, TV_HC_VM_LOGOFF,   TV_HC_VM_CAN_SHUTDOWN,
+                               TV_HC_VM_SAVE };
     for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
         bool forceable = calls[i] == TV_HC_VM_SHUTDOWN || calls[i] == TV_HC_VM_RESTART;
         memset(&o, 0, sizeof o);
@@ -437,7 +438,7 @@ static void vm_checks(void **state)
         assert_false(tvd_check_vm_op(&o));
     }
     memset(&o, 0, sizeof o);
-    const uint32_t not_ops[] = { TV_HC_VM_LIST, TV_HC_VM_QUERY, TV_HC_VM_CAN_SHUTDOWN + 1,
+    const uint32_t not_ops[] = { TV_HC_VM_LIST, TV_HC_VM_QUERY, TV_HC_VM_SAVE + 1,
                                  TV_HC_AGENT_ANNOUNCE, TV_HC_TASK_CANCEL, TV_HC_DISK_START,
                                  TV_HC_POWER_OFF };
     for (size_t i = 0; i < sizeof not_ops / sizeof not_ops[0]; i++) {
