@@ -14,11 +14,29 @@
 static struct tv_client client;
 static uint64_t tsc_khz;
 
+#define SLEEP_VECTOR 0x41
+static volatile bool woke;
+
+static void on_sleep_timer(struct trap_frame *f, void *ctx)
+{
+    (void)f;
+    (void)ctx;
+    woke = true;
+}
+
+/* Sleeps halted on a one-shot vAPIC timer (100 MHz clock), so the VM under
+ * test gets the CPU meanwhile: a spinning control partition leaves it
+ * little on Bochs. */
 static void sleep_ms(uint64_t ms)
 {
-    uint64_t end = rdtsc() + ms * tsc_khz;
-    while (rdtsc() < end)
-        cpu_pause();
+    while (ms) {
+        uint64_t step = ms > 10000 ? 10000 : ms;
+        woke = false;
+        apic_timer_oneshot(SLEEP_VECTOR, (uint32_t)(step * 100000u));
+        while (!woke)
+            cpu_sti_hlt();
+        ms -= step;
+    }
 }
 
 static struct tv_vm_info query(uint32_t id)
@@ -47,6 +65,21 @@ static uint32_t run_op(tv_status_t (*op)(struct tv_client *, uint32_t, struct tv
     return info->result;
 }
 
+/* Waits (at most timeout_ms) until the VM's current run made `exits` VM
+ * exits.  A vCPU in its guest exits at least for every host timer tick, so
+ * a count that grows says the vCPU runs (a held one makes none). */
+static bool wait_exits(uint32_t id, uint64_t exits, uint64_t timeout_ms)
+{
+    uint64_t end = rdtsc() + timeout_ms * tsc_khz;
+    while (rdtsc() < end) {
+        struct tv_vm_info r = query(id);
+        if (r.state == TV_VM_RUNNING && r.exit_count >= exits)
+            return true;
+        sleep_ms(50);
+    }
+    return false;
+}
+
 static void check(tv_status_t got, tv_status_t want, const char *what)
 {
     reportf(got == want, "%s: %d", what, got);
@@ -57,6 +90,9 @@ int guest_main(const struct guest_boot *boot)
     (void)boot;
     tsc_khz = cpuid(TV_CPUID_LEAF_TIMING, 0).eax;
     report("client init", tv_client_init(&client, &guest_transport) == TV_OK);
+    report("local APIC and its timer for sleeping",
+           apic_enable(true) != APIC_NONE && guest_irq_register(SLEEP_VECTOR, on_sleep_timer, 0, true));
+    cpu_sti();
     uint32_t vm = 0, self = 0;
     report("find savevm", tv_vm_find(&client, "savevm", &vm) == TV_OK);
     report("find the control partition", tv_vm_find(&client, "savectl", &self) == TV_OK);
@@ -71,7 +107,9 @@ int guest_main(const struct guest_boot *boot)
     uint32_t res = run_op(tv_vm_startup, vm, &info);
     reportf(res == TV_TASK_RESULT_SUCCESS && query(vm).state == TV_VM_RUNNING,
             "startup: result %u, state %u", res, query(vm).state);
-    sleep_ms(1500);
+    /* Some rounds (savevm prints them): seconds of TSC time, enough on
+     * Bochs too (some 4 million instructions a second). */
+    sleep_ms(8000);
 
     /* A Save cancelled at once: the VM runs on, nothing was saved. */
     tv_status_t st = tv_vm_save(&client, vm, &t);
@@ -82,10 +120,10 @@ int guest_main(const struct guest_boot *boot)
         tv_task_dismiss(t);
     }
     uint64_t e0 = query(vm).exit_count;
-    sleep_ms(300);
+    bool runs = wait_exits(vm, e0 + 1, 20000);
     struct tv_vm_info r = query(vm);
     reportf(st == TV_OK && c == TV_OK && info.result == TV_TASK_RESULT_CANCELLED &&
-            r.state == TV_VM_RUNNING && r.exit_count > e0,
+            r.state == TV_VM_RUNNING && runs,
             "save cancelled: start %d cancel %d result %u, state %u, exits %llu then %llu", st, c,
             info.result, r.state, (unsigned long long)e0, (unsigned long long)r.exit_count);
 
@@ -118,7 +156,9 @@ int guest_main(const struct guest_boot *boot)
     reportf(r.start_count == starts + 1, "a restore counts as a start: starts %llu (were %llu)",
             (unsigned long long)r.start_count, (unsigned long long)starts);
     guest_printf("savectl: restored\n");
-    sleep_ms(3000);
+    /* The restored run checks everything first (its "resumed" line), then
+     * goes on with its rounds. */
+    sleep_ms(15000);
     r = query(vm);
     reportf(r.state == TV_VM_RUNNING, "the restored VM still runs: state %u, stop %u", r.state,
             r.stop_reason);
