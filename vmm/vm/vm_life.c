@@ -56,6 +56,10 @@ tv_status_t vm_claim(struct partition *p, uint32_t op)
     tv_status_t st = vm_op_check(op, p->vm_state, (p->flags & TV_PART_CONTROL) != 0);
     if (st == TV_OK && op == VM_OP_SAVE && !p->save_path[0])
         st = TV_E_UNSUPPORTED; /* nowhere to write it (save.NAME / save_dir) */
+    /* The virtio-blk devices' state (queues, in-flight requests) is not in
+     * the file yet: a restore would lose it, so such a VM is not saved. */
+    if (st == TV_OK && op == VM_OP_SAVE && p->def.disk_count)
+        st = TV_E_UNSUPPORTED;
     if (st == TV_OK && p->op_claim)
         st = vm_op_claim_refusal(p->op_claim - 1, op);
     if (st == TV_OK)
