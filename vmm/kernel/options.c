@@ -96,6 +96,8 @@ const struct option_spec monitor_options[] = {
     { "disk_memvol", OPT_NUMBER, 0, 1, 0 },         /* the TESTMEM volume (testing/disk_memvol.c) */
     { "timer_stall_test", OPT_WORD, 0, 0, "yes|tpr" },  /* testing/test_hooks.c */
     { "save_test_corrupt", OPT_NUMBER, 1, 1000, 0 }, /* vm/vm_save.c: damage the Nth saved state */
+    { "blk_bench_mib", OPT_NUMBER, 1, 4096, 0 },    /* raw throughput (testing/blk_bench.c) */
+    { "blk_bench_lba", OPT_NUMBER, 0, 0xffffffffffffull, 0 },
 #endif
 };
 const unsigned monitor_option_count = sizeof monitor_options / sizeof monitor_options[0];
