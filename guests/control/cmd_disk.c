@@ -17,6 +17,8 @@
 #define POLL_MS   100 /* one TASK_WAIT step between redraws */
 
 static struct tv_client client;
+static struct tv_task_info last_task; /* the last task followed to its end */
+static bool have_last_task;
 
 static bool ready(void)
 {
@@ -90,16 +92,30 @@ static int follow(struct tv_task t)
             return 1;
         }
     }
-    guest_printf("\ntask %llu %s: %s\n", (unsigned long long)info.id,
+    /* Running time on the monitor's clock: the wait for a worker and the
+     * console's polling are not in it. */
+    uint64_t ms = info.finished_ns > info.started_ns && info.started_ns
+                      ? (info.finished_ns - info.started_ns) / 1000000 : 0;
+    guest_printf("\ntask %llu %s: %s in %llu.%03llu s\n", (unsigned long long)info.id,
                  info.state == TV_TASK_COMPLETED ? "completed"
                  : info.state == TV_TASK_CANCELLED ? "cancelled" : "failed",
-                 name_of(result_names, sizeof result_names / sizeof result_names[0], info.result));
+                 name_of(result_names, sizeof result_names / sizeof result_names[0], info.result),
+                 (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
+    last_task = info;
+    have_last_task = true;
     guest_printf("  data: %s\n",
                  name_of(outcome_names, sizeof outcome_names / sizeof outcome_names[0], info.outcome));
     if (info.error && info.state == TV_TASK_FAILED)
         guest_printf("  error %s: %.*s\n", tv_status_name(info.error), (int)info.error_description_len,
                      info.error_description);
     return info.state == TV_TASK_COMPLETED ? 0 : 1;
+}
+
+bool console_last_disk_task(struct tv_task_info *out)
+{
+    if (have_last_task)
+        *out = last_task;
+    return have_last_task;
 }
 
 /* The start's answer: a refusal (nothing was created) or the task to follow. */

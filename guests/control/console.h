@@ -85,5 +85,12 @@ __attribute__((noreturn)) void control_storetest(void);
 __attribute__((noreturn)) void control_esptest(void);
 /* "vmdisktest": a VM's disk is in use while it runs (vm_disk_inuse). */
 __attribute__((noreturn)) void control_vmdisktest(void);
+/* Disk bench (command line "diskbench"): bench/disk/run-disk-bench.sh. */
+__attribute__((noreturn)) void control_diskbench(void);
+
+struct tv_task_info;
+/* cmd_disk.c: the record of the last disk task a command followed to its
+ * end (false when none has). */
+bool console_last_disk_task(struct tv_task_info *out);
 
 #endif

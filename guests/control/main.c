@@ -1,7 +1,6 @@
 /* The default control partition: an interactive console on its serial line,
  * or, with "selftest" (or "storetest", "esptest", "vmdisktest") on the command line, a
- * TAP self-test
- * for the integration tests. */
+ * TAP self-test for the integration tests ("diskbench": the disk bench of make bench). */
 #include "console.h"
 #include "guest.h"
 
@@ -16,5 +15,7 @@ int guest_main(const struct guest_boot *boot)
         control_esptest();
     if (guest_cmdline_has("vmdisktest"))
         control_vmdisktest();
+    if (guest_cmdline_has("diskbench"))
+        control_diskbench();
     console_run();
 }
