@@ -1,0 +1,1 @@
+BENCH_SCRIPTS += bench/disk/run-disk-bench.sh
