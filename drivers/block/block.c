@@ -234,22 +234,46 @@ void blk_irq(struct blk_dev *dev)
     spin_unlock_irqrestore(&dev->lock, irq);
 }
 
+/* Pieces of one call kept in flight at once (at most the device's queue
+ * depth): one at a time, virtio-blk under QEMU moved half as much as with
+ * eight (the disk bench's raw figures). */
+#define RW_WINDOW 8u
+
+/* Splits into max_sectors pieces, up to RW_WINDOW of them in flight, each
+ * in its own part of buf; waits for every piece it started.  The first
+ * error is returned; pieces after a failed one are not started, but some
+ * may already have been (a failed write leaves the range partly written,
+ * as it could already before).  The pieces may complete in any order: a
+ * caller that needs an order between writes flushes between them. */
 static tv_status_t blk_rw(struct blk_dev *dev, enum blk_op op, uint64_t lba, uint32_t count,
                           void *buf)
 {
+    struct blk_req req[RW_WINDOW];
+    uint32_t depth = dev->queue_depth < RW_WINDOW ? dev->queue_depth : RW_WINDOW;
+    uint32_t head = 0, used = 0;
+    tv_status_t first = TV_OK;
     uint8_t *p = buf;
-    while (count) {
+    if (depth == 0)
+        depth = 1;
+    while (used || (count && first == TV_OK)) {
+        if (used == depth || !count || first != TV_OK) {
+            tv_status_t st = blk_wait(&req[head]);
+            if (st != TV_OK && first == TV_OK)
+                first = st;
+            head = (head + 1) % depth;
+            used--;
+            continue;
+        }
         uint32_t n = count < dev->max_sectors ? count : dev->max_sectors;
-        struct blk_req req = { .op = op, .lba = lba, .count = n, .buf = p };
-        blk_submit(dev, &req);
-        tv_status_t st = blk_wait(&req);
-        if (st != TV_OK)
-            return st;
+        struct blk_req *r = &req[(head + used) % depth];
+        *r = (struct blk_req){ .op = op, .lba = lba, .count = n, .buf = p };
+        blk_submit(dev, r);
+        used++;
         lba += n;
         count -= n;
         p += (uint64_t)n * dev->sector_size;
     }
-    return TV_OK;
+    return first;
 }
 
 tv_status_t blk_read(struct blk_dev *dev, uint64_t lba, uint32_t count, void *buf)

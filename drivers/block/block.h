@@ -98,7 +98,8 @@ struct blk_dev *blk_find(const char *name);
  * once with the error. */
 void blk_submit(struct blk_dev *dev, struct blk_req *req);
 tv_status_t blk_wait(struct blk_req *req);
-/* Synchronous helpers: split into max_sectors pieces. */
+/* Synchronous helpers: split into max_sectors pieces, several in flight
+ * (completing in any order; flush between writes that need an order). */
 tv_status_t blk_read(struct blk_dev *dev, uint64_t lba, uint32_t count, void *buf);
 tv_status_t blk_write(struct blk_dev *dev, uint64_t lba, uint32_t count, const void *buf);
 tv_status_t blk_flush(struct blk_dev *dev);
