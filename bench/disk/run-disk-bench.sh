@@ -28,7 +28,15 @@ mkdir -p "$out/src" "$out/host" "$out/got"
 tmp=$(mktemp -d)
 mnt=$tmp/mnt
 mkdir -p "$mnt"
+stamper=
+stop_stamper() {   # the stamper's pipeline, then the subshell itself
+    [ -n "$stamper" ] || return 0
+    pkill -P "$stamper" 2>/dev/null; kill "$stamper" 2>/dev/null
+    { wait "$stamper"; } 2>/dev/null || true
+    stamper=
+}
 cleanup() {
+    stop_stamper
     mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
     [ -n "${loopdev:-}" ] && losetup -d "$loopdev" 2>/dev/null
     rm -rf "$tmp"
@@ -115,11 +123,18 @@ for i in 0 1 2; do
     qextra+=(-drive "file=$out/disk$i.img,format=raw,if=none,id=bd$i,cache=writeback"
              -device "virtio-blk-pci,drive=bd$i,disable-legacy=on")
 done
+# Every serial line stamped with the host's clock as it arrives: the check
+# of the monitor's clock below (its TSC rate comes from one 2 ms PIT pass,
+# which a loaded host can stretch).
+: >"$log"
+(tail -F -s 0.05 -n +1 "$log" 2>/dev/null | while IFS= read -r l; do printf '%s %s\n' "$(date +%s%N)" "$l"; done >"$out/stamped.log") &
+stamper=$!
 t0=$SECONDS
 nice -n 10 scripts/run-qemu.sh --memory 512M --log "$log" --timeout 400 \
     --stop-on 'image store: volumes unmounted|GUEST SUMMARY: .* [1-9][0-9]* failed' \
     "$out/esp.img" -- "${qextra[@]}" >"$out/qemu.out" 2>&1 || true
 echo "monitor run: $((SECONDS - t0)) s of host time (see $log)"
+sleep 0.5; stop_stamper
 grep -aq 'GUEST SUMMARY: 7 passed, 0 failed' "$log" ||
     { grep -a 'not ok\|refused\|error' "$log" | head; fail "the disk operations in the monitor did not all succeed"; }
 
@@ -170,10 +185,28 @@ done; done
 best_r=$((raw_sync_read < raw_queued_read ? raw_sync_read : raw_queued_read))
 best_w=$((raw_sync_write < raw_queued_write ? raw_sync_write : raw_queued_write))
 X=$vsize
+# The monitor's clock against the host's, from the first raw figure to the
+# last operation's (several seconds): the host's stamps are late by up to
+# the stamper's 50 ms poll at both ends.
+span() { grep -a "$1" "$out/stamped.log" | sed -n "${2}p" |
+         sed -E 's/^([0-9]+) \[ *([0-9]+)\.([0-9]+)\].*/\1 \2\3/'; }
+read -r h0 m0 < <(span 'BENCH blk_raw' 1)
+read -r h1 m1 < <(span 'BENCH disk op=compact' 1)
+[ -n "${h0:-}" ] && [ -n "${h1:-}" ] || fail "no host stamps of the serial log"
+# The log's stamps are microseconds.
+scale=$(awk -v h=$((h1 - h0)) -v m=$((m1 - m0)) 'BEGIN { printf "%.3f", h / (m * 1000) }')
+awk -v s="$scale" 'BEGIN { exit !(s > 0.9 && s < 1.1) }' ||
+    echo "NOTE: the monitor's clock runs $scale x slower than the host's (TSC miscalibrated at boot):" \
+         "its figures below are corrected by that factor"
+fix() { awk -v n="$1" -v s="$scale" 'BEGIN { printf "%.0f", n * s }'; }
+for v in raw_sync_read raw_sync_write raw_queued_read raw_queued_write best_r best_w; do
+    eval "$v=\$(fix \$$v)"
+done
 mibs() { awk -v b="$1" -v n="$2" 'BEGIN { printf "%.1f", b / 1048576 / (n / 1e9) }'; }
 ms() { awk -v n="$1" 'BEGIN { printf "%.0f", n / 1e6 }'; }
 echo
 echo "== disk operations, ${MIB} MiB dense images, QEMU TCG SVM, virtio-blk (cache=writeback), host wall-clock time"
+echo "monitor clock check: host time / monitor time = $scale over the run's figures ($(grep -aoE 'TSC [0-9]+ kHz' "$log" | head -1))"
 printf '%-28s %9s %9s\n' "raw sequential (monitor)" "MiB/s" "ms"
 printf '%-28s %9s %9s\n' "  write, 1 MiB calls + flush" "$(mibs $X $raw_sync_write)" "$(ms $raw_sync_write)"
 printf '%-28s %9s %9s\n' "  read, 1 MiB calls" "$(mibs $X $raw_sync_read)" "$(ms $raw_sync_read)"
@@ -185,6 +218,7 @@ printf '%-13s %8s %8s %9s %9s %10s %9s %9s %10s\n' op "read" written "monitor" "
 # op, MiB read and written in units of the image (nominal: what the op must move)
 while read -r op rd wr; do
     mon=$(num "BENCH disk op=$op ns=[0-9]+"); [ -n "$mon" ] || fail "no figure for $op"
+    mon=$(fix "$mon")
     h=${host_ns[$op]}
     ideal=$(awk -v r="$rd" -v w="$wr" -v br="$best_r" -v bw="$best_w" 'BEGIN { printf "%.0f", r * br + w * bw }')
     printf '%-13s %7s%% %7s%% %7s ms %9s %9s%% %6s ms %9s %9sx\n' "$op" \
@@ -208,6 +242,7 @@ for v in "vblk1 FILESFAT FAT32" "vblk2 FILESEX exFAT"; do
     m=$(num "image store: $1: 1 volumes mounted, 0 partitions skipped, in [0-9]+")
     w=$(num "image store: $2: 1000 files looked at for interrupted operations in [0-9]+")
     [ -n "$m" ] && [ -n "$w" ] || fail "no mount figures for $2 (1,000 files found?)"
+    m=$(fix "$m"); w=$(fix "$w")
     printf '%-6s %-9s mount %6s ms, walk of 1,000 files %6s ms, total %6s ms\n' "$3" "$2" \
         "$(awk -v u="$m" 'BEGIN { printf "%.1f", u / 1000 }')" "$(awk -v u="$w" 'BEGIN { printf "%.1f", u / 1000 }')" \
         "$(awk -v a="$m" -v b="$w" 'BEGIN { printf "%.1f", (a + b) / 1000 }')"
