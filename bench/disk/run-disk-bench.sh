@@ -194,9 +194,9 @@ read -r h0 m0 < <(span 'BENCH blk_raw' 1)
 read -r h1 m1 < <(span 'BENCH disk op=compact' 1)
 [ -n "${h0:-}" ] && [ -n "${h1:-}" ] || fail "no host stamps of the serial log"
 # The log's stamps are microseconds.
-scale=$(awk -v h=$((h1 - h0)) -v m=$((m1 - m0)) 'BEGIN { printf "%.3f", h / (m * 1000) }')
+scale=$(awk -v h=$((h1 - h0)) -v m=$((10#$m1 - 10#$m0)) 'BEGIN { printf "%.3f", h / (m * 1000) }')
 awk -v s="$scale" 'BEGIN { exit !(s > 0.9 && s < 1.1) }' ||
-    echo "NOTE: the monitor's clock runs $scale x slower than the host's (TSC miscalibrated at boot):" \
+    echo "NOTE: host time / monitor time = $scale (the monitor's TSC rate was miscalibrated at boot):" \
          "its figures below are corrected by that factor"
 fix() { awk -v n="$1" -v s="$scale" 'BEGIN { printf "%.0f", n * s }'; }
 for v in raw_sync_read raw_sync_write raw_queued_read raw_queued_write best_r best_w; do
