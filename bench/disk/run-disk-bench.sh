@@ -31,7 +31,9 @@ mkdir -p "$mnt"
 stamper=
 stop_stamper() {   # the stamper's pipeline, then the subshell itself
     [ -n "$stamper" ] || return 0
-    pkill -P "$stamper" 2>/dev/null; kill "$stamper" 2>/dev/null
+    # Either may find nothing left (the subshell ends with its pipeline).
+    pkill -P "$stamper" 2>/dev/null || true
+    kill "$stamper" 2>/dev/null || true
     { wait "$stamper"; } 2>/dev/null || true
     stamper=
 }
@@ -44,6 +46,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "disk bench: FAIL: $*"; exit 1; }
 now() { date +%s%N; }
+[ "$(id -u)" = 0 ] || fail "needs root (exFAT volumes are filled through exfat-fuse over a loop device)"
 
 # ---- Source images (host) -------------------------------------------------
 S=$out/src
