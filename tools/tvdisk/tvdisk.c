@@ -64,7 +64,7 @@ static const char *explain(tv_status_t s)
     case TV_E_BUSY: return "disk is in use (another process has it open for writing, or reads a disk this would change)";
     case TV_E_INVALID_STATE: return "a merge into this disk is pending (tvdisk check --repair finishes or clears it)";
     case TV_E_UNSUPPORTED: return "not supported (size or layout beyond what tvdisk handles)";
-    case TV_E_INVALID_ARGUMENT: return "invalid argument (sizes, offsets and lengths are in 512-byte units; sizes up to 2040 GiB)";
+    case TV_E_INVALID_ARGUMENT: return "invalid argument (sizes, offsets and lengths are bytes in multiples of 512; sizes up to 2040 GiB)";
     default: return tv_status_text(s);
     }
 }
@@ -110,7 +110,7 @@ int usage(void)
             "  merge-to [--fixed|--dynamic|--raw] SRC DST   flatten a chain into a new disk\n"
             "  compact FILE\n"
             "  convert [--fixed|--dynamic|--raw] [--src-raw] [--block-size N] SRC DST\n"
-            "  write FILE OFFSET DATAFILE        write DATAFILE's bytes at OFFSET (512-byte units)\n"
+            "  write FILE OFFSET DATAFILE        write DATAFILE's bytes at byte OFFSET (a multiple of 512)\n"
             "  read FILE OFFSET LENGTH           copy virtual disk bytes to stdout\n"
             "sizes take K, M, G, T suffixes (powers of 1024)\n");
     return EXIT_USAGE;
