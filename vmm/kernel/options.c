@@ -73,6 +73,7 @@ const struct option_spec monitor_options[] = {
     { "sched_tick_us", OPT_NUMBER, 100, 1000000, 0 },
     { "task_share", OPT_NUMBER, 1, 99, 0 },
     { "console", OPT_WORD, 0, 0, "raw" },
+    { "store_polled", OPT_WORD, 0, 0, "yes|no" },  /* services/image_store.c */
     { "task_workers", OPT_NUMBER, 1, 16, 0 },
     { "task_max_running", OPT_NUMBER, 1, 64, 0 },
     { "task_max", OPT_NUMBER, 1, 65536, 0 },
