@@ -132,6 +132,10 @@ struct hcall_table {
 
 /* The platform calls implemented in hcall_platform.c. */
 extern const struct hcall_section hcall_platform_section;
+/* GET_VERSION's two outputs (RDX: major<<16 | minor, RSI: TV_FEAT_* bits,
+ * TV_FEAT_TEST_CALLS as the build has it): its handler's answer, also
+ * given by the monitor's exit fast path without the dispatcher. */
+void hcall_version_outputs(const struct hcall_services *svc, uint64_t out[2]);
 
 /* True when this build answers test-only calls (compiled with TV_TEST_BUILD). */
 extern const bool hcall_test_build;

@@ -8,18 +8,23 @@ static tv_status_t hc_nop(struct hcall_ctx *ctx)
     return TV_OK;
 }
 
-/* Out: o0 (RDX) = major<<16 | minor, o1 (RSI) = TV_FEAT_* bits. */
-static tv_status_t hc_get_version(struct hcall_ctx *ctx)
+void hcall_version_outputs(const struct hcall_services *svc, uint64_t out[2])
 {
     uint32_t features = 0;
-    if (ctx->svc && ctx->svc->features)
-        features = ctx->svc->features(ctx->svc->ctx);
+    if (svc && svc->features)
+        features = svc->features(svc->ctx);
     if (hcall_test_build)
         features |= TV_FEAT_TEST_CALLS;
     else
         features &= ~TV_FEAT_TEST_CALLS;
-    ctx->out[0] = ((uint64_t)TV_ABI_VERSION_MAJOR << 16) | TV_ABI_VERSION_MINOR;
-    ctx->out[1] = features;
+    out[0] = ((uint64_t)TV_ABI_VERSION_MAJOR << 16) | TV_ABI_VERSION_MINOR;
+    out[1] = features;
+}
+
+/* Out: o0 (RDX) = major<<16 | minor, o1 (RSI) = TV_FEAT_* bits. */
+static tv_status_t hc_get_version(struct hcall_ctx *ctx)
+{
+    hcall_version_outputs(ctx->svc, ctx->out);
     ctx->out_mask = 3;
     return TV_OK;
 }

@@ -110,6 +110,14 @@ uint64_t time_ns_to_tsc(uint64_t ns)
     return ms * tsc_khz + rest * tsc_khz / 1000000ull;
 }
 
+/* time_ns_to_tsc rounds down, so a TSC below this gives a time below ns. */
+uint64_t time_ns_to_tsc_abs(uint64_t ns)
+{
+    if (!tsc_khz)
+        return UINT64_MAX;
+    return tsc_boot + time_ns_to_tsc(ns);
+}
+
 uint64_t time_now_ns(void)
 {
     if (!tsc_khz)

@@ -180,6 +180,18 @@ bool timer_watchdog(void)
     return check(TIMER_WATCHDOG_NS, "vCPU loop");
 }
 
+/* For the exit fast path, which re-enters the guest without the vCPU
+ * loop's full check: the TSC from which that check would find the next
+ * timer overdue.  Nothing re-arms a timer while the fast path runs (no
+ * interrupt is taken, no other thread runs), so the value stays right
+ * until the loop is back; at or past it, the exit goes to the loop. */
+uint64_t timer_watchdog_due_tsc(void)
+{
+    if (!timer_list || timer_list->deadline_ns > UINT64_MAX - TIMER_WATCHDOG_NS)
+        return UINT64_MAX;
+    return time_ns_to_tsc_abs(timer_list->deadline_ns + TIMER_WATCHDOG_NS);
+}
+
 /* Before a halt, whatever the deadline (the APIC may fire a little before
  * the software deadline it was programmed from): a vector in IRR that a
  * window does not let in would keep the halt going for good. */

@@ -28,6 +28,9 @@ uint64_t timer_next_deadline(void); /* UINT64_MAX when none */
  * vCPU loop); returns true when it had to act (then reschedule). */
 #define TIMER_WATCHDOG_NS 20000000ull   /* ten default ticks */
 bool timer_watchdog(void);
+/* The TSC value from which timer_watchdog() finds the next timer overdue
+ * (UINT64_MAX: no timer); valid until a timer is armed or cancelled. */
+uint64_t timer_watchdog_due_tsc(void);
 /* The same for the idle loop, with interrupts off just before it halts: a
  * timer vector that sits in IRR and is not taken in a window is nudged at
  * once and the expired timers run (nothing else would end the halt).  True

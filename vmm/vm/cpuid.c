@@ -13,7 +13,7 @@
 #endif
 
 
-void handle_cpuid(struct vcpu *v, struct vm_exit *e)
+void cpuid_answer(struct vcpu *v)
 {
     uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
     struct cpuid_regs r = { 0, 0, 0, 0 };
@@ -64,5 +64,10 @@ void handle_cpuid(struct vcpu *v, struct vm_exit *e)
     v->regs.rbx = r.ebx;
     v->regs.rcx = r.ecx;
     v->regs.rdx = r.edx;
+}
+
+void handle_cpuid(struct vcpu *v, struct vm_exit *e)
+{
+    cpuid_answer(v);
     vcpu_advance_rip(v, e);
 }

@@ -5,6 +5,9 @@
 #include "kernel/log.h"
 #include "vm/partition.h"
 #include "taskvisor/hypercall.h"
+#include "kernel/timer.h"
+#include "arch/x86/cpu.h"
+#include "vm/guest_insn.h"
 #include "tv_fmt.h"
 
 typedef void (*exit_handler_t)(struct vcpu *v, struct vm_exit *e);
@@ -176,4 +179,52 @@ void exit_dispatch(struct vcpu *v, struct vm_exit *e)
         h(v, e);
     else
         handle_unknown(v, e);
+}
+
+/* What the vCPU loop (vcpu_thread_main) would do between this exit and
+ * the next entry is nothing at all: no request or pause posted, not
+ * halted, no interrupt to deliver and no window to watch, and the timer
+ * watchdog not due (when it is, the loop runs its full check).  A physical
+ * interrupt that is pending meanwhile makes the next entry exit at once
+ * (SVM: INTR intercept with host IF=1; VMX: external-interrupt exiting);
+ * that exit goes to the loop, which takes it in its interrupt window, and
+ * the scheduler preempts there as it always does. */
+static bool loop_idle(const struct vcpu *v, uint64_t watchdog_tsc)
+{
+    return !v->requests && !v->pause_wanted && !v->halted && !v->stopped &&
+           vcpu_interrupts_idle(v) && rdtsc() < watchdog_tsc;
+}
+
+bool exit_fast(struct vcpu *v, int reason, unsigned cpl, uint64_t next_rip, uint64_t watchdog_tsc)
+{
+    /* A single-step trap to raise, or RF to clear: vcpu_advance_rip's work. */
+    if (v->regs.rflags & (RFLAGS_TF | RFLAGS_RF))
+        return false;
+    if (reason == EXIT_HYPERCALL) {
+        /* NOP and GET_VERSION at CPL 0: answered from constants, no guest
+         * memory, nothing that blocks or wakes a thread. */
+        _Static_assert(TV_HC_NOP == 0 && TV_HC_GET_VERSION == 1, "exit_fast_candidate's range");
+        if (cpl != 0 || !exit_fast_candidate(v, reason))
+            return false;
+    } else if (reason != EXIT_CPUID) {
+        return false;
+    }
+    if (!loop_idle(v, watchdog_tsc))
+        return false;
+    if (!next_rip) {
+        /* No next-RIP from the hardware: the decoded-instruction cache. */
+        unsigned len;
+        if (guest_insn_length(v, &len) != TV_OK)
+            return false;           /* the loop stops the vCPU as before */
+        next_rip = v->regs.rip + len;
+    }
+    v->exit_counts[reason]++;
+    if (reason == EXIT_CPUID)
+        cpuid_answer(v);
+    else if (v->regs.rax == TV_HC_NOP)
+        v->regs.rax = TV_OK;
+    else
+        hypercall_version_answer(v);
+    v->regs.rip = next_rip;
+    return true;
 }

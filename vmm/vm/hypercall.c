@@ -98,31 +98,40 @@ tv_status_t hypercall_table_seal(void)
     return TV_OK;
 }
 
-void handle_hypercall(struct vcpu *v, struct vm_exit *e)
+/* The caller's fixed description, once per run (the vCPU is zeroed when
+ * its partition is built; the partition's id, role and RAM size stay for
+ * the run). */
+static void hcall_state_init(struct vcpu *v)
 {
-    bool long_code;
-    unsigned cpl = virt->get_cpl(v, &long_code);
+    struct vcpu_hcall *h = &v->hcall;
     struct partition *p = v->part;
-    struct guest_mem_range ram = { 0, p->mem_bytes };
-    struct guest_mem_view view = { &ram, 1, p, guest_read_cb, guest_write_cb };
-    struct hcall_caller caller = {
+    h->ram = (struct guest_mem_range){ 0, p->mem_bytes };
+    h->view = (struct guest_mem_view){ &h->ram, 1, p, guest_read_cb, guest_write_cb };
+    h->caller = (struct hcall_caller){
         .partition_id = p->id,
         .is_control = (p->flags & TV_PART_CONTROL) != 0,
-        .cpl = (uint8_t)cpl,
-        .wide = long_code,
-        .mem = &view,
+        .mem = &h->view,
         .denials = &p->hcall_denials,
     };
-    struct hcall_services svc = { v, svc_features, svc_partition_count, svc_partition_get, svc_log,
-                                  svc_power_off };
-    struct hcall_env env = { &table, &svc, v };
+    h->svc = (struct hcall_services){ v, svc_features, svc_partition_count, svc_partition_get,
+                                      svc_log, svc_power_off };
+    h->env = (struct hcall_env){ &table, &h->svc, v };
+    h->ready = true;
+}
+
+static enum hcall_action run_dispatcher(struct vcpu *v)
+{
+    struct vcpu_hcall *h = &v->hcall;
+    if (!h->ready)
+        hcall_state_init(v);
+    bool long_code;
+    h->caller.cpl = (uint8_t)virt->get_cpl(v, &long_code);
+    h->caller.wide = long_code;
     struct hcall_regs r = { v->regs.rax, v->regs.rbx, v->regs.rcx, v->regs.rdx,
                             v->regs.rsi, v->regs.rdi, v->regs.r8, v->regs.r10 };
-    enum hcall_action act = hcall_dispatch(&env, &caller, &r);
-    if (act == HCALL_INJECT_UD) {
-        inject_ud(v);
-        return;
-    }
+    enum hcall_action act = hcall_dispatch(&h->env, &h->caller, &r);
+    if (act == HCALL_INJECT_UD)
+        return act;
     v->regs.rax = r.rax;
     v->regs.rbx = r.rbx;
     v->regs.rcx = r.rcx;
@@ -131,6 +140,26 @@ void handle_hypercall(struct vcpu *v, struct vm_exit *e)
     v->regs.rdi = r.rdi;
     v->regs.r8 = r.r8;
     v->regs.r10 = r.r10;
-    if (act == HCALL_ADVANCE)
+    return act;
+}
+
+void hypercall_version_answer(struct vcpu *v)
+{
+    struct vcpu_hcall *h = &v->hcall;
+    if (!h->ready)
+        hcall_state_init(v);
+    uint64_t out[2];
+    hcall_version_outputs(&h->svc, out);
+    v->regs.rax = TV_OK;
+    v->regs.rdx = out[0];
+    v->regs.rsi = out[1];
+}
+
+void handle_hypercall(struct vcpu *v, struct vm_exit *e)
+{
+    enum hcall_action act = run_dispatcher(v);
+    if (act == HCALL_INJECT_UD)
+        inject_ud(v);
+    else if (act == HCALL_ADVANCE)
         vcpu_advance_rip(v, e);
 }

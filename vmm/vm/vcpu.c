@@ -104,20 +104,9 @@ void vcpu_set_irq_window(struct vcpu *v, bool on)
     virt->request_interrupt_window(v, on);
 }
 
-/* Nothing to deliver and nothing to undo: no posted interrupt, no timer
- * expiry or NMI to look at, an empty IRR and no window requested.  Then
- * deliver_interrupts() would change nothing, so the exit path skips it. */
-static bool interrupts_idle(const struct vcpu *v)
-{
-    const struct vapic *a = &v->apic;
-    return !(v->posted_irr[0] | v->posted_irr[1] | v->posted_irr[2] | v->posted_irr[3]) &&
-           !a->timer_fired && !a->nmi_pending && !v->irq_window &&
-           !(a->irr[0] | a->irr[1] | a->irr[2] | a->irr[3]);
-}
-
 static void deliver_interrupts(struct vcpu *v)
 {
-    if (interrupts_idle(v))
+    if (vcpu_interrupts_idle(v))
         return;
     for (int w = 0; w < 4; w++) {
         uint64_t bits = __atomic_exchange_n(&v->posted_irr[w], 0, __ATOMIC_SEQ_CST);

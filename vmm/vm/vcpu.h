@@ -9,6 +9,7 @@
 #include "kernel/sched.h"
 #include "dev/vapic.h"
 #include "emul/x86_icache.h"
+#include "hcall/hcall.h"
 #include "taskvisor/status.h"
 
 struct partition;
@@ -102,6 +103,18 @@ enum vcpu_stop_reason {
 struct fpu_area;
 struct save_vcpu;
 
+/* What the hypercall dispatcher is told about its caller that does not
+ * change during a run: built at the run's first hypercall (vm/hypercall.c)
+ * instead of on every call; only the CPL and code width are per call. */
+struct vcpu_hcall {
+    bool ready;
+    struct guest_mem_range ram;
+    struct guest_mem_view view;
+    struct hcall_caller caller;
+    struct hcall_services svc;
+    struct hcall_env env;
+};
+
 struct vcpu {
     struct partition *part;
     uint32_t id;
@@ -137,6 +150,7 @@ struct vcpu {
     uint64_t first_entry_tsc;
     /* Exiting instructions decoded without next-RIP (vm/guest_insn.c). */
     struct x86_icache icache;
+    struct vcpu_hcall hcall;
 };
 
 struct guest_mode {
@@ -237,5 +251,17 @@ void vcpu_set_irq_window(struct vcpu *v, bool on);
 /* General-purpose register n in the instruction encoding's order
  * (0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15). */
 uint64_t *vcpu_gpr(struct vcpu *v, unsigned n);
+
+/* Nothing to deliver and nothing to undo: no posted interrupt, no timer
+ * expiry or NMI to look at, an empty IRR and no window requested.  Then
+ * the loop's interrupt delivery would change nothing: it is skipped, and
+ * the exit fast path (exit_fast) may re-enter at once. */
+static inline bool vcpu_interrupts_idle(const struct vcpu *v)
+{
+    const struct vapic *a = &v->apic;
+    return !(v->posted_irr[0] | v->posted_irr[1] | v->posted_irr[2] | v->posted_irr[3]) &&
+           !a->timer_fired && !a->nmi_pending && !v->irq_window &&
+           !(a->irr[0] | a->irr[1] | a->irr[2] | a->irr[3]);
+}
 
 #endif

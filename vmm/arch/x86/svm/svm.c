@@ -6,6 +6,8 @@
 #include "kernel/percpu.h"
 #include "vm/vcpu.h"
 #include "services/vm_savefile.h"
+#include "vm/exit.h"
+#include "kernel/timer.h"
 #include "mm/mm.h"
 #include "mm/pagetable.h"
 #include "tv_fmt.h"
@@ -298,35 +300,61 @@ static void sync_tpr_in(struct vcpu *v, uint8_t *vm)
     vmcb_set_int_ctl(vm, ctl | ((v->apic.tpr >> 4) & V_TPR_MASK));
 }
 
+/* An exit that common code may answer on the spot (exit_fast): VMMCALL or
+ * CPUID that interrupted no event delivery and sits in no interrupt
+ * shadow.  True: answered, enter again. */
+static bool fast_exit(struct vcpu *v, uint8_t *vm, uint64_t code, uint64_t watchdog_tsc)
+{
+    if (code != SVM_EXIT_VMMCALL && code != SVM_EXIT_CPUID)
+        return false;
+    int reason = code == SVM_EXIT_VMMCALL ? EXIT_HYPERCALL : EXIT_CPUID;
+    if (!exit_fast_candidate(v, reason) || (vmcb_get_exit_int_info(vm) & EVT_VALID) ||
+        (vmcb_get_int_state(vm) & 1))
+        return false;
+    if (!exit_fast(v, reason, vmcb_get_cpl(vm),
+                   has_nrips ? vmcb_get_next_rip(vm) : 0, watchdog_tsc))
+        return false;
+    vmcb_set_event_inj(vm, 0);
+    return true;
+}
+
+/* Enters the guest until an exit the vCPU loop must see; the exits
+ * exit_fast answers re-enter from here. */
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 {
     struct svm_vcpu *s = v->arch;
     uint8_t *vm = s->vmcb;
-    vmcb_set_rax(vm, v->regs.rax);
-    vmcb_set_rsp(vm, v->regs.rsp);
-    vmcb_set_rip(vm, v->regs.rip);
-    vmcb_set_rflags(vm, v->regs.rflags);
-    if (s->first_run) {
-        vmcb_set_tlb_control(vm, 1);   /* flush everything once */
-        s->first_run = false;
-    } else {
-        vmcb_set_tlb_control(vm, 0);
+    uint64_t watchdog_tsc = timer_watchdog_due_tsc();
+    for (;;) {
+        vmcb_set_rax(vm, v->regs.rax);
+        vmcb_set_rsp(vm, v->regs.rsp);
+        vmcb_set_rip(vm, v->regs.rip);
+        vmcb_set_rflags(vm, v->regs.rflags);
+        if (s->first_run) {
+            vmcb_set_tlb_control(vm, 1);   /* flush everything once */
+            s->first_run = false;
+        } else {
+            vmcb_set_tlb_control(vm, 0);
+        }
+        vmcb_set_clean_bits(vm, 0);        /* we do not track clean fields yet */
+        sync_tpr_in(v, vm);
+
+        /* GIF=0 holds physical interrupts while IF=1 makes them exit the
+         * guest (V_INTR_MASKING: host IF governs physical interrupts in
+         * the guest). */
+        svm_clgi();
+        cpu_sti();
+        svm_vmrun(s->vmcb_pa, &v->regs, this_cpu()->host_vmcb_pa);
+        cpu_cli();
+        svm_stgi();
+
+        v->regs.rax = vmcb_get_rax(vm);
+        v->regs.rsp = vmcb_get_rsp(vm);
+        v->regs.rip = vmcb_get_rip(vm);
+        v->regs.rflags = vmcb_get_rflags(vm);
+        if (!fast_exit(v, vm, vmcb_get_exit_code(vm), watchdog_tsc))
+            break;
     }
-    vmcb_set_clean_bits(vm, 0);        /* we do not track clean fields yet */
-    sync_tpr_in(v, vm);
-
-    /* GIF=0 holds physical interrupts while IF=1 makes them exit the guest
-     * (V_INTR_MASKING: host IF governs physical interrupts in the guest). */
-    svm_clgi();
-    cpu_sti();
-    svm_vmrun(s->vmcb_pa, &v->regs, this_cpu()->host_vmcb_pa);
-    cpu_cli();
-    svm_stgi();
-
-    v->regs.rax = vmcb_get_rax(vm);
-    v->regs.rsp = vmcb_get_rsp(vm);
-    v->regs.rip = vmcb_get_rip(vm);
-    v->regs.rflags = vmcb_get_rflags(vm);
     decode_exit(v, vm, exit);
 
     /* An event cut short by this exit goes back in on the next entry

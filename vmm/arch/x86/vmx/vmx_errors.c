@@ -102,9 +102,4 @@ void vmx_test_fault(struct vcpu *v)
         log_msg(TV_LOG_WARN, name, "test hook: unknown VMCS fault '%s'", kind);
     }
 }
-#else
-void vmx_test_fault(struct vcpu *v)
-{
-    (void)v;
-}
 #endif

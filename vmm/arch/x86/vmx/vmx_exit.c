@@ -9,6 +9,8 @@
 #include "kernel/log.h"
 #include "vm/partition.h"
 #include "vm/vcpu.h"
+#include "vm/exit.h"
+#include "kernel/timer.h"
 #include "tv_string.h"
 
 int vmx_enter(struct vcpu_regs *regs, uint64_t launched, uint64_t *guest_cr2);
@@ -208,6 +210,29 @@ static void decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
     e->next_rip = v->regs.rip + len;
 }
 
+/* An exit that common code may answer on the spot (exit_fast): VMCALL or
+ * CPUID that interrupted no event delivery and sits in no interrupt
+ * shadow.  True: answered and RIP written, enter again. */
+static bool fast_exit(struct vcpu *v, uint32_t reason, uint64_t watchdog_tsc)
+{
+    if ((reason != VMX_EXIT_VMCALL && reason != VMX_EXIT_CPUID) ||
+        !exit_fast_candidate(v, reason == VMX_EXIT_VMCALL ? EXIT_HYPERCALL : EXIT_CPUID))
+        return false;
+    if ((vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID) ||
+        (vmread(VMCS_GUEST_INTERRUPTIBILITY) & 3))
+        return false;
+    v->regs.rsp = vmread(VMCS_GUEST_RSP);
+    v->regs.rip = vmread(VMCS_GUEST_RIP);
+    v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
+    unsigned cpl = ((uint32_t)vmread(VMCS_GUEST_ES_AR + 2 * VSEG_SS) >> 5) & 3; /* SS.DPL */
+    if (!exit_fast(v, reason == VMX_EXIT_VMCALL ? EXIT_HYPERCALL : EXIT_CPUID, cpl,
+                   v->regs.rip + vmread(VMCS_EXIT_INSN_LEN), watchdog_tsc))
+        return false;
+    return vmwrite_ok(VMCS_GUEST_RIP, v->regs.rip) || vmw(v, VMCS_GUEST_RIP, v->regs.rip);
+}
+
+/* Enters the guest until an exit the vCPU loop must see; the exits
+ * exit_fast answers re-enter from here (RSP and RFLAGS unchanged). */
 void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 {
     struct vmx_vcpu *x = v->arch;
@@ -218,33 +243,39 @@ void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
         exit->raw_code = VMX_EXIT_ENTRY_FAILURE;
         return;
     }
+    uint64_t watchdog_tsc = timer_watchdog_due_tsc();
     vmw(v, VMCS_GUEST_RSP, v->regs.rsp);
     vmw(v, VMCS_GUEST_RIP, v->regs.rip);
     vmw(v, VMCS_GUEST_RFLAGS, v->regs.rflags);
-    if (x->flush_ept) {
-        /* INVEPT after EPT changes (SDM 28.4.3.1). */
-        bool single = vmx_caps.ept_vpid & EPT_CAP_INVEPT_SINGLE;
-        invept(single ? 1 : 2, x->eptp);
-        x->flush_ept = false;
+    uint32_t reason;
+    for (;;) {
+        if (x->flush_ept) {
+            /* INVEPT after EPT changes (SDM 28.4.3.1). */
+            bool single = vmx_caps.ept_vpid & EPT_CAP_INVEPT_SINGLE;
+            invept(single ? 1 : 2, x->eptp);
+            x->flush_ept = false;
+        }
+        vmx_test_fault(v);
+        /* Interrupts stay off: an external interrupt exits the guest
+         * (pin-based control) and is taken by the host after the exit. */
+        int rc = vmx_enter(&v->regs, x->launched, &x->cr2);
+        if (rc != 0) {
+            uint32_t err = rc == 2 ? (uint32_t)vmread(VMCS_VM_INSN_ERROR) : 0;
+            log_msg(TV_LOG_WARN, v->part->name, "%s failed: %s", x->launched ? "VMRESUME" : "VMLAUNCH",
+                    rc == 2 ? vmx_insn_error_text(err) : "VMfailInvalid: no current VMCS");
+            x->failed = true;
+            tv_memset(exit, 0, sizeof *exit);
+            exit->reason = EXIT_ENTRY_FAILED;
+            exit->raw_code = VMX_EXIT_ENTRY_FAILURE;
+            exit->info1 = err;
+            return;
+        }
+        reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+        if (!(reason & VMX_EXIT_ENTRY_FAILURE))
+            x->launched = true;
+        if (!fast_exit(v, reason, watchdog_tsc))
+            break;
     }
-    vmx_test_fault(v);
-    /* Interrupts stay off: an external interrupt exits the guest
-     * (pin-based control) and is taken by the host after the exit. */
-    int rc = vmx_enter(&v->regs, x->launched, &x->cr2);
-    if (rc != 0) {
-        uint32_t err = rc == 2 ? (uint32_t)vmread(VMCS_VM_INSN_ERROR) : 0;
-        log_msg(TV_LOG_WARN, v->part->name, "%s failed: %s", x->launched ? "VMRESUME" : "VMLAUNCH",
-                rc == 2 ? vmx_insn_error_text(err) : "VMfailInvalid: no current VMCS");
-        x->failed = true;
-        tv_memset(exit, 0, sizeof *exit);
-        exit->reason = EXIT_ENTRY_FAILED;
-        exit->raw_code = VMX_EXIT_ENTRY_FAILURE;
-        exit->info1 = err;
-        return;
-    }
-    uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
-    if (!(reason & VMX_EXIT_ENTRY_FAILURE))
-        x->launched = true;
     v->regs.rsp = vmread(VMCS_GUEST_RSP);
     v->regs.rip = vmread(VMCS_GUEST_RIP);
     v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
