@@ -221,13 +221,19 @@ static void fuzz_disk_vm(struct in *in)
         d.call = TV_HC_DISK_START;
     if (b & 2)
         d.in_size = (uint32_t)tvd_disk_record_size(d.arg & 31);
+    if (b & 16) /* and towards a folder to make */
+        d.call = TV_HC_DIR_CREATE;
     if (tvd_check_disk(&d)) {
-        size_t want = tvd_disk_record_size(d.arg);
-        CHECK(d.call == TV_HC_DISK_START && want != 0 && d.in_size == want &&
-              want <= TVDEV_DISK_IN_MAX);
+        CHECK(d.call == TV_HC_DISK_START || d.call == TV_HC_DIR_CREATE);
+        if (d.call == TV_HC_DISK_START) {
+            size_t want = tvd_disk_record_size(d.arg);
+            CHECK(want != 0 && d.in_size == want && want <= TVDEV_DISK_IN_MAX);
+            CHECK(d.arg != TV_TASK_TYPE_DISK_RECOVER);
+        } else {
+            CHECK(d.arg == 0 && d.in_size >= 1 && d.in_size <= TVDEV_DIR_PATH_MAX);
+        }
         CHECK(d.in != 0 && d.in + d.in_size > d.in && d.out == 0 && d.out_size == 0);
         CHECK(!d.reserved0 && !d.reserved[0] && !d.reserved[1]);
-        CHECK(d.arg != TV_TASK_TYPE_DISK_RECOVER);
     }
     struct tvdev_vm_list l;
     take(in, &l, sizeof l);
